@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "authgate",
+    products: [
+        .library(name: "AuthCore", targets: ["AuthCore"]),
+        .executable(name: "authgate-fcgi", targets: ["authgate-fcgi"]),
+        .executable(name: "authgate-ws", targets: ["authgate-ws"]),
+        .executable(name: "authgate", targets: ["authgate"]),
+        .executable(name: "authgate-demo-upstream", targets: ["authgate-demo-upstream"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI", pkgConfig: "fcgi",
+                       providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // Crypto primitives and token formats: no storage, no transport.
+        .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
+        // Everything that is not transport: config, storage, accounts, sessions, verify, API.
+        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite"]),
+        // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
+        .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
+        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI"]),
+        .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
+        .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
+        // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
+        .executableTarget(name: "authgate-demo-upstream", dependencies: ["AuthWS"]),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS"],
+                    resources: [.copy("Vectors")]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

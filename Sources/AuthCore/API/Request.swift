@@ -1,0 +1,76 @@
+/// A transport-free HTTP request: what the FastCGI responder (or a test) hands the router.
+public struct Request: Sendable {
+    public var method: String
+    /// Path without the query string, as the client sent it (not decoded).
+    public var path: String
+    /// Raw query string without `?` (may be empty).
+    public var query: String
+    /// Header names lowercased (`authorization`, `content-type`, ...).
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var remoteAddress: String
+    /// Set when the request came through an internal `auth_request` verify location.
+    public var verify: VerifyPolicy?
+
+    public init(method: String, path: String, query: String = "", headers: [String: String] = [:],
+                body: [UInt8] = [], remoteAddress: String = "", verify: VerifyPolicy? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.remoteAddress = remoteAddress
+        self.verify = verify
+    }
+
+    public func header(_ name: String) -> String? { headers[name] }
+
+    /// The bearer credential of the `Authorization` header, if any.
+    public var bearer: String? {
+        guard let value = headers["authorization"] else { return nil }
+        let prefix = "bearer "
+        guard value.utf8.count > prefix.utf8.count,
+              value.prefix(prefix.count).lowercased() == prefix else { return nil }
+        return String(value.dropFirst(prefix.count)).trimmingASCIISpaces()
+    }
+
+    /// Values of one query parameter, raw (not percent-decoded).
+    public func rawQueryValues(_ name: String) -> [Substring] {
+        guard !query.isEmpty else { return [] }
+        var out: [Substring] = []
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            if let eq = pair.firstIndex(of: "=") {
+                if pair[..<eq] == name { out.append(pair[pair.index(after: eq)...]) }
+            } else if pair == name {
+                out.append("")
+            }
+        }
+        return out
+    }
+}
+
+/// Policy of one internal verify location, from its `fastcgi_param`s.
+public struct VerifyPolicy: Sendable, Equatable {
+    public var allowUser: Bool
+    public var allowAPIKey: Bool
+    public var allowNode: Bool
+    /// Empty: any role.
+    public var roles: [String]
+
+    public init(allow: String?, roles: String?) {
+        let kinds = (allow ?? "user").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+        allowUser = kinds.isEmpty || kinds.contains("user")
+        allowAPIKey = kinds.contains("api_key")
+        allowNode = kinds.contains("node")
+        self.roles = (roles ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+    }
+}
+
+extension String {
+    func trimmingASCIISpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

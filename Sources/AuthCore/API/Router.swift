@@ -1,0 +1,53 @@
+import AuthCrypto
+
+/// Maps (method, path) to a handler. Patterns use `{}` for one path segment.
+public struct Router: Sendable {
+    public typealias Handler = @Sendable (Worker, Request, [String]) throws(AuthError) -> Response
+
+    struct Route: Sendable {
+        var method: String
+        var segments: [Substring]
+        var handler: Handler
+    }
+
+    var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    }
+
+    public enum Match {
+        case found(Handler, [String])
+        case wrongMethod
+        case none
+    }
+
+    public func match(method: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var pathMatched = false
+        for route in routes where route.segments.count == parts.count {
+            var params: [String] = []
+            var ok = true
+            for (pattern, part) in zip(route.segments, parts) {
+                if pattern == "{}" { params.append(String(part)) } else if pattern != part { ok = false; break }
+            }
+            guard ok else { continue }
+            pathMatched = true
+            if route.method == method || (route.method == "GET" && method == "HEAD") {
+                return .found(route.handler, params)
+            }
+        }
+        return pathMatched ? .wrongMethod : .none
+    }
+
+    /// Every route of the API (CONTRACT.md "Routes served by the responder").
+    public static func api() -> Router {
+        var r = Router()
+        r.add("GET", "/api/v1/health", Worker.health)
+        Worker.registerAuthRoutes(&r)
+        Worker.registerKeyRoutes(&r)
+        return r
+    }
+}

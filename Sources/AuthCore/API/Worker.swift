@@ -1,0 +1,51 @@
+import AuthCrypto
+import Foundation
+
+/// One per responder thread: owns its database connection and prepared statements, so no
+/// lock is shared between workers on the request path.
+public final class Worker {
+    public let app: App
+    public let db: Database
+
+    public init(app: App) throws {
+        self.app = app
+        self.db = try Database(path: app.settings.dbPath)
+    }
+
+    public var settings: Settings { app.settings }
+    public var profile: APIProfile { app.settings.profile }
+
+    /// Entry point for the FastCGI responder and in-process tests.
+    public func handle(_ request: Request) -> Response {
+        if let policy = request.verify {
+            return verify(request, policy: policy)
+        }
+        if request.body.count > settings.maxBody {
+            return profile.respond(.payloadTooLarge)
+        }
+        switch app.router.match(method: request.method, path: request.path) {
+        case let .found(handler, params):
+            do {
+                return try handler(self, request, params)
+            } catch {
+                if error.status >= 500, let cause = error.cause {
+                    app.log.error("\(request.method) \(request.path): \(cause)")
+                }
+                return profile.respond(error)
+            }
+        case .wrongMethod:
+            return profile.respond(.methodNotAllowed)
+        case .none:
+            return profile.respond(.notFound)
+        }
+    }
+
+    static let health: Router.Handler = { worker, _, _ throws(AuthError) in
+        let ok = worker.db.isReachable()
+        return worker.profile.respond(ok ? 200 : 503, .object([
+            ("status", .string(ok ? "ok" : "degraded")),
+            ("version", .string(App.version)),
+            ("database", .bool(ok)),
+        ]))
+    }
+}

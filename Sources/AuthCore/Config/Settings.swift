@@ -1,0 +1,84 @@
+import Foundation
+
+/// Every `AUTH_*` setting (CONTRACT.md), read once from the environment.
+public struct Settings: Sendable {
+    public var dbPath: String
+    public var keysFile: String
+    public var socketPath: String
+    public var wsSocketPath: String
+    public var socketGroup: String?
+    public var profile: APIProfile
+    public var issuer: String
+    public var audience: String
+    public var jwtTTL: Int64
+    public var refreshTTL: Int64
+    public var sessionMax: Int64
+    public var refreshReuse: Int64
+    public var clockLeeway: Int64
+    public var lockoutThreshold: Int
+    public var lockoutSeconds: Int64
+    public var minPasswordLength: Int
+    public var maxBody: Int
+    public var loginMaxTenants: Int
+    public var auditRetentionDays: Int
+    public var defaultDomain: String?
+    public var platformDomain: String
+    public var scrypt: String
+    public var hashConcurrency: Int
+    public var hashQueue: Int
+    public var threads: Int
+    public var verifyCacheSeconds: Int
+    public var logJSON: Bool
+
+    public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func int(_ name: String, _ fallback: Int64) throws -> Int64 {
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let v = Int64(raw), v >= 0 else {
+                throw ConfigError("\(name) must be a non-negative integer, got '\(raw)'")
+            }
+            return v
+        }
+        let varDir = env["VAR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./var"
+        dbPath = env["AUTH_DB_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/authgate.db"
+        keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/keys"
+        socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/run/authgate.sock"
+        wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/run/authgate-ws.sock"
+        socketGroup = env["AUTH_SOCKET_GROUP"].flatMap { $0.isEmpty ? nil : $0 }
+        let profileName = env["AUTH_API_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "2signal"
+        guard let p = APIProfile(rawValue: profileName) else {
+            throw ConfigError("AUTH_API_PROFILE must be 2signal or get2dial, got '\(profileName)'")
+        }
+        profile = p
+        issuer = env["AUTH_ISSUER"].flatMap { $0.isEmpty ? nil : $0 } ?? "authgate"
+        audience = env["AUTH_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 } ?? p.rawValue
+        jwtTTL = try int("AUTH_JWT_TTL_SECONDS", p == .get2dial ? 43200 : 3600)
+        refreshTTL = try int("AUTH_REFRESH_TTL_SECONDS", 2_592_000)
+        sessionMax = try int("AUTH_SESSION_MAX_SECONDS", 7_776_000)
+        refreshReuse = try int("AUTH_REFRESH_REUSE_SECONDS", 10)
+        clockLeeway = try int("AUTH_CLOCK_LEEWAY_SECONDS", 30)
+        lockoutThreshold = Int(try int("AUTH_LOCKOUT_THRESHOLD", 10))
+        lockoutSeconds = try int("AUTH_LOCKOUT_SECONDS", 900)
+        minPasswordLength = Int(try int("AUTH_MIN_PASSWORD_LENGTH", 12))
+        maxBody = Int(try int("AUTH_MAX_BODY", 65536))
+        loginMaxTenants = Int(try int("AUTH_LOGIN_MAX_TENANTS", 3))
+        auditRetentionDays = Int(try int("AUTH_AUDIT_RETENTION_DAYS", 90))
+        defaultDomain = env["AUTH_DEFAULT_DOMAIN"].flatMap { $0.isEmpty ? nil : $0 }
+        platformDomain = env["AUTH_PLATFORM_DOMAIN"].flatMap { $0.isEmpty ? nil : $0 } ?? "platform.local"
+        scrypt = env["AUTH_SCRYPT"].flatMap { $0.isEmpty ? nil : $0 } ?? "ln=15,r=8,p=3"
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        hashConcurrency = max(1, Int(try int("AUTH_HASH_CONCURRENCY", Int64(cores))))
+        hashQueue = Int(try int("AUTH_HASH_QUEUE", 64))
+        threads = max(1, Int(try int("AUTH_THREADS", 64)))
+        verifyCacheSeconds = Int(try int("AUTH_VERIFY_CACHE_SECONDS", 1))
+        let format = env["AUTH_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text"
+        guard format == "text" || format == "json" else {
+            throw ConfigError("AUTH_LOG_FORMAT must be text or json, got '\(format)'")
+        }
+        logJSON = format == "json"
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,1 @@
+print("authgate-fcgi: not yet")

@@ -1,0 +1,1 @@
+print("authgate-ws: not yet")
