@@ -1,5 +1,8 @@
 #ifndef AUTHGATE_COPENSSL_SHIM_H
 #define AUTHGATE_COPENSSL_SHIM_H
+/* The low-level SHA256_* calls below are deprecated in OpenSSL 3 but fully supported there;
+   they let HMAC keep a precomputed key state with no allocation per message. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -8,4 +11,83 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/err.h>
+#include <stddef.h>
+#include <string.h>
+
+/* Wrappers take `void *` so Swift can pass raw buffers, and never hand OpenSSL a NULL
+   pointer for an empty buffer. Each returns 1 on success, 0 on failure. */
+
+static const unsigned char authgate_empty_byte = 0;
+
+static inline const void *authgate_nonnull(const void *p) { return p ? p : &authgate_empty_byte; }
+
+/* HMAC-SHA256 with the ipad/opad blocks already absorbed (RFC 2104). Immutable after init,
+   so one key state can be read by any number of threads at once. */
+typedef struct {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+} authgate_hmac_sha256_key;
+
+static inline int authgate_hmac_sha256_key_init(authgate_hmac_sha256_key *k, const void *key, size_t keylen) {
+    unsigned char block[SHA256_CBLOCK];
+    unsigned char pad[SHA256_CBLOCK];
+    memset(block, 0, sizeof block);
+    if (keylen > SHA256_CBLOCK) {
+        if (SHA256((const unsigned char *)key, keylen, block) == NULL) return 0;
+    } else if (keylen > 0) {
+        memcpy(block, key, keylen);
+    }
+    int ok = 1;
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    ok = ok && SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, sizeof pad) == 1;
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    ok = ok && SHA256_Init(&k->outer) == 1 && SHA256_Update(&k->outer, pad, sizeof pad) == 1;
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return ok;
+}
+
+static inline int authgate_hmac_sha256_mac(const authgate_hmac_sha256_key *k, const void *data, size_t len, void *out32) {
+    unsigned char inner_hash[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c = k->inner;
+    int ok = SHA256_Update(&c, authgate_nonnull(data), len) == 1 && SHA256_Final(inner_hash, &c) == 1;
+    c = k->outer;
+    ok = ok && SHA256_Update(&c, inner_hash, sizeof inner_hash) == 1 && SHA256_Final((unsigned char *)out32, &c) == 1;
+    OPENSSL_cleanse(&c, sizeof c);
+    OPENSSL_cleanse(inner_hash, sizeof inner_hash);
+    return ok;
+}
+
+/* OpenSSL's own one-shot HMAC, kept as an independent cross-check of the path above. */
+static inline int authgate_hmac_sha256_oneshot(const void *key, size_t keylen, const void *data, size_t len, void *out32) {
+    unsigned int outlen = 0;
+    if (keylen > 0x7fffffff) return 0;
+    return HMAC(EVP_sha256(), authgate_nonnull(key), (int)keylen, (const unsigned char *)authgate_nonnull(data), len,
+                (unsigned char *)out32, &outlen) != NULL && outlen == 32;
+}
+
+static inline int authgate_digest(const EVP_MD *md, const void *data, size_t len, void *out, unsigned int expected) {
+    unsigned int outlen = 0;
+    return EVP_Digest(authgate_nonnull(data), len, (unsigned char *)out, &outlen, md, NULL) == 1 && outlen == expected;
+}
+
+static inline int authgate_random(void *out, size_t len) {
+    if (len == 0) return 1;
+    if (len > 0x7fffffff) return 0;
+    return RAND_bytes((unsigned char *)out, (int)len) == 1;
+}
+
+static inline int authgate_memcmp(const void *a, const void *b, size_t len) {
+    return CRYPTO_memcmp(authgate_nonnull(a), authgate_nonnull(b), len);
+}
+
+static inline int authgate_scrypt(const void *pass, size_t passlen, const void *salt, size_t saltlen,
+                                  uint64_t n, uint64_t r, uint64_t p, uint64_t maxmem,
+                                  void *out, size_t outlen) {
+    return EVP_PBE_scrypt((const char *)authgate_nonnull(pass), passlen,
+                          (const unsigned char *)authgate_nonnull(salt), saltlen,
+                          n, r, p, maxmem, (unsigned char *)out, outlen) == 1;
+}
+
+static inline void authgate_cleanse(void *p, size_t len) { if (p && len) OPENSSL_cleanse(p, len); }
 #endif

@@ -1,1 +1,4 @@
-print("authgate-ws: not yet")
+import AuthWS
+import Foundation
+
+exit(CompanionMain.run())

@@ -1,1 +1,3 @@
-print("authgate: not yet")
+import Foundation
+
+exit(CLI.run(Array(CommandLine.arguments.dropFirst())))

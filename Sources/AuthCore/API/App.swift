@@ -1,19 +1,35 @@
 import AuthCrypto
 import Foundation
 
-/// The process-wide core: settings, router, key ring, verify state, hash limiter.
-/// Shared by every worker thread; everything in it is immutable or internally synchronized.
+/// The process-wide core: settings, router, key ring, hash limiter. Shared by every worker
+/// thread; everything in it is immutable or internally synchronized.
 public final class App: Sendable {
     public static let version = "0.1.0"
 
     public let settings: Settings
     public let router: Router
     public let log: Logger
+    public let keys: KeyRingStore
+    public let hashLimiter: HashLimiter
+    public let scrypt: ScryptParameters
+    /// Hashed against when no account matches, so unknown emails cost what known ones do.
+    public let dummyHash: String
 
-    public init(settings: Settings, log: Logger = Logger()) throws {
+    public init(settings: Settings, log: Logger? = nil) throws {
         self.settings = settings
         self.router = Router.api()
-        self.log = log
+        self.log = log ?? Logger(json: settings.logJSON)
+        guard let params = ScryptParameters(settings.scrypt) else {
+            throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(settings.scrypt)'")
+        }
+        self.scrypt = params
+        do {
+            self.keys = try KeyRingStore(path: settings.keysFile)
+        } catch {
+            throw ConfigError("cannot load key ring \(settings.keysFile): \(error)")
+        }
+        self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: settings.hashQueue)
+        self.dummyHash = try PasswordHash.make(password: UUIDs.random(), parameters: params)
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(path: settings.dbPath)
         try db.migrate()

@@ -1,15 +1,20 @@
 import AuthCrypto
 import Foundation
 
-/// One per responder thread: owns its database connection and prepared statements, so no
-/// lock is shared between workers on the request path.
+/// One per responder thread: owns its database connection, prepared statements and verify
+/// state, so no lock is shared between workers on the request path.
 public final class Worker {
     public let app: App
     public let db: Database
+    public let state: VerifyState
+    /// API keys seen since the last flush of `last_used_at` (batched: the verify path never writes per request).
+    var touchedKeys: Set<String> = []
+    var lastTouchFlush: Int64 = 0
 
     public init(app: App) throws {
         self.app = app
         self.db = try Database(path: app.settings.dbPath)
+        self.state = VerifyState(db: db)
     }
 
     public var settings: Settings { app.settings }
@@ -47,5 +52,21 @@ public final class Worker {
             ("version", .string(App.version)),
             ("database", .bool(ok)),
         ]))
+    }
+
+    /// Runs a storage call, turning any storage failure into a logged 500.
+    func store<T>(_ body: () throws -> T) throws(AuthError) -> T {
+        do { return try body() } catch let e as AuthError { throw e } catch {
+            throw AuthError.internalError("storage: \(error)")
+        }
+    }
+
+    func audit(_ event: String, tenantID: String?, actor: String?, request: Request, detail: String? = nil) {
+        do {
+            try db.audit.record(event, tenantID: tenantID, actor: actor, ip: request.remoteAddress,
+                                detail: detail, at: Time.now())
+        } catch {
+            app.log.error("audit \(event) not written: \(error)")
+        }
     }
 }

@@ -1,9 +1,56 @@
-// STUB (lead): H2 replaces this file entirely.
 import CSQLite
+import Foundation
 
+/// One SQLite connection with its repositories. NOT shared between threads: every worker
+/// thread, the WebSocket companion and the CLI open their own.
 public final class Database {
-    let handle: OpaquePointer?
-    public init(path: String) throws { handle = nil }
-    public func migrate() throws {}
-    public func isReachable() -> Bool { true }
+    let connection: Connection
+
+    /// Creates the file 0600 (SQLite gives -wal/-shm the same mode), WAL,
+    /// busy_timeout=5000, foreign_keys=ON, synchronous=NORMAL.
+    public init(path: String) throws {
+        connection = try Connection(path: path)
+    }
+
+    public var path: String { connection.path }
+
+    /// Applies pending migrations (versioned by `PRAGMA user_version`).
+    public func migrate() throws { try Migrations.apply(connection) }
+
+    public func isReachable() -> Bool {
+        (try? connection.queryFirst("SELECT 1") { $0.int(0) }) == 1
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` by default: takes the write lock at
+    /// once, so concurrent writers wait on busy_timeout instead of failing on upgrade).
+    /// Nested calls become savepoints.
+    public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        try connection.transaction(immediate: immediate, body)
+    }
+
+    /// `PRAGMA data_version`: moves when ANOTHER connection (thread or process) commits.
+    public func dataVersion() -> Int64 {
+        (try? connection.queryFirst("PRAGMA data_version") { $0.int(0) }) ?? -1
+    }
+
+    /// Rows changed through THIS connection since it opened (data_version ignores them).
+    public func totalChanges() -> Int64 { sqlite3_total_changes64(connection.handle) }
+
+    /// Bumped (by triggers, in the writing statement) on every write that affects verification.
+    public func verifyEpoch() -> Int64 {
+        (try? connection.queryFirst("SELECT value FROM meta WHERE key = 'verify_epoch'") { $0.int(0) }) ?? -1
+    }
+
+    public var tenants: TenantRepository { TenantRepository(connection: connection) }
+    public var users: UserRepository { UserRepository(connection: connection) }
+    public var sessions: SessionRepository { SessionRepository(connection: connection) }
+    public var projects: ProjectRepository { ProjectRepository(connection: connection) }
+    public var apiKeys: APIKeyRepository { APIKeyRepository(connection: connection) }
+    public var nodes: NodeRepository { NodeRepository(connection: connection) }
+    public var audit: AuditRepository { AuditRepository(connection: connection) }
+}
+
+enum StorageIDs {
+    /// Lowercase random (v4) UUID.
+    static func random() -> String { UUID().uuidString.lowercased() }
 }

@@ -1,0 +1,111 @@
+import AuthCrypto
+
+/// A verified session token on an API route.
+struct Principal {
+    let claims: AccessClaims
+    var userID: String { claims.sub }
+    var tenantID: String { claims.tid }
+    var role: String { claims.role }
+    var sessionID: String { claims.sid }
+}
+
+extension Worker {
+    /// Checks a session token exactly as the verify route does: signature, kid, iss/aud,
+    /// exp/iat with leeway, then the live session state (revoked, disabled, password change).
+    func authenticate(_ request: Request, allowPendingPasswordChange: Bool = false) throws(AuthError) -> Principal {
+        guard let bearer = request.bearer, !bearer.isEmpty else {
+            throw AuthError(status: 401, code: "invalid_token", message: "missing access token",
+                            headers: [("WWW-Authenticate", "Bearer")])
+        }
+        switch CredentialKind(credential: bearer) {
+        case .apiKey, .node:
+            throw AuthError.forbidden("this route needs a session token")
+        case .jwt, .unknown:
+            break
+        }
+        let claims = try checkAccessToken(bearer)
+        switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
+        case .ok: break
+        case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
+        case .passwordChangeRequired:
+            if !allowPendingPasswordChange { throw AuthError.passwordChangeRequired }
+        }
+        return Principal(claims: claims)
+    }
+
+    /// Signature and claims only; refreshes the verify state so a revocation is seen at once.
+    func checkAccessToken(_ token: String) throws(AuthError) -> AccessClaims {
+        let now = Time.now()
+        let result = JWT.verify(token, ring: app.keys.current, issuer: settings.issuer,
+                                audience: settings.audience, now: now, leeway: settings.clockLeeway)
+        guard case let .success(claims) = result else { throw AuthError.invalidToken() }
+        state.refreshIfChanged()
+        return claims
+    }
+
+    /// Roles admin and platform_admin; the acting tenant honours a platform_admin's `?tenant_id=`.
+    func requireAdmin(_ request: Request) throws(AuthError) -> (Principal, tenantID: String) {
+        let p = try authenticate(request)
+        guard Validation.rank(p.role) >= Validation.rank("admin") else {
+            throw AuthError.forbidden("this route needs role admin or above")
+        }
+        let tenant = try actingTenant(request, homeTenant: p.tenantID, isPlatformAdmin: p.role == "platform_admin")
+        if tenant != p.tenantID {
+            audit("cross_tenant_access", tenantID: tenant, actor: p.userID, request: request,
+                  detail: "\(request.method) \(request.path)")
+        }
+        return (p, tenant)
+    }
+
+    /// `?tenant_id=`: a platform_admin may name any existing tenant; anyone else only their own.
+    /// Repeated or percent-encoded forms are refused.
+    func actingTenant(_ request: Request, homeTenant: String, isPlatformAdmin: Bool) throws(AuthError) -> String {
+        guard let requested = try requestedTenant(query: request.query) else { return homeTenant }
+        if requested == homeTenant { return homeTenant }
+        guard isPlatformAdmin else { throw AuthError.forbidden("not allowed for this tenant") }
+        guard (try store { try db.tenants.byID(requested) }) != nil else {
+            throw AuthError.forbidden("unknown tenant")
+        }
+        return requested
+    }
+
+    /// The single raw `tenant_id` value of a query, nil when absent; 403 when ambiguous.
+    func requestedTenant(query: String) throws(AuthError) -> String? {
+        guard !query.isEmpty else { return nil }
+        var found: String?
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let eq = pair.firstIndex(of: "=") ?? pair.endIndex
+            let name = pair[..<eq]
+            let value = eq == pair.endIndex ? Substring("") : pair[pair.index(after: eq)...]
+            let isTenant = name == "tenant_id"
+            let looksEncoded = name.contains("%") || name.contains("+")
+            if looksEncoded, Self.percentDecoded(name) == "tenant_id" {
+                throw AuthError.forbidden("encoded tenant_id")
+            }
+            guard isTenant else { continue }
+            if found != nil { throw AuthError.forbidden("repeated tenant_id") }
+            guard !value.isEmpty, !value.contains("%"), !value.contains("+") else {
+                throw AuthError.forbidden("malformed tenant_id")
+            }
+            found = String(value)
+        }
+        return found
+    }
+
+    static func percentDecoded(_ s: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var it = s.utf8.makeIterator()
+        while let b = it.next() {
+            if b == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(v)
+            } else if b == UInt8(ascii: "+") {
+                bytes.append(32)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,114 @@
+import AuthCrypto
+
+extension Worker {
+    /// `POST /api/v1/auth/login`. Every failure after input validation is the same 401
+    /// `invalid_credentials`, and costs one password hash, so neither the answer nor its
+    /// timing tells an unknown email, a locked or disabled account, or a wrong password apart.
+    static let login: Router.Handler = { worker, request, _ throws(AuthError) in
+        try worker.login(request)
+    }
+
+    func login(_ request: Request) throws(AuthError) -> Response {
+        let body = try Body(request)
+        let rawEmail = try? body.string("email", maxBytes: 1024)
+        let password = try? body.string("password", maxBytes: Validation.maxPasswordLength)
+        guard let rawEmail, let password, !rawEmail.trimmingASCIISpaces().isEmpty, !password.isEmpty else {
+            throw AuthError.invalidRequest("missing email or password")
+        }
+        let tenantDomain = try body.string("tenant_domain", maxBytes: 253)
+        let now = Time.now()
+        let candidates = try loginCandidates(email: rawEmail, tenantDomain: tenantDomain)
+        guard !candidates.isEmpty else {
+            _ = try hashCheck(password, against: app.dummyHash)
+            audit("login_failed", tenantID: nil, actor: nil, request: request, detail: "unknown account")
+            throw AuthError.invalidCredentials
+        }
+        // Count the attempt before hashing, atomically, so parallel guesses cannot slip past the threshold.
+        var allowed: [User] = []
+        for user in candidates {
+            let counted = try store {
+                try db.users.recordFailure(userID: user.id, now: now, threshold: settings.lockoutThreshold,
+                                           lockSeconds: settings.lockoutSeconds)
+            }
+            if counted.failedAttempts <= settings.lockoutThreshold && counted.status == "active" {
+                allowed.append(counted)
+            }
+        }
+        var matched: User?
+        for user in allowed where try hashCheck(password, against: user.passwordHash) {
+            matched = user
+            break
+        }
+        if allowed.isEmpty { _ = try hashCheck(password, against: app.dummyHash) }
+        guard let user = matched else {
+            for user in candidates {
+                let locked = allowed.contains(where: { $0.id == user.id }) ? "wrong password" : "locked or disabled"
+                audit("login_failed", tenantID: user.tenantID, actor: user.id, request: request, detail: locked)
+            }
+            throw AuthError.invalidCredentials
+        }
+        try store { try db.users.resetFailures(userID: user.id) }
+        // Failures counted on the user's accounts in other tenants were not theirs to pay for.
+        for other in candidates where other.id != user.id {
+            try store { try db.users.undoFailure(userID: other.id) }
+        }
+        if candidates.count > 1 {
+            audit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
+                  detail: "email exists in \(candidates.count) tenants")
+        }
+        upgradeHashIfNeeded(user: user, password: password, now: now)
+        let session = try store {
+            try db.sessions.create(userID: user.id, now: now, userAgent: String((request.header("user-agent") ?? "").prefix(256)),
+                                   ip: request.remoteAddress)
+        }
+        audit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
+        let fresh = (try? db.users.byID(user.id)) ?? user
+        return tokenResponse(issueTokens(user: fresh, session: session, counter: session.counter, now: now))
+    }
+
+    /// The accounts a login may be for: with `tenant_domain` only that tenant's; without it,
+    /// the tenants where the email exists (oldest first, at most AUTH_LOGIN_MAX_TENANTS).
+    func loginCandidates(email rawEmail: String, tenantDomain: String?) throws(AuthError) -> [User] {
+        guard let email = Validation.normalizedEmail(rawEmail) else { return [] }
+        if let tenantDomain {
+            guard let domain = Validation.normalizedDomain(tenantDomain),
+                  let tenant = try store({ try db.tenants.byDomain(domain) }) else { return [] }
+            return try store { try db.users.byEmail(tenantID: tenant.id, email: email) }.map { [$0] } ?? []
+        }
+        let found = try store { try db.users.withEmail(email, limit: max(1, settings.loginMaxTenants)) }
+        if !found.isEmpty { return found }
+        let fallback = settings.defaultDomain ?? settings.platformDomain
+        guard let tenant = try store({ try db.tenants.byDomain(fallback) }) else { return [] }
+        return try store { try db.users.byEmail(tenantID: tenant.id, email: email) }.map { [$0] } ?? []
+    }
+
+    /// Verifies under the hashing limiter; 503 `unavailable` when too many hashes already wait.
+    func hashCheck(_ password: String, against encoded: String) throws(AuthError) -> Bool {
+        do {
+            return try app.hashLimiter.run { PasswordHash.verify(password: password, encoded: encoded) }
+        } catch {
+            throw AuthError.unavailable(retryAfter: 1)
+        }
+    }
+
+    func makeHash(_ password: String) throws(AuthError) -> String {
+        do {
+            return try app.hashLimiter.run { try PasswordHash.make(password: password, parameters: app.scrypt) }
+        } catch is HashLimiterBusy {
+            throw AuthError.unavailable(retryAfter: 1)
+        } catch {
+            throw AuthError.internalError("hash: \(error)")
+        }
+    }
+
+    /// A hash made with other parameters than AUTH_SCRYPT is replaced after a successful login.
+    func upgradeHashIfNeeded(user: User, password: String, now: Int64) {
+        guard PasswordHash.parameters(of: user.passwordHash) != app.scrypt,
+              let hash = try? makeHash(password) else { return }
+        do {
+            try db.users.setPassword(userID: user.id, hash: hash, mustChange: user.mustChangePassword, now: now)
+        } catch {
+            app.log.error("password hash upgrade failed: \(error)")
+        }
+    }
+}

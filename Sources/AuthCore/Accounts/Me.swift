@@ -1,0 +1,48 @@
+import AuthCrypto
+
+extension Worker {
+    /// `GET /api/v1/auth/me`: allowed while a password change is pending.
+    static let me: Router.Handler = { worker, request, _ throws(AuthError) in
+        let p = try worker.authenticate(request, allowPendingPasswordChange: true)
+        guard let user = try worker.store({ try worker.db.users.byID(p.userID) }) else {
+            throw AuthError.invalidToken("session revoked")
+        }
+        return worker.profile.respond(200, worker.profile.user(user, full: true))
+    }
+
+    /// `POST /api/v1/auth/me/password` `{current_password, new_password}`.
+    static let changePassword: Router.Handler = { worker, request, _ throws(AuthError) in
+        try worker.changePassword(request)
+    }
+
+    func changePassword(_ request: Request) throws(AuthError) -> Response {
+        let p = try authenticate(request, allowPendingPasswordChange: true)
+        let body = try Body(request)
+        guard let current = try body.string("current_password", maxBytes: Validation.maxPasswordLength), !current.isEmpty,
+              let new = try body.string("new_password", maxBytes: Validation.maxPasswordLength), !new.isEmpty
+        else { throw AuthError.invalidRequest("missing current_password or new_password") }
+        guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
+        if let problem = Validation.passwordProblem(new, email: user.email, current: current,
+                                                    minLength: settings.minPasswordLength) {
+            throw AuthError.weakPassword(problem)
+        }
+        let now = Time.now()
+        let counted = try store {
+            try db.users.recordFailure(userID: user.id, now: now, threshold: settings.lockoutThreshold,
+                                       lockSeconds: settings.lockoutSeconds)
+        }
+        guard counted.failedAttempts <= settings.lockoutThreshold,
+              try hashCheck(current, against: user.passwordHash) else {
+            audit("password_change_failed", tenantID: user.tenantID, actor: user.id, request: request)
+            throw AuthError.invalidCredentials
+        }
+        let hash = try makeHash(new)
+        try store {
+            try db.users.resetFailures(userID: user.id)
+            try db.users.setPassword(userID: user.id, hash: hash, mustChange: false, now: now)
+            _ = try db.sessions.revokeAll(userID: user.id, reason: "password_changed", now: now, except: p.sessionID)
+        }
+        audit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
+        return profile.respond(200, APIProfile.successTrue)
+    }
+}

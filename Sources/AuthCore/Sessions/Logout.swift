@@ -1,0 +1,58 @@
+import AuthCrypto
+
+extension Worker {
+    /// `POST /api/v1/auth/logout[?scope=local|global|others]`, with a session token, or with
+    /// `{refresh_token}` when the access token has expired. Revokes (Get2Dial documents logout
+    /// as audit-only; Authgate revokes, deliberately).
+    static let logout: Router.Handler = { worker, request, _ throws(AuthError) in
+        try worker.logout(request)
+    }
+
+    func logout(_ request: Request) throws(AuthError) -> Response {
+        let scopes = request.rawQueryValues("scope")
+        guard scopes.count <= 1 else { throw AuthError.invalidRequest("scope given twice") }
+        let scope = scopes.first.map(String.init) ?? "local"
+        guard ["local", "global", "others"].contains(scope) else {
+            throw AuthError.invalidRequest("scope must be local, global or others")
+        }
+        let (userID, sessionID, tenantID) = try logoutSubject(request)
+        let now = Time.now()
+        try store {
+            switch scope {
+            case "global": _ = try db.sessions.revokeAll(userID: userID, reason: "logout_global", now: now, except: nil)
+            case "others": _ = try db.sessions.revokeAll(userID: userID, reason: "logout_others", now: now, except: sessionID)
+            default: _ = try db.sessions.revoke(id: sessionID, reason: "logout", now: now)
+            }
+        }
+        audit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
+        return profile.respond(200, APIProfile.successTrue)
+    }
+
+    /// The session a logout is about: the bearer's, else the body's refresh token.
+    func logoutSubject(_ request: Request) throws(AuthError) -> (user: String, session: String, tenant: String?) {
+        if request.bearer != nil {
+            do {
+                let p = try authenticate(request, allowPendingPasswordChange: true)
+                return (p.userID, p.sessionID, p.tenantID)
+            } catch where error.status == 403 {
+                throw error
+            } catch {
+                // An expired access token may still be paired with a refresh token in the body.
+                if (try? Body(request).string("refresh_token")) == nil { throw error }
+            }
+        }
+        let body = try Body(request)
+        guard let token = try body.string("refresh_token"), !token.isEmpty else {
+            throw AuthError(status: 401, code: "invalid_token", message: "missing access token",
+                            headers: [("WWW-Authenticate", "Bearer")])
+        }
+        guard let parsed = RefreshToken.parse(token, ring: app.keys.current),
+              let session = try store({ try db.sessions.byID(parsed.sessionID) }),
+              session.revokedAt == nil,
+              Int64(bitPattern: parsed.counter) == session.counter
+                || Int64(bitPattern: parsed.counter) == session.counter - 1
+        else { throw AuthError.invalidToken("invalid refresh token") }
+        let user = try store { try db.users.byID(session.userID) }
+        return (session.userID, session.id, user?.tenantID)
+    }
+}

@@ -1,0 +1,57 @@
+import AuthCrypto
+
+extension Worker {
+    /// `POST /api/v1/auth/refresh`: rotates the session's refresh counter. Refreshes of one
+    /// session are serialized by an immediate transaction (never held across a hash). A replay
+    /// of the just-rotated token within AUTH_REFRESH_REUSE_SECONDS gets the current pair (tabs
+    /// racing); any older token, or that one after the window, revokes the whole session.
+    static let refresh: Router.Handler = { worker, request, _ throws(AuthError) in
+        try worker.refresh(request)
+    }
+
+    func refresh(_ request: Request) throws(AuthError) -> Response {
+        let body = try Body(request)
+        guard let token = try? body.string("refresh_token"), !token.isEmpty else {
+            throw AuthError.invalidRequest("missing refresh token")
+        }
+        guard let parsed = RefreshToken.parse(token, ring: app.keys.current) else {
+            throw AuthError.invalidToken("invalid refresh token")
+        }
+        let now = Time.now()
+        enum Outcome { case rotated(Session, User, Int64), reused(Session), refused(String) }
+        let outcome: Outcome = try store {
+            try db.transaction(immediate: true) { () throws -> Outcome in
+                guard let session = try db.sessions.byID(parsed.sessionID) else { return .refused("unknown session") }
+                if session.revokedAt != nil { return .refused("session revoked") }
+                if now - session.createdAt >= settings.sessionMax { return .refused("session past its maximum age") }
+                if now - session.refreshedAt >= settings.refreshTTL { return .refused("refresh token expired") }
+                guard let user = try db.users.byID(session.userID), user.status == "active" else {
+                    return .refused("user not active")
+                }
+                let presented = Int64(bitPattern: parsed.counter)
+                if presented == session.counter {
+                    guard try db.sessions.advance(id: session.id, from: session.counter, now: now) else {
+                        return .refused("lost a refresh race")
+                    }
+                    return .rotated(session, user, session.counter + 1)
+                }
+                if presented == session.counter - 1 && now - session.rotatedAt <= settings.refreshReuse {
+                    return .rotated(session, user, session.counter)
+                }
+                _ = try db.sessions.revoke(id: session.id, reason: "refresh_token_reused", now: now)
+                return .reused(session)
+            }
+        }
+        switch outcome {
+        case let .rotated(session, user, counter):
+            return tokenResponse(issueTokens(user: user, session: session, counter: counter, now: now))
+        case let .reused(session):
+            let user = (try? db.users.byID(session.userID)) ?? nil
+            audit("refresh_token_reused", tenantID: user?.tenantID, actor: session.userID, request: request,
+                  detail: "session \(session.id) revoked")
+            throw AuthError.invalidToken("invalid refresh token")
+        case .refused:
+            throw AuthError.invalidToken("invalid refresh token")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import CSQLite
+import Foundation
+
+/// Owns one `sqlite3*` and its prepared-statement cache. Used by one thread at a time
+/// (opened with SQLITE_OPEN_NOMUTEX); closed in `deinit` after its statements are finalized.
+final class Connection {
+    let handle: OpaquePointer
+    let path: String
+    private var cache: [String: Statement] = [:]
+    private var savepointDepth = 0
+
+    init(path: String) throws {
+        try Connection.createPrivateFile(path)
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_close_v2(db)
+            throw StorageError(code: ResultCode(rawValue: rc), message: "cannot open \(path): \(message)")
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        // busy_timeout first: switching to WAL needs a lock another process may hold.
+        try execScript("""
+            PRAGMA busy_timeout = 5000;
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = NORMAL;
+            PRAGMA foreign_keys = ON;
+            """)
+        Connection.restrictModes(path)
+    }
+
+    deinit {
+        cache.removeAll()  // finalizes every statement before the close
+        sqlite3_close_v2(handle)
+    }
+
+    // MARK: file modes
+
+    /// Creates the database file 0600 before SQLite does, so it is never readable by
+    /// others; SQLite creates -wal and -shm with the main file's mode.
+    private static func createPrivateFile(_ path: String) throws {
+        guard isPlainPath(path) else { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StorageError(code: ResultCode(rawValue: SQLITE_CANTOPEN),
+                               message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+    }
+
+    /// A file that existed before with a wider mode is tightened to 0600 (also -wal/-shm).
+    private static func restrictModes(_ path: String) {
+        guard isPlainPath(path) else { return }
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            if stat(file, &info) == 0, info.st_mode & 0o777 != 0o600 {
+                _ = chmod(file, 0o600)
+            }
+        }
+    }
+
+    private static func isPlainPath(_ path: String) -> Bool {
+        !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
+    }
+
+    // MARK: statements
+
+    /// Runs `body` with the cached statement for `sql` (prepared once per connection),
+    /// then resets it and clears its bindings, also when `body` throws.
+    func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
+        let statement: Statement
+        if let cached = cache[sql], !cached.inUse {
+            statement = cached
+        } else if cache[sql] != nil {
+            // Re-entrant use of the same SQL: a one-off statement, finalized on release.
+            statement = try Statement(db: handle, sql: sql)
+        } else {
+            statement = try Statement(db: handle, sql: sql)
+            cache[sql] = statement
+        }
+        statement.inUse = true
+        defer {
+            statement.reset()
+            statement.inUse = false
+        }
+        return try body(statement)
+    }
+
+    /// Executes a statement to completion; returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int {
+        try withStatement(sql) { statement in
+            try statement.bind(arguments)
+            while try statement.step() {}
+            return Int(sqlite3_changes64(handle))
+        }
+    }
+
+    func query<T>(_ sql: String, _ arguments: [SQLValue] = [], _ decode: (Row) throws -> T) throws -> [T] {
+        try withStatement(sql) { statement in
+            try statement.bind(arguments)
+            var rows: [T] = []
+            while try statement.step() { rows.append(try decode(statement.row)) }
+            return rows
+        }
+    }
+
+    /// Visits each row without collecting them.
+    func forEachRow(_ sql: String, _ arguments: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+        try withStatement(sql) { statement in
+            try statement.bind(arguments)
+            while try statement.step() { try body(statement.row) }
+        }
+    }
+
+    func queryFirst<T>(_ sql: String, _ arguments: [SQLValue] = [], _ decode: (Row) throws -> T) throws -> T? {
+        try withStatement(sql) { statement in
+            try statement.bind(arguments)
+            return try statement.step() ? try decode(statement.row) : nil
+        }
+    }
+
+    /// Several statements, no arguments, not cached (pragmas, migrations).
+    func execScript(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errorMessage)
+            throw StorageError(code: ResultCode(rawValue: sqlite3_extended_errcode(handle)), message: message, sql: sql)
+        }
+    }
+
+    // MARK: transactions
+
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// A transaction; inside another one it becomes a savepoint, so repository methods
+    /// that need several statements compose with a caller's transaction.
+    func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
+        if isInTransaction {
+            savepointDepth += 1
+            let name = "sp\(savepointDepth)"
+            defer { savepointDepth -= 1 }
+            try execute("SAVEPOINT \(name)")
+            do {
+                let result = try body()
+                try execute("RELEASE \(name)")
+                return result
+            } catch {
+                _ = try? execute("ROLLBACK TO \(name)")
+                _ = try? execute("RELEASE \(name)")
+                throw error
+            }
+        }
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if isInTransaction { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import CSQLite
+
+/// Owns one prepared `sqlite3_stmt` and finalizes it in `deinit`.
+/// Cached per connection; `Connection.withStatement` resets it and clears its
+/// bindings after every use.
+final class Statement {
+    let handle: OpaquePointer
+    let sql: String
+    private let db: OpaquePointer
+    var inUse = false
+
+    init(db: OpaquePointer, sql: String) throws {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            // On failure sqlite sets *stmt to NULL; finalize defensively anyway.
+            sqlite3_finalize(stmt)
+            throw StorageError(code: ResultCode(rawValue: sqlite3_extended_errcode(db)),
+                               message: String(cString: sqlite3_errmsg(db)), sql: sql)
+        }
+        self.db = db
+        self.handle = stmt
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func bind(_ values: [SQLValue]) throws {
+        guard Int32(values.count) == sqlite3_bind_parameter_count(handle) else {
+            throw StorageError(code: .misuse,
+                               message: "expected \(sqlite3_bind_parameter_count(handle)) arguments, got \(values.count)",
+                               sql: sql)
+        }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case let .text(text):
+                rc = sqlite3_bind_text(handle, index, text, -1, authgate_sqlite_transient())
+            case let .int(int):
+                rc = sqlite3_bind_int64(handle, index, int)
+            case .null:
+                rc = sqlite3_bind_null(handle, index)
+            }
+            try check(rc)
+        }
+    }
+
+    /// One step: true when a row is available, false when done.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw error(rc)
+        }
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    var row: Row { Row(handle: handle) }
+
+    private func check(_ rc: Int32) throws {
+        if rc != SQLITE_OK { throw error(rc) }
+    }
+
+    private func error(_ rc: Int32) -> StorageError {
+        let extended = sqlite3_extended_errcode(db)
+        let code = (extended & 0xFF) == (rc & 0xFF) ? extended : rc
+        return StorageError(code: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db)), sql: sql)
+    }
+}
+
+/// The current row of a stepping statement; valid only inside the row closure.
+struct Row {
+    let handle: OpaquePointer
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+}

@@ -1,0 +1,91 @@
+import AuthCrypto
+
+/// The nginx `auth_request` verify route. It answers only 204, 401 or 403 (nginx turns
+/// anything else into a 500 for the client), never writes per request, never hashes slowly.
+extension Worker {
+    func verify(_ request: Request, policy: VerifyPolicy) -> Response {
+        do {
+            return try verifyAllowing(request, policy: policy)
+        } catch let error as AuthError {
+            return verifyDenial(error, credentialSent: request.bearer != nil)
+        } catch {
+            app.log.error("verify: \(error)")
+            return verifyDenial(.invalidToken(), credentialSent: true)
+        }
+    }
+
+    func verifyDenial(_ error: AuthError, credentialSent: Bool) -> Response {
+        if error.status == 403 {
+            return Response(status: 403, headers: [("X-Auth-Error", error.code)])
+        }
+        if error.status != 401 { app.log.error("verify: \(error.code) \(error.cause ?? "")") }
+        return Response(status: 401, headers: [
+            ("WWW-Authenticate", credentialSent ? "Bearer error=\"invalid_token\"" : "Bearer"),
+        ])
+    }
+
+    func verifyAllowing(_ request: Request, policy: VerifyPolicy) throws -> Response {
+        guard let credential = request.bearer, !credential.isEmpty else {
+            throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
+        }
+        let requestedTenant = try requestedTenant(query: request.query)
+        let now = Time.now()
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(9)
+        switch CredentialKind(credential: credential) {
+        case .jwt:
+            let claims = try checkAccessToken(credential)
+            switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
+            case .ok: break
+            case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
+            case .passwordChangeRequired: throw AuthError.passwordChangeRequired
+            }
+            guard policy.allowUser else { throw AuthError.forbidden("user tokens not accepted here") }
+            if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
+                throw AuthError.forbidden("role not allowed")
+            }
+            var tenant = claims.tid
+            if let requestedTenant, requestedTenant != claims.tid {
+                tenant = try actingTenant(request, homeTenant: claims.tid, isPlatformAdmin: claims.role == "platform_admin")
+                headers.append(("X-Auth-Home-Tenant-Id", claims.tid))
+                audit("cross_tenant_access", tenantID: tenant, actor: claims.sub, request: request,
+                      detail: "\(request.method) \(request.path)")
+            }
+            headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
+                        ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid)]
+        case .apiKey:
+            state.refreshIfChanged()
+            guard let key = state.apiKey(digest: CredentialKeys.digest(credential)) else {
+                throw AuthError.invalidToken("unknown api key")
+            }
+            guard policy.allowAPIKey else { throw AuthError.forbidden("api keys not accepted here") }
+            if let requestedTenant, requestedTenant != key.tenantID { throw AuthError.forbidden("other tenant") }
+            if !policy.roles.isEmpty { throw AuthError.forbidden("role required") }
+            headers += [("X-Auth-Kind", "api_key"), ("X-Auth-Tenant-Id", key.tenantID), ("X-Auth-Project-Id", key.projectID)]
+            noteKeyUse(key.keyID, now: now)
+        case .node:
+            state.refreshIfChanged()
+            guard let node = state.node(digest: CredentialKeys.digest(credential)) else {
+                throw AuthError.invalidToken("unknown node key")
+            }
+            guard policy.allowNode else { throw AuthError.forbidden("node keys not accepted here") }
+            if !policy.roles.isEmpty { throw AuthError.forbidden("role required") }
+            // Node identity is forced from the key, whatever the request names.
+            headers += [("X-Auth-Kind", "node"), ("X-Auth-Tenant-Id", node.tenantID), ("X-Auth-Node-Id", node.nodeID)]
+        case .unknown:
+            throw AuthError.invalidToken("unrecognized credential")
+        }
+        headers.append(("X-Accel-Expires", "@\(now)"))
+        return Response(status: 204, headers: headers)
+    }
+
+    /// `last_used_at` is written in batches, at most every 30 s per worker.
+    func noteKeyUse(_ keyID: String, now: Int64) {
+        touchedKeys.insert(keyID)
+        guard now - lastTouchFlush >= 30 else { return }
+        let ids = Array(touchedKeys)
+        touchedKeys.removeAll(keepingCapacity: true)
+        lastTouchFlush = now
+        do { try db.apiKeys.touch(ids: ids, at: now) } catch { app.log.error("last_used_at flush: \(error)") }
+    }
+}

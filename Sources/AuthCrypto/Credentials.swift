@@ -1,0 +1,91 @@
+/// What kind of bearer credential a string looks like (no verification).
+public enum CredentialKind: Sendable {
+    case jwt, apiKey, node, unknown
+
+    public init(credential: some StringProtocol) {
+        if credential.hasPrefix(CredentialKeys.apiKeyPrefix) {
+            self = .apiKey
+        } else if credential.hasPrefix(CredentialKeys.nodeKeyPrefix) {
+            self = .node
+        } else {
+            var segments = 1
+            var segmentLength = 0
+            var emptySegment = false
+            for c in credential.utf8 {
+                if c == UInt8(ascii: ".") {
+                    if segmentLength == 0 { emptySegment = true }
+                    segments += 1
+                    segmentLength = 0
+                } else {
+                    segmentLength += 1
+                }
+            }
+            self = segments == 3 && !emptySegment && segmentLength > 0 ? .jwt : .unknown
+        }
+    }
+}
+
+/// API keys and node keys: random, shown once, stored only as SHA-256 digests.
+public enum CredentialKeys {
+    public static let apiKeyPrefix = "2s_live_"
+    public static let nodeKeyPrefix = "node_"
+
+    public static func newAPIKey() -> (raw: String, prefix: String, digest: String) {
+        let raw = apiKeyPrefix + Base64URL.encode(Crypto.randomBytes(32))
+        return (raw, String(raw.prefix(12)), digest(raw))
+    }
+
+    public static func newNodeKey() -> (raw: String, digest: String) {
+        let raw = nodeKeyPrefix + Base64URL.encode(Crypto.randomBytes(32))
+        return (raw, digest(raw))
+    }
+
+    public static func digest(_ raw: some StringProtocol) -> String {
+        Crypto.hex(Crypto.sha256(Array(raw.utf8)))
+    }
+}
+
+public enum UUIDs {
+    /// A random (version 4) UUID in lowercase.
+    public static func random() -> String {
+        var b = Crypto.randomBytes(16)
+        b[6] = b[6] & 0x0F | 0x40
+        b[8] = b[8] & 0x3F | 0x80
+        return format(b)
+    }
+
+    static func format(_ b: [UInt8]) -> String {
+        let h = Array(Crypto.hex(b).utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        for (i, c) in h.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
+            out.append(c)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The 16 bytes of a UUID in 8-4-4-4-12 hex form (either case).
+    static func bytes(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count == 36 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(16)
+        var high: UInt8?
+        for (i, c) in u.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x41...0x46: v = c - 0x41 + 10
+            case 0x61...0x66: v = c - 0x61 + 10
+            default: return nil
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
+    }
+}

@@ -1,0 +1,51 @@
+/// Who a relayed connection belongs to, taken from the verified token.
+struct WSIdentity {
+    var userID: String
+    var tenantID: String
+    var role: String
+    var email: String
+    var sessionID: String
+    var exp: Int64
+}
+
+/// One client connection and, once authorized, its upstream connection.
+final class Connection {
+    enum Phase {
+        /// Reading the client's upgrade request.
+        case readingRequest(HTTPUpgradeParser)
+        /// Non-blocking connect to the upstream in progress.
+        case connecting
+        /// Upgrade request sent upstream; reading its response.
+        case awaitingUpstream(HTTPUpgradeParser)
+        case relaying
+        /// Flushing what is left (an error response or close frames), then closing.
+        case closing
+    }
+
+    let clientFD: Int32
+    var upstreamFD: Int32 = -1
+    var phase: Phase = .readingRequest(HTTPUpgradeParser(kind: .request))
+    /// Monotonic deadline of the current phase (handshake or closing), 0 when none.
+    var deadline: Int64
+    var c2u = Pipe(source: .client)
+    var u2c = Pipe(source: .server)
+    var identity: WSIdentity?
+    var route: WSRoute?
+    var expectedAccept = ""
+    var offeredProtocols: [String] = []
+    /// Close code for the log line when the companion decides it (4001, 4003, 1001, 1002...).
+    var closeReason: String?
+    var clientMask: UInt32 = 0
+    var upstreamMask: UInt32 = 0
+    var opened = false
+
+    init(clientFD: Int32, deadline: Int64) {
+        self.clientFD = clientFD
+        self.deadline = deadline
+    }
+
+    var isRelaying: Bool {
+        if case .relaying = phase { return true }
+        return false
+    }
+}

@@ -1,0 +1,91 @@
+import AuthCore
+import CFastCGI
+import Glibc
+import Synchronization
+
+/// Process lifecycle: configure libfcgi, bind, start the worker pool, wait for SIGTERM/SIGINT,
+/// then stop accepting, let in-flight requests finish and exit within 2 s.
+enum Responder {
+    /// Worker threads still looping (decremented as each one leaves its accept loop).
+    static let runningThreads = Atomic<Int>(0)
+    static let stopping = Atomic<Bool>(false)
+
+    nonisolated static func run() -> Never {
+        let settings: Settings
+        do { settings = try Settings() } catch { fail("configuration: \(error)") }
+        let log = Logger(json: settings.logJSON)
+
+        configureLibFCGI()
+        guard FCGX_Init() == 0 else { fail("FCGX_Init failed") }
+        // FCGX_Init replaces SIG_IGN with an empty handler (no SA_RESTART): ignore SIGPIPE again.
+        signal(SIGPIPE, SIG_IGN)
+        // Every thread inherits this mask; the main thread takes the signals with sigwait
+        // (blocked signals stay pending even if a parent left them ignored).
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let listener: Listener
+        do {
+            listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024)
+        } catch { fail(error.description) }
+
+        let app: App
+        do { app = try App(settings: settings, log: log) } catch {
+            listener.removeFile()
+            fail("startup: \(error)")
+        }
+
+        let context = WorkerThreadContext(app: app, listenFD: listener.fd, socketPath: listener.path)
+        for index in 0..<settings.threads {
+            do { try WorkerThread.start(context) } catch {
+                listener.removeFile()
+                fail("cannot start worker thread \(index): \(error)")
+            }
+        }
+        log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
+
+        var received: Int32 = 0
+        while sigwait(&stopSignals, &received) != 0 {}
+        stop(listener, log: log, signal: received, stopSignals: stopSignals)
+    }
+
+    private static func stop(_ listener: Listener, log: Logger, signal: Int32, stopSignals: sigset_t) -> Never {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        log.info("authgate-fcgi: signal \(signal), stopping: no new connections, finishing in-flight requests")
+        // Wakes every thread blocked in accept(); FCGX_Accept_r then returns an error.
+        shutdown(listener.fd, Int32(SHUT_RDWR))
+        listener.removeFile()
+        let deadline = monotonicMicros() + 1_800_000
+        while runningThreads.load(ordering: .sequentiallyConsistent) > 0 && monotonicMicros() < deadline {
+            usleep(5_000)
+        }
+        let left = runningThreads.load(ordering: .sequentiallyConsistent)
+        if left > 0 { log.error("authgate-fcgi: \(left) thread(s) still busy after 1.8 s; exiting anyway") }
+        log.info("authgate-fcgi: stopped")
+        exit(0)
+    }
+
+    /// libfcgi waits up to 2 s for the first bytes of an accepted Unix connection and up to
+    /// 2 s for the peer's close after answering. Short polls keep a silent client from holding
+    /// a thread and make shutdown quick; the close poll is safe at 0 because every request's
+    /// stdin is read to EOF before it finishes. Both are milliseconds, read by FCGX_Init.
+    private static func configureLibFCGI() {
+        setenv("LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT", "100", 0)
+        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
+    }
+
+    static func fail(_ message: String) -> Never {
+        let line = Array("authgate-fcgi: \(message)\n".utf8)
+        line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        exit(1)
+    }
+}
+
+func monotonicMicros() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
+}

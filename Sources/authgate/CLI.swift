@@ -1,0 +1,68 @@
+import AuthCore
+import Foundation
+
+/// One CLI command: its words, the options it accepts and what it does.
+struct Command: Sendable {
+    var words: [String]
+    var options: Set<String> = []
+    var flags: Set<String> = []
+    var synopsis: String
+    var run: @Sendable (Context) throws -> Void
+}
+
+enum CLI {
+    static let commands: [Command] =
+        InitCommand.commands + TenantCommands.commands + UserCommands.commands
+        + SessionCommands.commands + KeysCommands.commands + ProjectCommands.commands
+        + APIKeyCommands.commands + NodeCommands.commands + AuditCommands.commands
+
+    /// Runs one command line; returns the process exit status.
+    static func run(_ argv: [String]) -> Int32 {
+        if argv.isEmpty || argv == ["--help"] || argv == ["-h"] || argv == ["help"] {
+            if argv.isEmpty {
+                Output.error("missing command")
+                Output.errorLine(usage)
+                return 2
+            }
+            Output.line(usage)
+            return 0
+        }
+        // The longest run of leading words that names a command.
+        let words = argv.prefix { !$0.hasPrefix("-") }
+        guard let command = commands
+            .filter({ words.starts(with: $0.words) })
+            .max(by: { $0.words.count < $1.words.count })
+        else {
+            Output.error("unknown command '\(words.joined(separator: " "))'")
+            Output.errorLine(usage)
+            return 2
+        }
+        do {
+            let rest = Array(argv.dropFirst(command.words.count))
+            let args = try Arguments.parse(rest, options: command.options, flags: command.flags)
+            if args.has("help") {
+                Output.line("usage: authgate \(command.synopsis)")
+                return 0
+            }
+            var env = ProcessInfo.processInfo.environment
+            if let db = args.optional("db") { env["AUTH_DB_PATH"] = db }
+            let settings: Settings
+            do { settings = try Settings(environment: env) } catch { throw CLIError.failure("\(error)") }
+            try command.run(Context(args: args, settings: settings))
+            return 0
+        } catch let error as CLIError {
+            Output.error(error.message)
+            if case .usage = error { Output.errorLine("usage: authgate \(command.synopsis)") }
+            return error.exitCode
+        } catch {
+            Output.error(Output.oneLine("\(error)"))
+            return 1
+        }
+    }
+
+    static var usage: String {
+        var lines = ["usage: authgate <command> [options]   (global: --db PATH, --json, --help)", "commands:"]
+        for command in commands { lines.append("  " + command.synopsis) }
+        return lines.joined(separator: "\n")
+    }
+}

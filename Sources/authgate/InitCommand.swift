@@ -1,0 +1,69 @@
+import AuthCore
+import AuthCrypto
+import Foundation
+
+/// `authgate init`: idempotent set-up of the database, the platform tenant and the key ring.
+enum InitCommand {
+    static let commands = [
+        Command(words: ["init"], synopsis: "init", run: run),
+    ]
+
+    static func run(_ ctx: Context) throws {
+        try makeParentDirectory(of: ctx.settings.dbPath)
+        let db = try ctx.db()
+        var created: [String] = []
+
+        guard let platformDomain = Validation.normalizedDomain(ctx.settings.platformDomain) else {
+            throw CLIError.failure("AUTH_PLATFORM_DOMAIN is not a valid domain: '\(ctx.settings.platformDomain)'")
+        }
+        // Check and create under the write lock, so racing `init`s agree on one platform tenant.
+        let (platform, isNew) = try db.transaction { () throws -> (Tenant, Bool) in
+            if let existing = try db.tenants.platform() { return (existing, false) }
+            if try db.tenants.byDomain(platformDomain) != nil {
+                throw CLIError.failure("domain \(platformDomain) belongs to a tenant that is not the platform tenant")
+            }
+            return (try db.tenants.create(name: "Platform", domain: platformDomain, isPlatform: true, now: Time.now()), true)
+        }
+        if isNew {
+            try ctx.audit("tenant_created", tenantID: platform.id, detail: "platform \(platform.domain)")
+            created.append("platform tenant \(platform.domain)")
+        }
+
+        let keysPath = ctx.settings.keysFile
+        var kid: String?
+        if !FileManager.default.fileExists(atPath: keysPath) {
+            try makeParentDirectory(of: keysPath)
+            kid = try KeyRing.rotate(path: keysPath)
+            try ctx.audit("signing_key_rotated", tenantID: nil, detail: "kid \(kid!) (init)")
+            created.append("key ring \(keysPath)")
+        } else {
+            _ = try KeyRing.load(path: keysPath)   // refuse to call it ready when the ring is invalid
+        }
+        if created.isEmpty == false { try ctx.audit("init", tenantID: nil, detail: created.joined(separator: ", ")) }
+
+        if ctx.json {
+            Output.json(.object([
+                ("database", .string(ctx.settings.dbPath)),
+                ("keys_file", .string(keysPath)),
+                ("platform_tenant_id", .string(platform.id)),
+                ("platform_domain", .string(platform.domain)),
+                ("created", .array(created.map { .string($0) })),
+            ]))
+        } else {
+            Output.line(created.isEmpty ? "already initialized: \(ctx.settings.dbPath)"
+                                        : "initialized: " + created.joined(separator: ", "))
+        }
+    }
+
+    /// Creates a missing parent directory (0700) so `init` works on a fresh checkout.
+    static func makeParentDirectory(of path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CLIError.failure("cannot create directory \(dir): \(error.localizedDescription)")
+        }
+    }
+}

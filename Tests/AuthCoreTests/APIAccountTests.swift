@@ -1,0 +1,118 @@
+import AuthCrypto
+import Foundation
+import Testing
+@testable import AuthCore
+
+@Suite struct APIAccountTests {
+    @Test func meInBothProfiles() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        let u = try h.user("me@acme.test", tenant: t, role: "supervisor")
+        let (a, _) = h.login("me@acme.test")
+        let me = h.call("GET", "/api/v1/auth/me", bearer: a)
+        #expect(me.json?.data == .object([("id", .string(u.id)), ("email", .string("me@acme.test")),
+                                          ("tenant_id", .string(t.id)), ("role", .string("supervisor"))]))
+        let g = try APIHarness(profile: "get2dial")
+        let gt = try g.tenant("acme.test")
+        try g.user("me@acme.test", tenant: gt)
+        let (ga, _) = g.login("me@acme.test")
+        let gme = g.call("GET", "/api/v1/auth/me", bearer: ga)
+        #expect(gme.json?.data?["created_at"]?.stringValue?.hasSuffix("Z") == true)
+        #expect(g.call("GET", "/api/v1/auth/me").status == 401)
+        #expect(g.call("GET", "/api/v1/auth/me").response.header("WWW-Authenticate") == "Bearer")
+        #expect(g.call("GET", "/api/v1/auth/me", bearer: "garbage").response.header("WWW-Authenticate")
+                == "Bearer error=\"invalid_token\"")
+    }
+
+    @Test func changePasswordRules() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        try h.user("pw@acme.test", tenant: t)
+        let (a, _) = h.login("pw@acme.test")
+        let (other, _) = h.login("pw@acme.test")
+        func change(_ cur: String, _ new: String) -> (status: Int, json: JSON?, response: Response) {
+            h.call("POST", "/api/v1/auth/me/password", json: #"{"current_password":"\#(cur)","new_password":"\#(new)"}"#, bearer: a)
+        }
+        #expect(change("correct horse battery", "short").json?.errorCode == "weak_password")
+        #expect(change("correct horse battery", "pw@acme.test").json?.errorCode == "weak_password")
+        #expect(change("correct horse battery", "correct horse battery").json?.errorCode == "weak_password")
+        #expect(change("wrong current pw", "a brand new password").status == 401)
+        #expect(h.call("POST", "/api/v1/auth/me/password", json: "{}", bearer: a).status == 400)
+        #expect(change("correct horse battery", "a brand new password").status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: a).status == 200)      // the caller's session stays
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)  // every other one is revoked
+        #expect(h.call("POST", "/api/v1/auth/login", json: #"{"email":"pw@acme.test","password":"correct horse battery"}"#).status == 401)
+        #expect(h.login("pw@acme.test", "a brand new password").0.hasPrefix("eyJ"))
+    }
+
+    @Test func mustChangePasswordConfinesTheSession() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        try h.user("new@acme.test", tenant: t, mustChange: true)
+        let (a, _) = h.login("new@acme.test")
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: a).status == 200)
+        let s = h.call("GET", "/api/v1/auth/sessions", bearer: a)
+        #expect(s.status == 403 && s.json?.errorCode == "password_change_required")
+        let v = h.call("GET", "/anything", bearer: a, verify: VerifyPolicy(allow: nil, roles: nil))
+        #expect(v.status == 403)
+        #expect(h.call("POST", "/api/v1/auth/me/password",
+                       json: #"{"current_password":"correct horse battery","new_password":"now a good password"}"#, bearer: a).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/sessions", bearer: a).status == 200)
+        #expect(h.call("GET", "/anything", bearer: a, verify: VerifyPolicy(allow: nil, roles: nil)).status == 204)
+    }
+
+    @Test func sessionsListAndRevoke() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        try h.user("ses@acme.test", tenant: t)
+        try h.user("other@acme.test", tenant: t)
+        let (a, _) = h.login("ses@acme.test")
+        let (b, _) = h.login("ses@acme.test")
+        let (o, _) = h.login("other@acme.test")
+        let list = try #require(h.call("GET", "/api/v1/auth/sessions", bearer: a).json?.data?.arrayValue)
+        #expect(list.count == 2)
+        #expect(list.filter { $0["current"] == .bool(true) }.count == 1)
+        let otherID = try #require(list.first { $0["current"] == .bool(false) }?["id"]?.stringValue)
+        // Someone else's session is not found, not revoked.
+        #expect(h.call("DELETE", "/api/v1/auth/sessions/\(otherID)", bearer: o).status == 404)
+        #expect(h.call("DELETE", "/api/v1/auth/sessions/\(otherID)", bearer: a).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: b).status == 401)
+        #expect(h.call("DELETE", "/api/v1/auth/sessions/\(otherID)", bearer: a).status == 404)
+    }
+
+    @Test func hashQueueFullAnswers503() throws {
+        let h = try APIHarness(env: ["AUTH_HASH_CONCURRENCY": "1", "AUTH_HASH_QUEUE": "0", "AUTH_SCRYPT": "ln=14,r=8,p=1"])
+        let t = try h.tenant("acme.test")
+        try h.user("busy@acme.test", tenant: t)
+        nonisolated(unsafe) let app = h.app
+        let statuses = Mutex503.collect(threads: 6) {
+            let w = try! app.makeWorker()
+            let r = w.handle(Request(method: "POST", path: "/api/v1/auth/login",
+                                     body: Array(#"{"email":"busy@acme.test","password":"correct horse battery"}"#.utf8)))
+            if r.status == 503 { #expect(r.header("Retry-After") != nil) }
+            return r.status
+        }
+        #expect(statuses.contains(503))
+        #expect(statuses.contains(200))
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 })
+    }
+}
+
+/// Runs `body` on N threads at once and collects the results.
+enum Mutex503 {
+    static func collect(threads: Int, _ body: @escaping @Sendable () -> Int) -> [Int] {
+        let lock = NSLock()
+        nonisolated(unsafe) var out: [Int] = []
+        let group = DispatchGroup()
+        for _ in 0..<threads {
+            group.enter()
+            Thread.detachNewThread {
+                let v = body()
+                lock.lock(); out.append(v); lock.unlock()
+                group.leave()
+            }
+        }
+        group.wait()
+        return out
+    }
+}

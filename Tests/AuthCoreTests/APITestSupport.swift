@@ -1,0 +1,65 @@
+import AuthCrypto
+import Foundation
+@testable import AuthCore
+
+/// A fresh database, key ring and worker per test; cheap scrypt parameters.
+final class APIHarness {
+    let dir: String
+    let app: App
+    let worker: Worker
+    var db: Database { worker.db }
+
+    init(profile: String = "2signal", env extra: [String: String] = [:]) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("authgate-api-\(UUIDs.random())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try KeyRing.rotate(path: "\(dir)/keys")
+        var env = ["AUTH_DB_PATH": "\(dir)/db.sqlite", "AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
+                   "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2"]
+        env.merge(extra) { $1 }
+        app = try App(settings: try Settings(environment: env))
+        worker = try app.makeWorker()
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    @discardableResult
+    func tenant(_ domain: String, platform: Bool = false) throws -> Tenant {
+        try db.tenants.create(name: domain, domain: domain, isPlatform: platform, now: Time.now())
+    }
+
+    @discardableResult
+    func user(_ email: String, tenant: Tenant, password: String = "correct horse battery", role: String = "agent",
+              mustChange: Bool = false) throws -> User {
+        let hash = try PasswordHash.make(password: password, parameters: app.scrypt)
+        return try db.users.create(tenantID: tenant.id, email: email, passwordHash: hash, role: role,
+                                   mustChangePassword: mustChange, now: Time.now())
+    }
+
+    func call(_ method: String, _ target: String, json: String? = nil, bearer: String? = nil,
+              headers: [String: String] = [:], verify: VerifyPolicy? = nil) -> (status: Int, json: JSON?, response: Response) {
+        let parts = target.split(separator: "?", maxSplits: 1)
+        var h = headers
+        if let bearer { h["authorization"] = "Bearer \(bearer)" }
+        if json != nil { h["content-type"] = "application/json" }
+        let req = Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+                          headers: h, body: Array((json ?? "").utf8), remoteAddress: "127.0.0.1", verify: verify)
+        let res = worker.handle(req)
+        return (res.status, JSONParser.parse(res.body), res)
+    }
+
+    /// Logs in and returns (access, refresh) in the 2signal shape.
+    func login(_ email: String, _ password: String = "correct horse battery", tenantDomain: String? = nil) -> (String, String) {
+        var body = #"{"email":"\#(email)","password":"\#(password)""#
+        if let tenantDomain { body += #","tenant_domain":"\#(tenantDomain)""# }
+        body += "}"
+        let r = call("POST", "/api/v1/auth/login", json: body)
+        let data = r.json?["data"]
+        let access = data?["access_token"]?.stringValue ?? data?["token"]?.stringValue ?? ""
+        return (access, data?["refresh_token"]?.stringValue ?? "")
+    }
+}
+
+extension JSON {
+    var errorCode: String? { self["error"]?["code"]?.stringValue }
+    var data: JSON? { self["data"] }
+}

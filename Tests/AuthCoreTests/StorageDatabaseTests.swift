@@ -1,0 +1,104 @@
+import Synchronization
+import Foundation
+import Testing
+@testable import AuthCore
+
+@Suite struct StorageDatabaseTests {
+    @Test func migrationsAreIdempotentAndVersioned() throws {
+        let dir = try StorageTestDirectory()
+        let db = try dir.open()
+        try db.migrate()
+        let again = try Database(path: dir.dbPath)
+        try again.migrate()
+        let version = try again.connection.queryFirst("PRAGMA user_version") { $0.int(0) }
+        #expect(version == Int64(Migrations.all.count))
+        #expect(again.isReachable())
+        #expect(again.verifyEpoch() == 0)
+        let mode = try again.connection.queryFirst("PRAGMA journal_mode") { $0.text(0) }
+        #expect(mode == "wal")
+        let fk = try again.connection.queryFirst("PRAGMA foreign_keys") { $0.int(0) }
+        #expect(fk == 1)
+        let timeout = try again.connection.queryFirst("PRAGMA busy_timeout") { $0.int(0) }
+        #expect(timeout == 5000)
+    }
+
+    @Test func concurrentMigrationsApplyOnce() throws {
+        let dir = try StorageTestDirectory()
+        let path = dir.dbPath
+        let failures = Mutex<[String]>([])
+        runOnThreads(8) { _ in
+            do {
+                let db = try Database(path: path)
+                try db.migrate()
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(try dir.open().verifyEpoch() == 0)
+    }
+
+    @Test func filesAreCreatedPrivate() throws {
+        let dir = try StorageTestDirectory()
+        let db = try dir.open()
+        _ = try db.tenants.create(name: "T", domain: "t.test", isPlatform: false, now: 1)
+        for file in [dir.dbPath, dir.dbPath + "-wal", dir.dbPath + "-shm"] {
+            var info = stat()
+            #expect(stat(file, &info) == 0, "\(file) exists")
+            #expect(info.st_mode & 0o777 == 0o600, "\(file) mode")
+        }
+    }
+
+    @Test func existingLooseFileIsTightened() throws {
+        let dir = try StorageTestDirectory()
+        #expect(FileManager.default.createFile(atPath: dir.dbPath, contents: nil, attributes: [.posixPermissions: 0o644]))
+        _ = try dir.open()
+        var info = stat()
+        #expect(stat(dir.dbPath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func errorsCarrySQLiteMessageAndCode() throws {
+        let db = try StorageTestDirectory().open()
+        #expect(throws: StorageError.self) { try db.connection.execute("SELECT * FROM nowhere") }
+        do {
+            try db.connection.execute("SELECT * FROM nowhere")
+        } catch let error as StorageError {
+            #expect(error.message.contains("no such table"))
+            #expect(ResultCode(rawValue: 1) ~= error.code)
+        }
+        // The cached statement machinery still works after a failure.
+        #expect(db.isReachable())
+    }
+
+    @Test func transactionRollsBackAndNests() throws {
+        let db = try StorageTestDirectory().open()
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                _ = try db.tenants.create(name: "A", domain: "a.test", isPlatform: false, now: 1)
+                throw Boom()
+            }
+        }
+        #expect(try db.tenants.list().isEmpty)
+        try db.transaction {
+            _ = try db.tenants.create(name: "B", domain: "b.test", isPlatform: false, now: 1)
+            #expect(throws: Boom.self) {
+                try db.transaction {
+                    _ = try db.tenants.create(name: "C", domain: "c.test", isPlatform: false, now: 1)
+                    throw Boom()
+                }
+            }
+        }
+        #expect(try db.tenants.list().map(\.domain) == ["b.test"])
+    }
+
+    @Test func dataVersionMovesOnOtherConnectionsCommits() throws {
+        let dir = try StorageTestDirectory()
+        let a = try dir.open()
+        let b = try dir.open()
+        let before = a.dataVersion()
+        _ = try b.tenants.create(name: "T", domain: "t.test", isPlatform: false, now: 1)
+        #expect(a.dataVersion() != before)
+    }
+}

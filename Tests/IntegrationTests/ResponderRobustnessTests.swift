@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bad input on the responder's own socket only ever affects that one connection; start-up
+/// and shutdown rules of the socket.
+@Suite("Responder robustness")
+struct ResponderRobustnessTests {
+    static func healthDirect(_ stack: Stack) throws -> Int {
+        try FastCGIWire.exchange(stack.socketPath, FastCGIWire.request(uri: "/api/v1/health")).status
+    }
+
+    @Test func garbageBytesDropOnlyThatConnection() throws {
+        try Stack.with { (stack: Stack) throws in
+            let socket = try UnixSocket(path: stack.socketPath)
+            try socket.send((0..<4096).map { _ in UInt8.random(in: 0...255) })
+            let answer = socket.receiveAll()
+            #expect(!answer.timedOut, "the responder should drop a garbage connection")
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+            #expect(try Self.healthDirect(stack) == 200)
+        }
+    }
+
+    @Test func truncatedRecordDoesNotBlockOthers() throws {
+        try Stack.with { (stack: Stack) throws in
+            let socket = try UnixSocket(path: stack.socketPath)
+            // A PARAMS record announcing 1000 bytes, of which 10 arrive; the client stays.
+            try socket.send(FastCGIWire.beginRequest() + [1, 4, 0, 1, 0x03, 0xe8, 0, 0] + Array("0123456789".utf8))
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+            #expect(try Self.healthDirect(stack) == 200)
+            // And one whose stream ends in the middle of a record header.
+            let cut = try UnixSocket(path: stack.socketPath)
+            try cut.send(FastCGIWire.beginRequest() + [1, 4, 0])
+            shutdown(cut.fd, Int32(SHUT_WR))
+            _ = cut.receiveAll()
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+        }
+    }
+
+    @Test func silentClientsDoNotStarveTheResponder() throws {
+        try Stack.with { (stack: Stack) throws in
+            // Twice as many silent connections as worker threads.
+            let silent = try (0..<(stack.options.threads * 2)).map { _ in try UnixSocket(path: stack.socketPath, receiveTimeout: 3) }
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+            #expect(try Self.healthDirect(stack) == 200)
+            // libfcgi's keeper poll is short: the responder hangs up on them by itself.
+            #expect(!silent[0].receiveAll().timedOut)
+        }
+    }
+
+    @Test func eightKiBHeaderDirectly() throws {
+        try Stack.with { (stack: Stack) throws in
+            let request = FastCGIWire.request(uri: "/api/v1/health",
+                                              headers: [("X-Big", String(repeating: "h", count: 8192))])
+            #expect(try FastCGIWire.exchange(stack.socketPath, request).status == 200)
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+        }
+    }
+
+    @Test func overCapBodyDirectlyIs413AndServingContinues() throws {
+        try Stack.with { (stack: Stack) throws in
+            let request = FastCGIWire.request(method: "POST", uri: "/api/v1/auth/login",
+                                              body: [UInt8](repeating: 0x7b, count: 200_000))
+            let answer = try FastCGIWire.exchange(stack.socketPath, request)
+            #expect(answer.status == 413)
+            #expect(answer.text.contains("payload_too_large"))
+            #expect(try Self.healthDirect(stack) == 200)
+        }
+    }
+
+    @Test func verifyRequestsIgnoreContentLengthAndAnswerOnly204_401_403() throws {
+        try Stack.with { (stack: Stack) throws in
+            // The original request's CONTENT_LENGTH (huge) and its REQUEST_URI (an API route)
+            // must not matter: the verify route answers, with a verify status.
+            let request = FastCGIWire.beginRequest() + FastCGIWire.params([
+                ("REQUEST_METHOD", "POST"), ("REQUEST_URI", "/api/v1/health?tenant_id=x"),
+                ("DOCUMENT_URI", "/_authgate/verify/user"), ("CONTENT_LENGTH", "99999999"),
+                ("AUTH_VERIFY", "1"), ("AUTH_ALLOW", "user"),
+            ]) + FastCGIWire.stdin([])
+            let answer = try FastCGIWire.exchange(stack.socketPath, request)
+            #expect([204, 401, 403].contains(answer.status), "\(answer.text)")
+            let gated = try stack.client.request("POST", "/demo/gated", body: [UInt8](repeating: 1, count: 300_000))
+            #expect(gated.status == 401)
+        }
+    }
+
+    @Test func secondResponderOnTheSameSocketRefusesToStart() throws {
+        var options = Stack.Options()
+        options.nginx = false
+        try Stack.with(options) { (stack: Stack) throws in
+            let second = try stack.runResponderOnce()
+            #expect(second.status != 0)
+            #expect(second.stderr.contains("already serving"), "\(second.stderr)")
+            #expect(try Self.healthDirect(stack) == 200)
+        }
+    }
+
+    @Test func staleSocketFileIsCleanedUp() throws {
+        var options = Stack.Options()
+        options.nginx = false
+        let stack = try Stack(options)
+        defer { stack.stop() }
+        // A socket file nobody listens on, as a crashed responder leaves behind.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = UnixSocket.address(stack.socketPath)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        #expect(bound == 0)
+        #expect(FileManager.default.fileExists(atPath: stack.socketPath))
+        try stack.start()
+        #expect(try Self.healthDirect(stack) == 200)
+    }
+
+    @Test func sigtermStopsWithinTwoSeconds() throws {
+        var options = Stack.Options()
+        options.nginx = false
+        try Stack.with(options) { (stack: Stack) throws in
+            let responder = try #require(stack.responder)
+            // Something in flight: a silent client and a half-sent request.
+            let silent = try UnixSocket(path: stack.socketPath)
+            let half = try UnixSocket(path: stack.socketPath)
+            try half.send(FastCGIWire.beginRequest())
+            #expect(try Self.healthDirect(stack) == 200)
+            let started = Date()
+            kill(responder.processIdentifier, SIGTERM)
+            let exited = Stack.waitUntil(timeout: 5) { !responder.isRunning }
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(exited)
+            #expect(elapsed < 2.0, "took \(elapsed) s")
+            #expect(responder.terminationStatus == 0)
+            #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
+            _ = (silent, half)
+        }
+    }
+}

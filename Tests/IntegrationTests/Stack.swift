@@ -1,0 +1,340 @@
+import AuthCrypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct StackError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real Authgate stack for one test: its own temp dir (reachable by nginx's `www-data`
+/// workers), a free TCP port, a key ring, the `authgate-fcgi` binary of this build, the
+/// companion and demo upstream when built, and real nginx with the rendered demo config.
+/// Independent stacks run concurrently. Always `stop()` it (use `Stack.with { }`).
+final class Stack: @unchecked Sendable {
+    struct Options {
+        var profile = "2signal"
+        var nginx = true
+        var companion = true
+        var upstream = true
+        var verifyCacheSeconds = 1
+        var threads = 8
+        /// Extra environment for every Authgate process (AUTH_* overrides).
+        var environment: [String: String] = [:]
+        init() {}
+    }
+
+    let options: Options
+    let dir: String
+    private(set) var port: Int = 0
+    var socketPath: String { dir + "/authgate.sock" }
+    var wsSocketPath: String { dir + "/authgate-ws.sock" }
+    var upstreamSocketPath: String { dir + "/demo-upstream.sock" }
+    var dbPath: String { dir + "/authgate.db" }
+    var keysPath: String { dir + "/keys" }
+    var certPath: String { dir + "/cert.pem" }
+    var logDir: String { dir + "/log" }
+    var accessLogPath: String { logDir + "/nginx-access.log" }
+    var responderLogPath: String { logDir + "/authgate-fcgi.log" }
+    var cacheDir: String { "/dev/shm/authgate-it-\(port)-\(getpid())" }
+    var baseURL: String { "https://localhost:\(port)" }
+
+    private(set) var responder: Process?
+    private var others: [Process] = []
+
+    /// The environment every Authgate process of this stack gets (also for the CLI).
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["AUTH_SOCKET"] = socketPath
+        env["AUTH_WS_SOCKET"] = wsSocketPath
+        env["AUTH_DB_PATH"] = dbPath
+        env["AUTH_KEYS_FILE"] = keysPath
+        env["AUTH_API_PROFILE"] = options.profile
+        env["AUTH_THREADS"] = String(options.threads)
+        env["AUTH_SCRYPT"] = env["AUTH_SCRYPT"] ?? "ln=4,r=8,p=1"
+        env["AUTH_WS_UPSTREAM"] = "unix:" + upstreamSocketPath
+        if Stack.isRoot { env["AUTH_SOCKET_GROUP"] = Stack.nginxGroup }
+        for (k, v) in options.environment { env[k] = v }
+        return env
+    }
+
+    init(_ options: Options = Options()) throws {
+        self.options = options
+        var template = Array("/tmp/authgate-it-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw StackError("mkdtemp failed")
+        }
+        dir = String(cString: made)
+        // 0750 root:www-data: nginx's workers reach sockets and files, other users do not.
+        chmod(dir, 0o750)
+        if Stack.isRoot, let group = getgrnam(Stack.nginxGroup) { chown(dir, uid_t.max, group.pointee.gr_gid) }
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+    }
+
+    /// Starts a stack, runs `body`, always stops it.
+    static func with<T>(_ options: Options = Options(), _ body: (Stack) throws -> T) throws -> T {
+        let stack = try Stack(options)
+        defer { stack.stop() }
+        try stack.start()
+        return try body(stack)
+    }
+
+    func start() throws {
+        trace("start begin")
+        defer { trace("start end") }
+        try writeKeyRing()
+        try startResponder()
+        try waitForSocket(socketPath)
+        if options.companion, let bin = Stack.binary("authgate-ws") {
+            others.append(try launch(bin, [], log: "authgate-ws"))
+        }
+        if options.upstream, let bin = Stack.binary("authgate-demo-upstream") {
+            others.append(try launch(bin, ["--socket", upstreamSocketPath], log: "demo-upstream"))
+        }
+        if options.nginx { try startNginx() }
+    }
+
+    func stop() {
+        trace("stop begin")
+        defer { trace("stop end") }
+        for p in others where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        if let responder, responder.isRunning { kill(responder.processIdentifier, SIGTERM) }
+        for p in others + [responder].compactMap({ $0 }) {
+            // The demo upstream has no state to save: do not wait long for it.
+            let patience = p.executableURL?.lastPathComponent == "authgate-demo-upstream" ? 0.3 : 3
+            Stack.waitExit(p, seconds: patience)
+            trace("exited: \(p.executableURL?.lastPathComponent ?? "?") status \(p.terminationStatus)")
+        }
+        if port != 0 { try? FileManager.default.removeItem(atPath: cacheDir) }
+        if ProcessInfo.processInfo.environment["AUTHGATE_KEEP_STACK"] == nil {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    // MARK: responder
+
+    /// Starts (or restarts) the responder with this stack's environment.
+    @discardableResult
+    func startResponder(extraEnvironment: [String: String] = [:]) throws -> Process {
+        guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
+        let p = try launch(bin, [], log: "authgate-fcgi", extraEnvironment: extraEnvironment)
+        responder = p
+        return p
+    }
+
+    /// Runs a second responder process to completion (for "refuses to start" checks).
+    func runResponderOnce(timeout: Double = 10) throws -> (status: Int32, stderr: String) {
+        guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
+        let errPath = logDir + "/authgate-fcgi-second.log"
+        let p = try launch(bin, [], log: "authgate-fcgi-second")
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); throw StackError("second responder kept running") }
+        return (p.terminationStatus, (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    // MARK: helpers other suites reuse
+
+    func keyRing() throws -> KeyRing { try KeyRing.load(path: keysPath) }
+
+    /// An access token signed with the stack's current key (claims as the responder expects).
+    func mintToken(sub: String, tid: String, email: String = "user@example.test", role: String = "agent",
+                   sid: String, ttl: Int64 = 600, issuer: String = "authgate", audience: String? = nil) throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(iss: issuer, aud: audience ?? options.profile, sub: sub, tid: tid, email: email,
+                                  role: role, sid: sid, jti: UUIDs.random(), iat: now, exp: now + ttl)
+        return JWT.sign(claims, key: try keyRing().signing)
+    }
+
+    /// Runs the `authgate` CLI against this stack's database and key ring.
+    func cli(_ args: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let bin = Stack.binary("authgate") else { throw StackError("authgate CLI is not built") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = args
+        p.environment = environment
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    var client: HTTPSClient { HTTPSClient(port: port, caFile: certPath) }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    @discardableResult
+    static func waitUntil(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if try condition() { return true }
+            usleep(20_000)
+        } while Date() < deadline
+        return try condition()
+    }
+
+    // MARK: internals
+
+    /// AUTHGATE_STACK_TRACE=1: timestamps of the stack's phases on stderr.
+    func trace(_ what: String) {
+        guard ProcessInfo.processInfo.environment["AUTHGATE_STACK_TRACE"] != nil else { return }
+        FileHandle.standardError.write(Data("[stack \(port)] \(Date().timeIntervalSince1970) \(what)\n".utf8))
+    }
+
+    static let isRoot = geteuid() == 0
+    static let nginxUser = "www-data"
+    static let nginxGroup = "www-data"
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// A product of this build: next to the running test binary (same build dir), else
+    /// `AUTHGATE_BIN_DIR`, else `.build/debug`.
+    static func binary(_ name: String) -> String? {
+        var dirs: [String] = []
+        if let env = ProcessInfo.processInfo.environment["AUTHGATE_BIN_DIR"] { dirs.append(env) }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            dirs.append(URL(fileURLWithPath: exe).deletingLastPathComponent().path)
+        }
+        dirs.append(repositoryRoot + "/.build/debug")
+        return dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    private func launch(_ path: String, _ args: [String], log: String,
+                        extraEnvironment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var env = environment
+        for (k, v) in extraEnvironment { env[k] = v }
+        p.environment = env
+        let logPath = logDir + "/\(log).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        handle.seekToEndOfFile()
+        p.standardError = handle
+        p.standardOutput = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    private func writeKeyRing() throws {
+        let line = "it\(UInt32.random(in: 0...UInt32.max)):\(Base64URL.encode(Crypto.randomBytes(32)))\n"
+        let old = umask(0o077)
+        defer { umask(old) }
+        try line.write(toFile: keysPath, atomically: false, encoding: .utf8)
+        chmod(keysPath, 0o600)
+    }
+
+    private func startNginx() throws {
+        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                     "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                                     "-keyout", dir + "/cert-key.pem", "-out", certPath])
+        let demoRoot = dir + "/demo"
+        try FileManager.default.createDirectory(atPath: demoRoot, withIntermediateDirectories: true)
+        chmod(demoRoot, 0o755)
+        try "Hello from Authgate: a plain static file.\n".write(toFile: demoRoot + "/plain.txt", atomically: false, encoding: .utf8)
+        chmod(demoRoot + "/plain.txt", 0o644)
+
+        // A port that is free now may be taken by a concurrent suite before nginx binds it: retry.
+        var lastError = ""
+        for _ in 0..<5 {
+            port = try Stack.freePort()
+            let confDir = dir + "/nginx"
+            var env = ProcessInfo.processInfo.environment
+            let values: [String: String] = [
+                "PORT": String(port), "VAR": dir, "RUNDIR": dir, "LOGDIR": logDir,
+                "NGINX_USER": Stack.nginxUser, "NGINX_WORKERS": "1",
+                "AUTH_SOCKET": socketPath, "AUTH_WS_SOCKET": wsSocketPath, "UPSTREAM_SOCKET": upstreamSocketPath,
+                "CACHE_DIR": cacheDir, "VERIFY_CACHE_ZONE": options.verifyCacheSeconds == 0 ? "off" : "authgate_verify",
+                "VERIFY_CACHE_SECONDS": String(max(1, options.verifyCacheSeconds)),
+                "CERT": certPath, "CERT_KEY": dir + "/cert-key.pem", "DEMO_ROOT": demoRoot,
+                "AUTH_API_PROFILE": options.profile,
+                "LOGIN_RATE": options.environment["AUTH_LOGIN_RATE"] ?? "1000r/s",
+                "LOGIN_BURST": options.environment["AUTH_LOGIN_BURST"] ?? "1000",
+            ]
+            for (k, v) in values { env[k] = v }
+            try run("/bin/bash", [Stack.repositoryRoot + "/scripts/render-nginx.sh", confDir], environment: env)
+            let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
+                                                       "-e", logDir + "/nginx-error.log"], log: "nginx")
+            let ready = Stack.waitUntil(timeout: 15) {
+                guard nginx.isRunning else { return true }
+                return (try? client.get("/api/v1/health").status) == 200
+            }
+            if nginx.isRunning && ready {
+                others.append(nginx)
+                return
+            }
+            lastError = (try? String(contentsOfFile: logDir + "/nginx-error.log", encoding: .utf8)) ?? ""
+            if nginx.isRunning { kill(nginx.processIdentifier, SIGTERM) }
+            Stack.waitExit(nginx, seconds: 3)
+            guard lastError.contains("Address already in use") else { break }
+        }
+        throw StackError("nginx did not become ready on port \(port): \(lastError.suffix(2000))")
+    }
+
+    private func waitForSocket(_ path: String) throws {
+        let ok = Stack.waitUntil(timeout: 15) {
+            guard responder?.isRunning ?? false else { return true }
+            return UnixSocket.canConnect(path)
+        }
+        guard ok, responder?.isRunning ?? false else {
+            let log = (try? String(contentsOfFile: responderLogPath, encoding: .utf8)) ?? ""
+            throw StackError("authgate-fcgi did not start: \(log.suffix(2000))")
+        }
+    }
+
+    private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        if let environment { p.environment = environment }
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw StackError("\(path) \(args.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))")
+        }
+    }
+
+    static func waitExit(_ p: Process, seconds: Double) {
+        if !waitUntil(timeout: seconds, { !p.isRunning }) {
+            kill(p.processIdentifier, SIGKILL)
+        }
+        p.waitUntilExit()
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw StackError("socket failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw StackError("bind failed") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Renders nginx/authgate.conf.template and nginx/snippets/* into OUTDIR (nginx.conf +
+# snippets/), replacing every @NAME@ with the environment variable NAME.
+# usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE)
+set -euo pipefail
+
+out="${1:?usage: render-nginx.sh OUTDIR}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
+       CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
+       LOGIN_RATE LOGIN_BURST NOFILE)
+
+# sed script: one s|@NAME@|value|g per variable, value escaped for sed's replacement side.
+# nginx cannot raise its fd limit above the hard limit (no CAP_SYS_RESOURCE in containers).
+if [ -z "${NOFILE:-}" ]; then
+    hard="$(ulimit -Hn)"
+    if [ "$hard" = unlimited ] || [ "$hard" -ge 65536 ]; then NOFILE=65536; else NOFILE="$hard"; fi
+fi
+
+script=""
+for name in "${names[@]}"; do
+    value="${!name:?render-nginx.sh: $name is not set}"
+    case "$value" in
+        *[[:cntrl:]]* | *\;* | *\"* | *\'* | *\{* | *\}* | *' '*)
+            echo "render-nginx.sh: $name contains characters that do not belong in an nginx path/value: '$value'" >&2
+            exit 1 ;;
+    esac
+    escaped="$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')"
+    script+="s|@${name}@|${escaped}|g;"
+done
+
+mkdir -p "$out/snippets"
+render() { # src dst
+    sed -e "$script" "$1" > "$2.tmp"
+    if grep -n '@[A-Z_][A-Z_]*@' "$2.tmp" >&2; then
+        echo "render-nginx.sh: unreplaced placeholder in $1" >&2
+        exit 1
+    fi
+    mv -f "$2.tmp" "$2"
+}
+render "$root/nginx/authgate.conf.template" "$out/nginx.conf"
+for f in "$root"/nginx/snippets/*.conf; do
+    render "$f" "$out/snippets/$(basename "$f")"
+done
