@@ -116,3 +116,21 @@ enum Mutex503 {
         return out
     }
 }
+
+@Suite struct MaintenanceTests {
+    @Test func prunesOldAuditRowsAndDeadSessions() throws {
+        let h = try APIHarness(env: ["AUTH_AUDIT_RETENTION_DAYS": "90", "AUTH_REFRESH_TTL_SECONDS": "100"])
+        let t = try h.tenant("acme.test")
+        let u = try h.user("old@acme.test", tenant: t)
+        let now = Time.now()
+        try h.db.audit.record("ancient", tenantID: t.id, actor: nil, ip: nil, detail: nil, at: now - 91 * 86_400)
+        try h.db.audit.record("recent", tenantID: t.id, actor: nil, ip: nil, detail: nil, at: now - 89 * 86_400)
+        let dead = try h.db.sessions.create(userID: u.id, now: now - 10_000, userAgent: "", ip: "")
+        let live = try h.db.sessions.create(userID: u.id, now: now, userAgent: "", ip: "")
+        let pruned = h.app.runMaintenance(db: h.db, now: now)
+        #expect(pruned.audit == 1 && pruned.sessions == 1)
+        #expect(try h.db.sessions.byID(dead.id) == nil)
+        #expect(try h.db.sessions.byID(live.id) != nil)
+        #expect(try h.db.audit.list(tenantID: t.id, since: nil, limit: 10).map(\.event) == ["recent"])
+    }
+}

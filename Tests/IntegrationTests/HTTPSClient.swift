@@ -50,18 +50,12 @@ struct HTTPSClient {
         }
         args.append("https://localhost:\(port)\(path)")
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let code = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = err.fileHandleForReading.readDataToEndOfFile()
+        let p = try Stack.launchRedirected("/usr/bin/curl", args, stdout: scratch + "/status", stderr: scratch + "/stderr")
         p.waitUntilExit()
-        guard p.terminationStatus == 0, let status = Int(String(decoding: code, as: UTF8.self)) else {
-            throw StackError("curl \(method) \(path): exit \(p.terminationStatus) \(String(decoding: errText, as: UTF8.self))")
+        let code = (try? String(contentsOfFile: scratch + "/status", encoding: .utf8)) ?? ""
+        guard p.terminationStatus == 0, let status = Int(code) else {
+            let errText = (try? String(contentsOfFile: scratch + "/stderr", encoding: .utf8)) ?? ""
+            throw StackError("curl \(method) \(path): exit \(p.terminationStatus) \(errText)")
         }
         let rawHeaders = (try? String(contentsOfFile: scratch + "/headers", encoding: .utf8)) ?? ""
         var list: [(String, String)] = []

@@ -151,21 +151,15 @@ final class Stack: @unchecked Sendable {
     /// Runs the `authgate` CLI against this stack's database and key ring.
     func cli(_ args: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         guard let bin = Stack.binary("authgate") else { throw StackError("authgate CLI is not built") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        p.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        let scratch = dir + "/cli-\(UUID().uuidString)"
+        defer { for f in ["in", "out", "err"] { try? FileManager.default.removeItem(atPath: scratch + "." + f) } }
+        try (stdin ?? "").write(toFile: scratch + ".in", atomically: false, encoding: .utf8)
+        for f in ["out", "err"] { _ = FileManager.default.createFile(atPath: scratch + "." + f, contents: nil) }
+        let p = try Stack.launchRedirected(bin, args, environment: environment, stdin: scratch + ".in",
+                                           stdout: scratch + ".out", stderr: scratch + ".err")
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let read = { (f: String) in (try? String(contentsOfFile: scratch + "." + f, encoding: .utf8)) ?? "" }
+        return (p.terminationStatus, read("out"), read("err"))
     }
 
     var client: HTTPSClient { HTTPSClient(port: port, caFile: certPath) }
@@ -190,6 +184,26 @@ final class Stack: @unchecked Sendable {
     }
 
     static let isRoot = geteuid() == 0
+
+    /// Foundation's Process spawning races with fds opened and closed by other threads (seen:
+    /// EBADF from posix_spawn when suites run in parallel). So no Pipe or FileHandle is ever
+    /// handed to a child: `/bin/sh` redirects stdin/stdout/stderr to files and `exec`s the
+    /// program (same pid), and launches are serialized.
+    static let spawnLock = NSLock()
+    static func launchRedirected(_ path: String, _ args: [String], environment: [String: String]? = nil,
+                                 stdin: String = "/dev/null", stdout: String, stderr: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", #"exec "$0" "$@" <"$AG_IN" >>"$AG_OUT" 2>>"$AG_ERR""#, path] + args
+        var env = environment ?? ProcessInfo.processInfo.environment
+        env["AG_IN"] = stdin
+        env["AG_OUT"] = stdout
+        env["AG_ERR"] = stderr
+        p.environment = env
+        try spawnLock.withLock { try p.run() }
+        return p
+    }
+
     static let nginxUser = "www-data"
     static let nginxGroup = "www-data"
     static let repositoryRoot: String = {
@@ -212,21 +226,10 @@ final class Stack: @unchecked Sendable {
 
     private func launch(_ path: String, _ args: [String], log: String,
                         extraEnvironment: [String: String] = [:]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
         var env = environment
         for (k, v) in extraEnvironment { env[k] = v }
-        p.environment = env
         let logPath = logDir + "/\(log).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        handle.seekToEndOfFile()
-        p.standardError = handle
-        p.standardOutput = handle
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return p
+        return try Stack.launchRedirected(path, args, environment: env, stdout: logPath, stderr: logPath)
     }
 
     private func writeKeyRing() throws {
@@ -297,18 +300,13 @@ final class Stack: @unchecked Sendable {
     }
 
     private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        let errPath = logDir + "/setup-\(UUID().uuidString).err"
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        let p = try Stack.launchRedirected(path, args, environment: environment, stdout: "/dev/null", stderr: errPath)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw StackError("\(path) \(args.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))")
+            let e = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            throw StackError("\(path) \(args.joined(separator: " ")) failed: \(e)")
         }
     }
 

@@ -1,0 +1,21 @@
+import AuthCrypto
+
+extension App {
+    /// Prunes sessions whose refresh token is dead (idle past AUTH_REFRESH_TTL_SECONDS and any
+    /// access token long expired) and audit rows older than AUTH_AUDIT_RETENTION_DAYS.
+    /// The responder runs it at start and then hourly on its own connection.
+    @discardableResult
+    public func runMaintenance(db: Database, now: Int64 = Time.now()) -> (sessions: Int, audit: Int) {
+        let sessionCutoff = now - max(settings.refreshTTL, settings.jwtTTL + settings.clockLeeway)
+        let auditCutoff = now - Int64(settings.auditRetentionDays) * 86_400
+        do {
+            let s = try db.sessions.pruneExpired(before: sessionCutoff)
+            let a = try db.audit.prune(before: auditCutoff)
+            if s > 0 || a > 0 { log.info("maintenance: pruned \(s) sessions, \(a) audit rows") }
+            return (s, a)
+        } catch {
+            log.error("maintenance failed: \(error)")
+            return (0, 0)
+        }
+    }
+}
