@@ -1,0 +1,82 @@
+import AuthCore
+import AuthCrypto
+import Glibc
+
+/// The core alone, no transport: `Worker.handle` on a verify request (the verify route nginx
+/// calls), the same with no credential (the 401 floor), `JWT.verify` alone, and one scrypt hash
+/// with the default parameters.
+enum CoreBench {
+    nonisolated static func run(_ args: Args) {
+        let secs = args.double("secs", 2)
+        var template = Array("/tmp/authgate-bench-XXXXXX".utf8CString)
+        guard let dirPtr = mkdtemp(&template) else { fail("mkdtemp failed") }
+        let dir = String(cString: dirPtr)
+        defer { _ = system("rm -rf '\(dir)'") }
+        let keysPath = dir + "/keys"
+        do {
+            _ = try KeyRing.rotate(path: keysPath)
+            let settings = try Settings(environment: ["AUTH_DB_PATH": dir + "/a.db", "AUTH_KEYS_FILE": keysPath,
+                                                      "AUTH_LOG_FORMAT": "text"])
+            let app = try App(settings: settings)
+            let worker = try app.makeWorker()
+            let now = Time.now()
+            let (tenant, user, session) = try worker.db.transaction {
+                let t = try worker.db.tenants.create(name: "Bench", domain: "bench.local", now: now)
+                let u = try worker.db.users.create(tenantID: t.id, email: "bench@bench.local", passwordHash: "x",
+                                                   role: "agent", mustChangePassword: false, now: now)
+                let s = try worker.db.sessions.create(userID: u.id, now: now)
+                return (t, u, s)
+            }
+            let ring = try KeyRing.load(path: keysPath)
+            let claims = AccessClaims(iss: settings.issuer, aud: settings.audience, sub: user.id, tid: tenant.id,
+                                      email: user.email, role: user.role, sid: session.id, jti: UUIDs.random(),
+                                      iat: now, exp: now + 3600)
+            let token = JWT.sign(claims, key: ring.signing)
+            let policy = VerifyPolicy(allow: nil, roles: nil)
+            let baseHeaders = ["host": "127.0.0.1", "user-agent": "wrk", "accept": "*/*"]
+            var withToken = baseHeaders
+            withToken["authorization"] = "Bearer \(token)"
+            let allowed = Request(method: "GET", path: "/demo/gated", headers: withToken, verify: policy)
+            let anonymous = Request(method: "GET", path: "/demo/gated", headers: baseHeaders, verify: policy)
+            guard worker.handle(allowed).status == 204 else { fail("verify did not allow the bench token") }
+            guard worker.handle(anonymous).status == 401 else { fail("verify without credential was not 401") }
+
+            let verifyRate = loop(secs) { _ = worker.handle(allowed) }
+            let floorRate = loop(secs) { _ = worker.handle(anonymous) }
+            let jwtRate = loop(secs) {
+                _ = JWT.verify(token, ring: ring, issuer: settings.issuer, audience: settings.audience,
+                               now: now, leeway: 30)
+            }
+            let iterations = args.int("hash-runs", 3)
+            var hashTimes: [Double] = []
+            for _ in 0..<iterations {
+                let t0 = nowSeconds()
+                _ = try PasswordHash.make(password: "correct horse battery staple", parameters: app.scrypt)
+                hashTimes.append((nowSeconds() - t0) * 1000)
+            }
+            hashTimes.sort()
+            print("""
+            {"verify_calls_per_s": \(Int(verifyRate)), "verify_us": \(fmt(1e6 / verifyRate)), \
+            "no_credential_calls_per_s": \(Int(floorRate)), "no_credential_us": \(fmt(1e6 / floorRate)), \
+            "jwt_verify_per_s": \(Int(jwtRate)), "jwt_verify_us": \(fmt(1e6 / jwtRate)), \
+            "scrypt_params": "\(app.scrypt)", "scrypt_ms_median": \(fmt(hashTimes[hashTimes.count / 2], 1)), \
+            "scrypt_ms_min": \(fmt(hashTimes[0], 1))}
+            """)
+        } catch {
+            fail("core: \(error)")
+        }
+    }
+
+    /// Calls `body` for `secs` seconds; returns calls per second.
+    static func loop(_ secs: Double, _ body: () -> Void) -> Double {
+        let start = nowSeconds()
+        var n = 0
+        var elapsed = 0.0
+        repeat {
+            for _ in 0..<512 { body() }
+            n += 512
+            elapsed = nowSeconds() - start
+        } while elapsed < secs
+        return Double(n) / elapsed
+    }
+}
