@@ -28,7 +28,7 @@ let package = Package(
         .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
-        .executableTarget(name: "authgate-demo-upstream", dependencies: ["AuthWS"]),
+        .executableTarget(name: "authgate-demo-upstream", dependencies: ["AuthWS", "CFastCGI"]),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto"]),

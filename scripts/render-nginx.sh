@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders nginx/authgate.conf.template and nginx/snippets/* into OUTDIR (nginx.conf +
 # snippets/), replacing every @NAME@ with the environment variable NAME.
-# usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE)
+# usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE
+# and DEMO_FASTCGI_SOCKET, default $RUNDIR/demo-fastcgi.sock)
 set -euo pipefail
 
 out="${1:?usage: render-nginx.sh OUTDIR}"
@@ -9,7 +10,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
-       LOGIN_RATE LOGIN_BURST NOFILE)
+       LOGIN_RATE LOGIN_BURST NOFILE DEMO_FASTCGI_SOCKET)
+
+# Optional: the demo's FastCGI echo socket (authgate-demo-upstream --fastcgi-socket).
+DEMO_FASTCGI_SOCKET="${DEMO_FASTCGI_SOCKET:-${RUNDIR:-}/demo-fastcgi.sock}"
 
 # sed script: one s|@NAME@|value|g per variable, value escaped for sed's replacement side.
 # nginx cannot raise its fd limit above the hard limit (no CAP_SYS_RESOURCE in containers).

@@ -113,7 +113,7 @@ PORT="$PORT" VAR="$VAR" RUNDIR="$RUNDIR" LOGDIR="$VAR/log" NGINX_USER="$NGINX_US
 NGINX_WORKERS="${NGINX_WORKERS:-auto}" AUTH_SOCKET="$AUTH_SOCKET" AUTH_WS_SOCKET="$AUTH_WS_SOCKET" \
 UPSTREAM_SOCKET="$UPSTREAM_SOCKET" CACHE_DIR="$CACHE_DIR" VERIFY_CACHE_ZONE="$cache_zone" \
 VERIFY_CACHE_SECONDS="$cache_seconds" CERT="$CERT" CERT_KEY="$CERT_KEY" DEMO_ROOT="$RUNDIR/demo" \
-AUTH_API_PROFILE="$AUTH_API_PROFILE" LOGIN_RATE="${AUTH_LOGIN_RATE:-10r/s}" \
+DEMO_FASTCGI_SOCKET="$RUNDIR/demo-fastcgi.sock" AUTH_API_PROFILE="$AUTH_API_PROFILE" LOGIN_RATE="${AUTH_LOGIN_RATE:-10r/s}" \
 LOGIN_BURST="${AUTH_LOGIN_BURST:-20}" \
     scripts/render-nginx.sh "$VAR/nginx"
 "$NGINX" -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e "$VAR/log/nginx-error.log"
@@ -136,7 +136,8 @@ start_named() {
     case "$1" in
         authgate-fcgi) start authgate-fcgi "$BIN/authgate-fcgi" ;;
         authgate-ws) start authgate-ws "$BIN/authgate-ws" ;;
-        demo-upstream) start demo-upstream "$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" ;;
+        demo-upstream) start demo-upstream "$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" \
+                           --fastcgi-socket "$RUNDIR/demo-fastcgi.sock" ;;
         nginx) start nginx "$NGINX" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e "$VAR/log/nginx-error.log" ;;
     esac
 }

@@ -45,6 +45,7 @@ enum Responder {
                 fail("cannot start worker thread \(index): \(error)")
             }
         }
+        MaintenanceThread.start(context)
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
 
         var received: Int32 = 0

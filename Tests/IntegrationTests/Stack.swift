@@ -32,6 +32,8 @@ final class Stack: @unchecked Sendable {
     var socketPath: String { dir + "/authgate.sock" }
     var wsSocketPath: String { dir + "/authgate-ws.sock" }
     var upstreamSocketPath: String { dir + "/demo-upstream.sock" }
+    /// The demo upstream's FastCGI echo (render-nginx.sh's default `$RUNDIR/demo-fastcgi.sock`).
+    var upstreamFastCGISocketPath: String { dir + "/demo-fastcgi.sock" }
     var dbPath: String { dir + "/authgate.db" }
     var keysPath: String { dir + "/keys" }
     var certPath: String { dir + "/cert.pem" }
@@ -91,7 +93,8 @@ final class Stack: @unchecked Sendable {
             others.append(try launch(bin, [], log: "authgate-ws"))
         }
         if options.upstream, let bin = Stack.binary("authgate-demo-upstream") {
-            others.append(try launch(bin, ["--socket", upstreamSocketPath], log: "demo-upstream"))
+            others.append(try launch(bin, ["--socket", upstreamSocketPath, "--fastcgi-socket", upstreamFastCGISocketPath],
+                                    log: "demo-upstream"))
         }
         if options.nginx { try startNginx() }
     }
