@@ -29,6 +29,8 @@ let package = Package(
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
         .executableTarget(name: "authgate-demo-upstream", dependencies: ["AuthWS", "CFastCGI"]),
+        // make bench (scripts/bench.sh): in-process verify/JWT/scrypt timings, token minting, WebSocket load.
+        .executableTarget(name: "authgate-bench", dependencies: ["AuthCore", "AuthCrypto"]),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto"]),

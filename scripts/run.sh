@@ -179,19 +179,91 @@ if [ "$ready" -eq 0 ]; then
     loud "health did not answer 200 within 10 s (see $VAR/log/)"
 fi
 
-# ---- DEMO DATA HOOK (lead): create the demo tenant and users via the CLI here, e.g.
-#   "$BIN/authgate" init
-#   "$BIN/authgate" tenant create --name Demo --domain demo.local
-#   printf '%s' "$password" | "$BIN/authgate" user create --tenant demo.local --email ... --role admin --password-stdin
-# and set demo_credentials to the lines to print below.
-demo_credentials="(demo users: not created yet)"
+# ---- DEMO DATA HOOK (lead): demo tenant, users, a project with an API key and a node, all made
+# with the CLI. Passwords and keys are generated once and kept in $VAR/demo-credentials (0600),
+# so re-runs reuse them; anything missing from the database (e.g. a deleted DB) is made again.
+CREDS="$VAR/demo-credentials"
+ag() { "$BIN/authgate" "$@"; }
+declare -A demo_password=()
+DEMO_PROJECT_ID="" DEMO_API_KEY="" DEMO_NODE_ID="" DEMO_NODE_KEY=""
+if [ -s "$CREDS" ]; then
+    while IFS='=' read -r k v; do
+        case "$k" in
+            password:*) demo_password[${k#password:}]="$v" ;;
+            DEMO_PROJECT_ID|DEMO_API_KEY|DEMO_NODE_ID|DEMO_NODE_KEY) printf -v "$k" '%s' "$v" ;;
+        esac
+    done < "$CREDS"
+fi
+new_password() { printf 'demo-%s' "$(openssl rand -base64 18 | tr -d '/+=\n')"; }
+demo_users=("alice@demo.local demo.local agent" "sam@demo.local demo.local supervisor"
+            "admin@demo.local demo.local admin" "root@platform.local platform.local platform_admin")
+demo_ok=1
+ag init >/dev/null || demo_ok=0
+has() { [[ "$1" == *"\"$2\""* ]]; }   # has JSON-TEXT VALUE (no grep -q in a pipefail pipeline)
+has "$(ag tenant list --json)" demo.local || ag tenant create --name "Demo" --domain demo.local >/dev/null || demo_ok=0
+for entry in "${demo_users[@]}"; do
+    read -r email tenant role <<<"$entry"
+    [ -n "${demo_password[$email]:-}" ] || demo_password[$email]="$(new_password)"
+    if ! has "$(ag user list --tenant "$tenant" --json)" "$email"; then
+        printf '%s\n' "${demo_password[$email]}" \
+            | ag user create --tenant "$tenant" --email "$email" --role "$role" --password-stdin >/dev/null || demo_ok=0
+    fi
+done
+if [ -z "$DEMO_PROJECT_ID" ] || ! has "$(ag project list --tenant demo.local --json)" "$DEMO_PROJECT_ID"; then
+    DEMO_PROJECT_ID="$(ag project create --tenant demo.local --name "Demo project")" || demo_ok=0
+    DEMO_API_KEY=""
+fi
+if [ -z "$DEMO_API_KEY" ] && [ -n "$DEMO_PROJECT_ID" ]; then
+    DEMO_API_KEY="$(ag apikey create --project "$DEMO_PROJECT_ID" --name demo | sed -n 2p)" || demo_ok=0
+fi
+if [ -z "$DEMO_NODE_ID" ] || ! has "$(ag node list --tenant demo.local --json)" "$DEMO_NODE_ID"; then
+    node_out="$(ag node create --tenant demo.local --name demo-edge)" || demo_ok=0
+    DEMO_NODE_ID="$(sed -n 1p <<<"$node_out")" DEMO_NODE_KEY="$(sed -n 2p <<<"$node_out")"
+fi
+(
+    umask 077
+    {
+        echo "# Authgate demo credentials (make run). Delete this file to get new ones."
+        for entry in "${demo_users[@]}"; do read -r email _ <<<"$entry"; echo "password:$email=${demo_password[$email]}"; done
+        echo "DEMO_PROJECT_ID=$DEMO_PROJECT_ID"
+        echo "DEMO_API_KEY=$DEMO_API_KEY"
+        echo "DEMO_NODE_ID=$DEMO_NODE_ID"
+        echo "DEMO_NODE_KEY=$DEMO_NODE_KEY"
+    } > "$CREDS.tmp"
+    chmod 0600 "$CREDS.tmp"
+    mv -f "$CREDS.tmp" "$CREDS"
+)
+[ "$demo_ok" -eq 1 ] || loud "creating the demo data failed (see the messages above)"
+url="https://localhost:$PORT"
+token_field=access_token
+[ "$AUTH_API_PROFILE" = get2dial ] && token_field=token
+demo_credentials="Demo tenant:           demo.local (platform tenant: platform.local)
+  Demo users (email / password / role), kept in $CREDS:"
+for entry in "${demo_users[@]}"; do
+    read -r email _ role <<<"$entry"
+    demo_credentials+="
+      $email  ${demo_password[$email]}  ($role)"
+done
+demo_credentials+="
+  Project:               $DEMO_PROJECT_ID
+  API key:               $DEMO_API_KEY   (/demo/ingest)
+  Node key:              $DEMO_NODE_KEY   (/demo/node, /api/v1/nodes/me)
+  Try:
+    export CURL_CA_BUNDLE=$CERT
+    TOKEN=\$(curl -s $url/api/v1/auth/login -H 'Content-Type: application/json' \\
+        -d '{\"email\":\"alice@demo.local\",\"password\":\"${demo_password[alice@demo.local]}\"}' | jq -r .data.$token_field)
+    curl -s $url/api/v1/auth/me -H \"Authorization: Bearer \$TOKEN\"
+    curl -s $url/demo/echo -H \"Authorization: Bearer \$TOKEN\"
+    curl -s $url/demo/ingest -H 'Authorization: Bearer $DEMO_API_KEY'
+    curl -s $url/api/v1/nodes/me -H 'Authorization: Bearer $DEMO_NODE_KEY'"
 
 cat >&2 <<EOF
 
   Authgate is running:   https://127.0.0.1:$PORT/   (profile $AUTH_API_PROFILE)
   Health:                curl --cacert $CERT https://localhost:$PORT/api/v1/health
   Clients that verify:   export SSL_CERT_FILE=$CERT CURL_CA_BUNDLE=$CERT
-  Demo paths:            /demo/plain /demo/gated /demo/echo /demo/ingest /demo/admin /ws/agent
+  Demo paths:            /demo/plain /demo/gated /demo/echo /demo/ingest /demo/admin /demo/node
+                         /demo/fcgi-echo /ws/agent /ws/supervisor
   $demo_credentials
   State: $VAR   Runtime: $RUNDIR   Logs: $VAR/log/
   Ctrl-C stops everything.

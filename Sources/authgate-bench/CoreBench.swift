@@ -41,12 +41,22 @@ enum CoreBench {
             guard worker.handle(allowed).status == 204 else { fail("verify did not allow the bench token") }
             guard worker.handle(anonymous).status == 401 else { fail("verify without credential was not 401") }
 
+            if args.values["only"] == "verify" {  // for profilers: the verify loop alone
+                let rate = loop(secs) { _ = worker.handle(allowed) }
+                print("{\"verify_calls_per_s\": \(Int(rate))}")
+                return
+            }
             let verifyRate = loop(secs) { _ = worker.handle(allowed) }
             let floorRate = loop(secs) { _ = worker.handle(anonymous) }
             let jwtRate = loop(secs) {
                 _ = JWT.verify(token, ring: ring, issuer: settings.issuer, audience: settings.audience,
                                now: now, leeway: 30)
             }
+            // Revocation through another connection (as the CLI would) must be seen by the very next verify.
+            let other = try Database(path: dir + "/a.db")
+            _ = try other.sessions.revoke(id: session.id, reason: "bench", now: now)
+            let afterRevoke = worker.handle(allowed).status
+            guard afterRevoke == 401 else { fail("verify answered \(afterRevoke) right after a revocation") }
             let iterations = args.int("hash-runs", 3)
             var hashTimes: [Double] = []
             for _ in 0..<iterations {
@@ -60,7 +70,7 @@ enum CoreBench {
             "no_credential_calls_per_s": \(Int(floorRate)), "no_credential_us": \(fmt(1e6 / floorRate)), \
             "jwt_verify_per_s": \(Int(jwtRate)), "jwt_verify_us": \(fmt(1e6 / jwtRate)), \
             "scrypt_params": "\(app.scrypt)", "scrypt_ms_median": \(fmt(hashTimes[hashTimes.count / 2], 1)), \
-            "scrypt_ms_min": \(fmt(hashTimes[0], 1))}
+            "scrypt_ms_min": \(fmt(hashTimes[0], 1)), "revoked_next_verify": \(afterRevoke)}
             """)
         } catch {
             fail("core: \(error)")

@@ -108,7 +108,7 @@ enum WSIdle {
         "setup_s": \(fmt(setup, 2)), "rss_before_kib": \(rssBefore), "rss_after_kib": \(rssAfter), \
         "rss_after_mib": \(fmt(Double(rssAfter) / 1024, 1)), "bytes_per_conn": \(Int(perConn))}
         """)
-        fflush(stdout)
+        fflush(nil)
         let hold = args.double("hold", 0)
         if hold > 0 { usleep(UInt32(hold * 1e6)) }
         for fd in open { close(fd) }

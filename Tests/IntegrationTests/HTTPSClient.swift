@@ -25,6 +25,13 @@ struct HTTPSResult {
     var data: [String: Any] { json["data"] as? [String: Any] ?? [:] }
 }
 
+/// Unique numbers for scratch paths (process-wide).
+enum ScratchCounter {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var value = 0
+    static func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
 /// HTTPS through the stack's nginx with the `curl` CLI, verifying the stack's certificate
 /// (the way a careful client would), HTTP/2 when nginx offers it.
 struct HTTPSClient {
@@ -37,7 +44,8 @@ struct HTTPSClient {
 
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
                  timeout: Double = 20) throws -> HTTPSResult {
-        let scratch = NSTemporaryDirectory() + "authgate-curl-\(UUID().uuidString)"
+        // A per-process counter too: scratch dirs of parallel requests must never collide.
+        let scratch = NSTemporaryDirectory() + "authgate-curl-\(getpid())-\(ScratchCounter.next())-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var args = ["-s", "-S", "--cacert", caFile, "--resolve", "localhost:\(port):127.0.0.1",

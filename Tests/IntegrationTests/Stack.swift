@@ -154,7 +154,7 @@ final class Stack: @unchecked Sendable {
     /// Runs the `authgate` CLI against this stack's database and key ring.
     func cli(_ args: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         guard let bin = Stack.binary("authgate") else { throw StackError("authgate CLI is not built") }
-        let scratch = dir + "/cli-\(UUID().uuidString)"
+        let scratch = dir + "/cli-\(ScratchCounter.next())-\(UUID().uuidString)"
         defer { for f in ["in", "out", "err"] { try? FileManager.default.removeItem(atPath: scratch + "." + f) } }
         try (stdin ?? "").write(toFile: scratch + ".in", atomically: false, encoding: .utf8)
         for f in ["out", "err"] { _ = FileManager.default.createFile(atPath: scratch + "." + f, contents: nil) }

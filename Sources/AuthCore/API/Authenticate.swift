@@ -17,7 +17,7 @@ extension Worker {
             throw AuthError(status: 401, code: "invalid_token", message: "missing access token",
                             headers: [("WWW-Authenticate", "Bearer")])
         }
-        switch CredentialKind(credential: bearer) {
+        switch CredentialKind.classify(bearer) {
         case .apiKey, .node:
             throw AuthError.forbidden("this route needs a session token")
         case .jwt, .unknown:
@@ -34,11 +34,28 @@ extension Worker {
     }
 
     /// Signature and claims only; refreshes the verify state so a revocation is seen at once.
+    /// A token this worker already verified under the same key ring skips the HMAC and the
+    /// claims parse (the result depends only on the token, the ring, iss/aud and the clock);
+    /// exp/iat are re-checked against the current time exactly as `JWT.verify` checks them.
     func checkAccessToken(_ token: String) throws(AuthError) -> AccessClaims {
         let now = Time.now()
-        let result = JWT.verify(token, ring: app.keys.current, issuer: settings.issuer,
-                                audience: settings.audience, now: now, leeway: settings.clockLeeway)
-        guard case let .success(claims) = result else { throw AuthError.invalidToken() }
+        let ring = app.keys.current(cache: &tokenMemo.ringCache)
+        let leeway = settings.clockLeeway
+        let claims: AccessClaims
+        if let known = tokenMemo.claims(for: token, ring: ring) {
+            let (notBefore, o1) = now.subtractingReportingOverflow(leeway)
+            let (notAfter, o2) = now.addingReportingOverflow(leeway)
+            guard known.exp > (o1 ? (leeway > 0 ? Int64.min : Int64.max) : notBefore),
+                  known.iat <= (o2 ? (leeway > 0 ? Int64.max : Int64.min) : notAfter)
+            else { throw AuthError.invalidToken() }
+            claims = known
+        } else {
+            let result = JWT.verify(token, ring: ring, issuer: settings.issuer,
+                                    audience: settings.audience, now: now, leeway: leeway)
+            guard case let .success(verified) = result else { throw AuthError.invalidToken() }
+            tokenMemo.remember(token, verified, ring: ring)
+            claims = verified
+        }
         state.refreshIfChanged()
         return claims
     }

@@ -10,6 +10,8 @@ public final class Worker {
     /// API keys seen since the last flush of `last_used_at` (batched: the verify path never writes per request).
     var touchedKeys: Set<String> = []
     var lastTouchFlush: Int64 = 0
+    /// Access tokens this worker already verified (see VerifiedTokenMemo; performance only).
+    let tokenMemo = VerifiedTokenMemo()
 
     public init(app: App) throws {
         self.app = app

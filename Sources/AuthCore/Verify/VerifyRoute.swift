@@ -32,7 +32,7 @@ extension Worker {
         let now = Time.now()
         var headers: [(String, String)] = []
         headers.reserveCapacity(9)
-        switch CredentialKind(credential: credential) {
+        switch CredentialKind.classify(credential) {
         case .jwt:
             let claims = try checkAccessToken(credential)
             switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
@@ -87,5 +87,47 @@ extension Worker {
         touchedKeys.removeAll(keepingCapacity: true)
         lastTouchFlush = now
         do { try db.apiKeys.touch(ids: ids, at: now) } catch { app.log.error("last_used_at flush: \(error)") }
+    }
+}
+
+extension CredentialKind {
+    /// The same answer as `CredentialKind(credential:)`, specialized for `String`. The generic
+    /// initializer is not inlinable across modules, so it ran unspecialized (protocol-witness
+    /// UTF-8 iteration) and was half of an in-process verify (profiled with perf). A prefix
+    /// followed by a non-ASCII byte (a combining mark could join the prefix's last character)
+    /// falls back to the generic initializer, so the grapheme-based `hasPrefix` is honoured.
+    static func classify(_ credential: String) -> CredentialKind {
+        var text = credential
+        let fast: CredentialKind? = text.withUTF8 { b -> CredentialKind? in
+            func prefixed(_ p: StaticString) -> Bool? {
+                let n = p.utf8CodeUnitCount
+                guard b.starts(with: UnsafeBufferPointer(start: p.utf8Start, count: n)) else { return false }
+                return b.count == n || b[n] < 0x80 ? true : nil
+            }
+            switch prefixed("2s_live_") {
+            case true?: return .apiKey
+            case nil: return nil
+            case false?: break
+            }
+            switch prefixed("node_") {
+            case true?: return .node
+            case nil: return nil
+            case false?: break
+            }
+            var segments = 1
+            var segmentLength = 0
+            var emptySegment = false
+            for c in b {
+                if c == UInt8(ascii: ".") {
+                    if segmentLength == 0 { emptySegment = true }
+                    segments += 1
+                    segmentLength = 0
+                } else {
+                    segmentLength += 1
+                }
+            }
+            return segments == 3 && !emptySegment && segmentLength > 0 ? .jwt : .unknown
+        }
+        return fast ?? CredentialKind(credential: credential)
     }
 }

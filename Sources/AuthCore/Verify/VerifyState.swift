@@ -42,6 +42,19 @@ public final class VerifyState {
     /// connections, the CLI's included) and this connection's own change count; only when
     /// one moved is verify_epoch read, and only when that moved is everything reloaded.
     public func refreshIfChanged() {
+        // Nothing committed since the last full check (wal-index header unchanged): done,
+        // without a read transaction. The header is read BEFORE the full check, so a commit
+        // racing with it changes the header again and the next call checks.
+        let header = watch.header()
+        if lastError == nil, WALChangeWatch.same(header, seenHeader) { return }
+        refreshFromDatabase()
+        seenHeader = lastError == nil ? header : nil
+    }
+
+    private lazy var watch = WALChangeWatch(handle: db.connection.handle)
+    private var seenHeader: WALChangeWatch.Header?
+
+    private func refreshFromDatabase() {
         let dataVersion = db.dataVersion()
         let totalChanges = db.totalChanges()
         guard dataVersion != seenDataVersion || totalChanges != seenTotalChanges || lastError != nil else { return }

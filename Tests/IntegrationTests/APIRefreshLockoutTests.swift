@@ -1,0 +1,127 @@
+import AuthCore
+import AuthCrypto
+import Foundation
+import Testing
+
+/// Issue 3 through real nginx: lockout under parallel guesses, refresh reuse inside and after
+/// the window, 16 concurrent refreshes of one token, the auth routes' rate limit.
+@Suite("API refresh and lockout through nginx")
+struct APIRefreshLockoutTests {
+    @Test func parallelGuessesLockTheAccount() throws {
+        var options = Stack.Options()
+        options.environment["AUTH_LOCKOUT_THRESHOLD"] = "10"
+        try Stack.with(options) { stack in
+            _ = try stack.makeTenant("acme.test")
+            let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
+            let results = parallel(30) { i in try stack.login("alice@acme.test", password: "wrong guess number \(i)") }
+            let statuses = results.map { (try? $0.get().status) ?? -1 }
+            #expect(statuses.allSatisfy { $0 == 401 }, "\(statuses)")
+            // Locked: the right password fails the same way.
+            let right = try stack.login("alice@acme.test")
+            #expect(right.status == 401 && right.errorCode == "invalid_credentials")
+            let db = try Database(path: stack.dbPath)
+            let user = try #require(try db.users.byID(alice))
+            #expect(user.failedAttempts >= 10)
+            #expect((user.lockedUntil ?? 0) > Time.now() + 800)
+            // Unlocked by the CLI, the right password works again and resets the count.
+            try stack.cliOK(["user", "unlock", "--tenant", "acme.test", "--email", "alice@acme.test"])
+            #expect(try stack.login("alice@acme.test").status == 200)
+            #expect(try db.users.byID(alice)?.failedAttempts == 0)
+        }
+    }
+
+    @Test func sixteenConcurrentRefreshesGiveOneTokenAndOneSession() throws {
+        try Stack.with { stack in
+            _ = try stack.makeTenant("acme.test")
+            let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
+            let first = try stack.tokens("alice@acme.test")
+            let results = parallel(16) { _ in try stack.post("/api/v1/auth/refresh", json: ["refresh_token": first.refresh]) }
+            let answers = results.compactMap { try? $0.get() }
+            #expect(answers.count == 16)
+            #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map { $0.status })")
+            let refreshTokens = Set(answers.compactMap { $0.data["refresh_token"] as? String })
+            #expect(refreshTokens.count == 1, "\(refreshTokens)")
+            let next = try #require(refreshTokens.first)
+            #expect(next != first.refresh)
+            // One session, still alive, and the chain goes on from the one new token.
+            let db = try Database(path: stack.dbPath)
+            let live = try db.sessions.listLive(userID: alice, now: Time.now(), maxAge: 7_776_000)
+            #expect(live.count == 1 && live.first?.counter == 2)
+            for answer in answers {
+                let access = try #require(answer.data["access_token"] as? String)
+                #expect(try stack.get("/api/v1/auth/me", token: access).status == 200)
+            }
+            let third = try stack.post("/api/v1/auth/refresh", json: ["refresh_token": next])
+            #expect(third.status == 200)
+            #expect(try db.sessions.listLive(userID: alice, now: Time.now(), maxAge: 7_776_000).count == 1)
+        }
+    }
+
+    @Test func refreshReuseInsideAndAfterTheWindow() throws {
+        var options = Stack.Options()
+        options.environment["AUTH_REFRESH_REUSE_SECONDS"] = "1"
+        try Stack.with(options) { stack in
+            _ = try stack.makeTenant("acme.test")
+            try stack.makeUser("alice@acme.test", tenant: "acme.test")
+            func refresh(_ token: String) throws -> HTTPSResult {
+                try stack.post("/api/v1/auth/refresh", json: ["refresh_token": token])
+            }
+
+            // Inside the window: counter-1 answers the current token (a second tab).
+            let s = try stack.tokens("alice@acme.test")
+            let r2 = try refresh(s.refresh)
+            let t2 = try #require(r2.data["refresh_token"] as? String)
+            let replay = try refresh(s.refresh)
+            #expect(replay.status == 200 && replay.data["refresh_token"] as? String == t2)
+            let r3 = try refresh(t2)
+            let rotated = Date()
+            let t3 = try #require(r3.data["refresh_token"] as? String)
+            let a3 = try #require(r3.data["access_token"] as? String)
+
+            // Older than counter-1: the whole session dies at once.
+            let other = try stack.tokens("alice@acme.test")
+            let o2 = try #require(try refresh(other.refresh).data["refresh_token"] as? String)
+            let o3 = try refresh(o2)
+            #expect(o3.status == 200)
+            let stale = try refresh(other.refresh)
+            #expect(stale.status == 401 && stale.errorCode == "invalid_token")
+            #expect(try refresh(o3.data["refresh_token"] as? String ?? "").status == 401)
+            #expect(try stack.get("/api/v1/auth/me", token: o3.data["access_token"] as? String ?? "").status == 401)
+
+            // After the window (1 s; timestamps are whole seconds): counter-1 revokes the session.
+            Stack.waitUntil(timeout: 5) { Date().timeIntervalSince(rotated) >= 2.05 }
+            let late = try refresh(t2)
+            #expect(late.status == 401 && late.errorCode == "invalid_token")
+            #expect(try refresh(t3).status == 401)
+            #expect(try stack.get("/api/v1/auth/me", token: a3).status == 401)
+            #expect(try stack.secondsUntil("/demo/echo", token: a3, answers: 401) != nil)
+            let audit = try stack.cliOK(["audit", "--json"]).joined()
+            #expect(audit.contains("refresh_token_reused"))
+        }
+    }
+
+    @Test func authRoutesAreRateLimitedWithJSON429() throws {
+        var options = Stack.Options()
+        options.environment["AUTH_LOGIN_RATE"] = "1r/s"
+        options.environment["AUTH_LOGIN_BURST"] = "2"
+        try Stack.with(options) { stack in
+            _ = try stack.makeTenant("acme.test")
+            let results = parallel(12) { i in
+                try stack.post(i % 2 == 0 ? "/api/v1/auth/login" : "/api/v1/auth/refresh",
+                               json: ["email": "x@acme.test", "password": "whatever it is", "refresh_token": "v1.x"])
+            }
+            let answers = results.compactMap { try? $0.get() }
+            #expect(answers.count == 12)
+            let statuses = answers.map(\.status)
+            #expect(statuses.allSatisfy { $0 < 500 }, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count >= 6, "\(statuses)")
+            for answer in answers where answer.status == 429 {
+                #expect(answer.errorCode == "rate_limited", "\(answer.text)")
+                #expect(answer.header("retry-after") == "1")
+                #expect(answer.header("content-type") == "application/json")
+            }
+            // Other routes are not limited.
+            #expect(try stack.client.get("/api/v1/health").status == 200)
+        }
+    }
+}

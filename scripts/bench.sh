@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# make bench: build release, start a real stack (nginx with one worker, responder, companion,
+# demo upstream) in a temp dir on free ports, and measure. Every figure comes from this one run;
+# each gated wrk run is preceded by its own plain run (alternated, medians over the rounds).
+# Prints a table and writes var/bench/last.json (raw wrk outputs next to it in var/bench/raw/).
+#   BENCH_QUICK=1   1 round, 2 s runs, 2,000 idle WebSockets (< 2 min)
+#   BENCH_DUR=5 BENCH_ROUNDS=3 BENCH_IDLE=10000   (full defaults, < 10 min)
+#   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
+#   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
+#   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle" skips sections)
+#   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
+#                               during round 1's gated run of those pairs)
+set -eu
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+quick="${BENCH_QUICK:-0}"
+if [ "$quick" = 1 ]; then d_dur=2; d_rounds=1; d_idle=2000; else d_dur=5; d_rounds=3; d_idle=10000; fi
+DUR="${BENCH_DUR:-$d_dur}"
+ROUNDS="${BENCH_ROUNDS:-$d_rounds}"
+IDLE="${BENCH_IDLE:-$d_idle}"
+BUILD_DIR="${BENCH_BUILD_DIR:-.build}"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+NGINX_USER="${NGINX_USER:-www-data}"
+OUT="$root/var/bench"
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# ---- build and tools ----
+if [ -z "${BENCH_NO_BUILD:-}" ] && [ -z "${BENCH_BIN_DIR:-}" ]; then
+    log "building release ($BUILD_DIR)..."
+    if [ "$BUILD_DIR" = .build ]; then swift build -c release >&2; else swift build -c release --scratch-path "$BUILD_DIR" >&2; fi
+fi
+case "$BUILD_DIR" in /*) BIN="$BUILD_DIR/release" ;; *) BIN="$root/$BUILD_DIR/release" ;; esac
+BIN="${BENCH_BIN_DIR:-$BIN}"
+for p in authgate-fcgi authgate-ws authgate authgate-demo-upstream authgate-bench; do
+    [ -x "$BIN/$p" ] || { log "missing $BIN/$p"; exit 1; }
+done
+if ! command -v wrk >/dev/null; then log "installing wrk"; apt-get install -y wrk >&2; fi
+if ! command -v python3 >/dev/null; then log "installing python3"; apt-get install -y python3-minimal >&2; fi
+
+# ---- limits: a proxied idle WebSocket costs the companion two fds ----
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+hard="$(ulimit -Hn)"
+if [ "$hard" != unlimited ] && [ "$IDLE" -gt $(( (hard - 200) / 2 )) ]; then
+    IDLE=$(( (hard - 200) / 2 ))
+    log "fd hard limit $hard: idle WebSockets capped at $IDLE (two companion fds each)"
+fi
+
+# ---- temp stack dir, reachable by nginx's worker user ----
+T="$(mktemp -d /tmp/authgate-bench.XXXXXX)"
+chmod 0755 "$T"
+mkdir -p "$T/run" "$T/log" "$T/demo" "$T/tls" "$T/nginx/snippets" "$T/wrk"
+group="$(id -gn "$NGINX_USER")"
+chgrp "$group" "$T/run"; chmod 0750 "$T/run"
+printf 'ok\n' > "$T/demo/plain.txt"; chmod 0644 "$T/demo/plain.txt"
+CACHE_DIR="/dev/shm/authgate-bench-$$-verify-cache"
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf -- "$T" "$CACHE_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"; TLSPORT="$(free_port)"
+(umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" 2>/dev/null)
+
+export AUTH_DB_PATH="$T/authgate.db" AUTH_KEYS_FILE="$T/keys" AUTH_API_PROFILE=2signal
+export AUTH_SOCKET="$T/run/authgate.sock" AUTH_WS_SOCKET="$T/run/authgate-ws.sock" AUTH_SOCKET_GROUP="$group"
+UPSTREAM_SOCKET="$T/run/demo-upstream.sock"; IDLE_UPSTREAM="$T/run/idle-upstream.sock"
+export AUTH_WS_ROUTES="/ws/agent=unix:$UPSTREAM_SOCKET;/ws/idle=unix:$IDLE_UPSTREAM"
+# Bench traffic must not hit the login limiter; everything else stays at its defaults.
+CLI() { "$BIN/authgate" "$@" --db "$AUTH_DB_PATH"; }   # options follow the command words
+
+# ---- data via the CLI ----
+CLI keys rotate >/dev/null
+CLI init >/dev/null
+CLI tenant create --name Bench --domain bench.local >/dev/null
+PASSWORD="bench-password-$(openssl rand -hex 8)"
+printf '%s' "$PASSWORD" | CLI user create --tenant bench.local --email agent@bench.local --role agent --password-stdin >/dev/null
+project_id="$(CLI project create --tenant bench.local --name bench --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("id") or d["data"]["id"])')"
+CLI apikey create --project "$project_id" --name bench --json > "$T/apikey.json"
+CLI node create --tenant bench.local --name edge1 --json > "$T/node.json"
+python3 - "$T" <<'EOF'
+import json, sys, re
+t = sys.argv[1]
+def raw(path):
+    text = open(path).read()
+    m = re.search(r'"((?:2s_live_|node_)[A-Za-z0-9_-]+)"', text)
+    return m.group(1)
+open(f"{t}/apikey.txt", "w").write(raw(f"{t}/apikey.json") + "\n")
+open(f"{t}/node.txt", "w").write(raw(f"{t}/node.json") + "\n")
+EOF
+mint() { "$BIN/authgate-bench" tokens --db "$AUTH_DB_PATH" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local "$@"; }
+mint --count 1 > "$T/token1.txt"
+mint --count 1000 > "$T/token1000.txt"
+TOKEN="$(head -1 "$T/token1.txt")"
+
+# ---- nginx config: the project's snippets + scripts/bench/nginx-bench.conf ----
+NOFILE="$hard"; [ "$NOFILE" = unlimited ] && NOFILE=65536
+subst="s|@T@|$T|g;s|@PORT@|$PORT|g;s|@TLSPORT@|$TLSPORT|g;s|@NGINX_USER@|$NGINX_USER|g;s|@NOFILE@|$NOFILE|g"
+subst="$subst;s|@AUTH_SOCKET@|$AUTH_SOCKET|g;s|@AUTH_WS_SOCKET@|$AUTH_WS_SOCKET|g;s|@UPSTREAM_SOCKET@|$UPSTREAM_SOCKET|g"
+subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g;s|@VERIFY_CACHE_SECONDS@|1|g"
+subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
+for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
+sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
+if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal}.conf >&2; then
+    log "unreplaced placeholder in the bench nginx config"; exit 1
+fi
+"$NGINX" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/log/nginx-error.log"
+
+# ---- processes ----
+"$BIN/authgate-fcgi" >> "$T/log/fcgi.log" 2>&1 & fcgi=$!; pids+=("$fcgi")
+"$BIN/authgate-ws" >> "$T/log/ws.log" 2>&1 & ws=$!; pids+=("$ws")
+"$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" >> "$T/log/upstream.log" 2>&1 & up=$!; pids+=("$up")
+"$BIN/authgate-bench" ws-upstream --socket "$IDLE_UPSTREAM" >> "$T/log/idle-upstream.log" 2>&1 & iup=$!; pids+=("$iup")
+for s in "$AUTH_SOCKET" "$AUTH_WS_SOCKET" "$UPSTREAM_SOCKET" "$IDLE_UPSTREAM"; do
+    for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.1; done
+    [ -S "$s" ] || { log "no socket $s (see $T/log)"; cat "$T"/log/*.log >&2; exit 1; }
+done
+"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/log/nginx-error.log" & ngx=$!; pids+=("$ngx")
+for _ in $(seq 50); do [ -s "$T/nginx.pid" ] && break; sleep 0.1; done
+sleep 0.3
+ngw="$(pgrep -P "$ngx" | head -1)"
+URL="http://127.0.0.1:$PORT"
+
+# ---- checks before timing ----
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+APIKEY="$(cat "$T/apikey.txt")"; NODEKEY="$(cat "$T/node.txt")"
+checks="plain=$(code "$URL/plain") gated=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated")"
+checks="$checks gated_tampered=$(code -H "Authorization: Bearer ${TOKEN}x" "$URL/gated") gated_none=$(code "$URL/gated")"
+checks="$checks cache=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-cache") apikey=$(code -H "Authorization: Bearer $APIKEY" "$URL/gated-apikey")"
+checks="$checks node=$(code -H "Authorization: Bearer $NODEKEY" "$URL/gated-node") tls=$(code -k -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$TLSPORT/gated")"
+log "checks: $checks"
+case "$checks" in
+    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200") ;;
+    *) log "a check failed; see $T/log"; tail -5 "$T/log/nginx-error.log" "$T/log/fcgi.log" >&2; exit 1 ;;
+esac
+
+# ---- wrk runs: one line per run in $T/runs.tsv ----
+ticks() { local s=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && s=$((s + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$s"; }
+n=0
+run() { # pair label url tokens-file conns [lua]
+    local pair="$1" label="$2" url="$3" tokens="$4" conns="$5" lua="${6:-scripts/bench/tokens.lua}"
+    if [ -n "${BENCH_PAIRS:-}" ] && [[ " $BENCH_PAIRS " != *" $pair "* ]]; then return 0; fi
+    n=$((n + 1))
+    local f="$T/wrk/$n.txt" n0 r0 n1 r1
+    n0="$(ticks "$ngw")"; r0="$(ticks "$fcgi")"
+    if [ -n "${BENCH_PERF:-}" ] && [ "$label" = gated ] && [ "$round" = 1 ] && [[ " $BENCH_PERF " == *" $pair "* ]]; then
+        mkdir -p "$OUT"   # BENCH_PERF="user1 nocred": perf-record the responder during those gated runs
+        local target="$fcgi"; [ "${BENCH_PERF_TARGET:-}" = nginx ] && target="$ngw"
+        perf record -g -p "$target" -o "$OUT/perf-$pair.data" -- sleep $((DUR > 2 ? DUR - 1 : 1)) >/dev/null 2>&1 &
+    fi
+    if [ -n "${BENCH_STRACE:-}" ] && [ "$label" = gated ] && [ "$round" = 1 ] && [[ " $BENCH_STRACE " == *" $pair "* ]]; then
+        mkdir -p "$OUT"   # BENCH_STRACE="user1 nocred": syscall counts of the responder during those gated runs
+        timeout -s INT $((DUR > 2 ? DUR - 1 : 1)) strace -f -c -o "$OUT/strace-$pair.txt" -p "$fcgi" >/dev/null 2>&1 &
+    fi
+    BENCH_TOKENS="$tokens" wrk -t1 -c"$conns" -d"${DUR}s" --latency -s "$lua" "$url" > "$f" 2>&1 || true
+    n1="$(ticks "$ngw")"; r1="$(ticks "$fcgi")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$pair" "$label" "$f" $((n1 - n0)) $((r1 - r0)) >> "$T/runs.tsv"
+}
+: > "$T/none.txt"   # empty: no Authorization header (the 401 floor)
+: > "$T/runs.tsv"
+round=0
+log "warm-up"
+for u in plain gated gated-cache; do BENCH_TOKENS="$T/token1.txt" wrk -t1 -c32 -d1s -s scripts/bench/tokens.lua "$URL/$u" >/dev/null; done
+TLS="https://127.0.0.1:$TLSPORT"
+for round in $(seq "$ROUNDS"); do
+    log "round $round/$ROUNDS (${DUR}s runs)"
+    run ceiling plain "$URL/plain" "$T/token1.txt" 32;          run ceiling gated "$URL/ceiling" "$T/token1.txt" 32
+    run user1 plain "$URL/plain" "$T/token1.txt" 32;            run user1 gated "$URL/gated" "$T/token1.txt" 32
+    run nocred plain "$URL/plain" "$T/none.txt" 32;             run nocred gated "$URL/gated" "$T/none.txt" 32
+    run user1cache plain "$URL/plain" "$T/token1.txt" 32;       run user1cache gated "$URL/gated-cache" "$T/token1.txt" 32
+    run user1000 plain "$URL/plain" "$T/token1000.txt" 32;      run user1000 gated "$URL/gated" "$T/token1000.txt" 32
+    run user1000cache plain "$URL/plain" "$T/token1000.txt" 32; run user1000cache gated "$URL/gated-cache" "$T/token1000.txt" 32
+    run apikey plain "$URL/plain" "$T/apikey.txt" 32;           run apikey gated "$URL/gated-apikey" "$T/apikey.txt" 32
+    run node plain "$URL/plain" "$T/node.txt" 32;               run node gated "$URL/gated-node" "$T/node.txt" 32
+    run tls1 plain "$TLS/plain" "$T/token1.txt" 32;             run tls1 gated "$TLS/gated" "$T/token1.txt" 32
+    run tls1cache plain "$TLS/plain" "$T/token1.txt" 32;        run tls1cache gated "$TLS/gated-cache" "$T/token1.txt" 32
+    run light plain "$URL/plain" "$T/token1.txt" 4;             run light gated "$URL/gated" "$T/token1.txt" 4
+done
+round=0
+
+# ---- revocation through the CLI (another process): cache OFF must deny at once, cache ON within 1 s ----
+mint --count 1 > "$T/revoke.txt"
+RTOK="$(head -1 "$T/revoke.txt")"
+rsid="$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))["sid"])' "$RTOK")"
+before="$(code -H "Authorization: Bearer $RTOK" "$URL/gated")/$(code -H "Authorization: Bearer $RTOK" "$URL/gated-cache")"
+CLI session revoke --session "$rsid" >/dev/null
+r0="$(date +%s%N)"
+nocache_after="$(code -H "Authorization: Bearer $RTOK" "$URL/gated")"
+cache_ms=-1
+while [ $(( ($(date +%s%N) - r0) / 1000000 )) -lt 3000 ]; do
+    if [ "$(code -H "Authorization: Bearer $RTOK" "$URL/gated-cache")" = 401 ]; then cache_ms=$(( ($(date +%s%N) - r0) / 1000000 )); break; fi
+    sleep 0.01
+done
+echo "before=$before nocache_after=$nocache_after cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
+log "revocation: $(cat "$T/revocation.txt")"
+
+skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
+: > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
+
+# ---- login: latency (one client), then all cores busy ----
+if ! skip login; then
+    log "login"
+    export BENCH_LOGIN_BODY="{\"email\":\"agent@bench.local\",\"password\":\"$PASSWORD\"}"
+    run login1 gated "$URL/api/v1/auth/login" "$T/token1.txt" 1 scripts/bench/login.lua
+    run loginN gated "$URL/api/v1/auth/login" "$T/token1.txt" 8 scripts/bench/login.lua
+fi
+
+# ---- refresh: a pool of fresh sessions, one rotation each ----
+if ! skip refresh; then
+    log "refresh"
+    pool=$(( quick == 1 ? 20000 : 60000 ))
+    mint --count "$pool" --refresh > "$T/refresh.txt"
+    run refresh gated "$URL/api/v1/auth/refresh" "$T/refresh.txt" 32 scripts/bench/refresh.lua
+    mint --count 1 --refresh > "$T/refresh1.txt"
+    RT="$(head -1 "$T/refresh1.txt")"
+    t0="$(date +%s.%N)"
+    for i in $(seq 16); do
+        curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+            --data "{\"refresh_token\":\"$RT\"}" "$URL/api/v1/auth/refresh" > "$T/conc-$i.txt" &
+    done
+    for i in $(seq 16); do while [ ! -s "$T/conc-$i.txt" ]; do sleep 0.01; done; done
+    t1="$(date +%s.%N)"
+    cat "$T"/conc-*.txt | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}' > "$T/conc-codes.txt"
+    echo "$t0 $t1" > "$T/conc-time.txt"
+fi
+
+# ---- core alone, in process ----
+if ! skip core; then
+    log "core (in process)"
+    "$BIN/authgate-bench" core --secs "$([ "$quick" = 1 ] && echo 1 || echo 3)" > "$T/core.json"
+fi
+
+# ---- WebSocket: companion vs nginx direct, alternated ----
+if ! skip ws; then
+    log "websocket relay"
+    wsdur=$([ "$quick" = 1 ] && echo 2 || echo 4)
+    for round in $(seq "$ROUNDS"); do
+        for c in 1 8; do
+            for v in direct companion; do
+                if [ "$v" = direct ]; then p="/ws-direct"; else p="/ws/agent?token=$TOKEN"; fi
+                "$BIN/authgate-bench" ws-echo --port "$PORT" --path "$p" --conns "$c" --secs "$wsdur" --size 128 > "$T/ws.out"
+                printf '%s\t%s\t%s\t%s\n' "$round" "$c" "$v" "$(cat "$T/ws.out")" >> "$T/ws.tsv"
+            done
+        done
+    done
+fi
+if ! skip idle; then
+    log "idle websockets ($IDLE on the companion's socket)"
+    "$BIN/authgate-bench" ws-idle --socket "$AUTH_WS_SOCKET" --path "/ws/idle?token=$TOKEN" --count "$IDLE" --pid "$ws" > "$T/idle.json" || true
+fi
+
+# ---- report ----
+mkdir -p "$OUT/raw"
+rm -f "$OUT"/raw/*.txt
+cp "$T"/wrk/*.txt "$OUT/raw/" 2>/dev/null || true
+sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
+cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$OUT/raw/"
+cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$OUT/raw/"
+echo "$checks" > "$OUT/raw/checks.txt"
+{
+    echo "date=$(date -u +%FT%TZ) quick=$quick dur=$DUR rounds=$ROUNDS nproc=$(nproc) clk_tck=$(getconf CLK_TCK)"
+    echo "nginx=$("$NGINX" -v 2>&1 | sed 's/.*: //') wrk=$(dpkg-query -W -f '${Version}' wrk 2>/dev/null || echo ?) threads=${AUTH_THREADS:-64}"
+    echo "nginx_errors=$(grep -vc 'signal process started' "$T/log/nginx-error.log" || true) fcgi_errors=$(grep -ci error "$T/log/fcgi.log" || true)"
+} > "$OUT/raw/meta.txt"
+python3 scripts/bench/summarize.py "$OUT/raw" "$OUT/last.json"

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""make bench: turns the raw outputs of scripts/bench.sh (RAW dir) into a table (stdout) and JSON."""
+import json, os, re, statistics, sys
+
+raw, out_json = sys.argv[1], sys.argv[2]
+meta = dict(kv.split("=", 1) for line in open(f"{raw}/meta.txt") for kv in line.split() if "=" in kv)
+clk = int(meta.get("clk_tck", "100"))
+
+
+def ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)$", text)
+    v = float(m.group(1))
+    return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
+
+
+def wrk(path):
+    t = open(path).read()
+    r = {"rps": 0.0, "requests": 0, "p50": None, "p99": None, "non2xx": 0, "errors": 0}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", t)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = re.search(r"Requests/sec:\s+([\d.]+)", t)
+    if m:
+        r["rps"] = float(m.group(1))
+    for p in ("50", "99"):
+        m = re.search(rf"^\s+{p}%\s+(\S+)", t, re.M)
+        if m:
+            r["p" + p] = ms(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
+    if m:
+        r["errors"] = sum(int(x) for x in m.groups())
+    return r
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+runs = {}  # pair -> list of (round, label, wrk, nginx_ticks, resp_ticks)
+for line in open(f"{raw}/runs.tsv"):
+    rnd, pair, label, path, nt, rt = line.rstrip("\n").split("\t")
+    w = wrk(os.path.join(raw, os.path.basename(path)))
+    w["nginx_us"] = int(nt) * 1e6 / clk / w["requests"] if w["requests"] else None
+    w["resp_us"] = int(rt) * 1e6 / clk / w["requests"] if w["requests"] else None
+    runs.setdefault(pair, []).append((int(rnd), label, w))
+
+
+def pair_stats(pair):
+    rs = runs.get(pair, [])
+    plain = [w for _, l, w in rs if l == "plain"]
+    gated = [w for _, l, w in rs if l == "gated"]
+    ratios = [g["rps"] / p["rps"] for p, g in zip(plain, gated) if p["rps"]]
+    return {
+        "plain_rps": med([w["rps"] for w in plain]), "gated_rps": med([w["rps"] for w in gated]),
+        "ratio": med(ratios), "ratios": [round(x, 3) for x in ratios],
+        "plain_p50_ms": med([w["p50"] for w in plain]), "plain_p99_ms": med([w["p99"] for w in plain]),
+        "p50_ms": med([w["p50"] for w in gated]), "p99_ms": med([w["p99"] for w in gated]),
+        "responder_us_per_req": med([w["resp_us"] for w in gated]),
+        "nginx_us_per_req": med([w["nginx_us"] for w in gated]),
+        "nginx_us_per_req_plain": med([w["nginx_us"] for w in plain]),
+        "gated_non2xx": sum(w["non2xx"] for w in gated), "gated_requests": sum(w["requests"] for w in gated),
+        "socket_errors": sum(w["errors"] for w in plain + gated), "rounds": len(gated),
+    }
+
+
+result = {"meta": meta, "checks": open(f"{raw}/checks.txt").read().strip()}
+labels = {
+    "ceiling": "auth_request -> internal return 204 (ceiling)",
+    "user1": "user token, micro-cache OFF",
+    "user1cache": "user token, micro-cache ON (hot token)",
+    "user1000": "1,000 distinct user tokens, cache OFF",
+    "user1000cache": "1,000 distinct user tokens, cache ON",
+    "apikey": "API key, cache OFF",
+    "node": "node key, cache OFF",
+    "tls1": "TLS: user token, cache OFF",
+    "tls1cache": "TLS: user token, cache ON",
+    "light": "light load wrk -c4: user token, cache OFF",
+    "nocred": "no credential (401 floor), cache OFF",
+}
+gate = {k: pair_stats(k) for k in labels if k in runs}
+result["gated"] = gate
+
+
+def f(v, d=0):
+    return "-" if v is None else f"{v:,.{d}f}"
+
+
+print(f"\nAuthgate bench  {meta.get('date')}  quick={meta.get('quick')}  {meta.get('rounds')} rounds x {meta.get('dur')}s  "
+      f"nproc={meta.get('nproc')}  nginx {meta.get('nginx')} (1 worker)  wrk -t1 -c32 (light: -c4)")
+print(f"checks: {result['checks']}\n")
+print("| what (same small file) | plain req/s | gated req/s | gated/plain | p50 ms | p99 ms | plain p99 ms | responder µs/req | nginx µs/req | non-2xx |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for k, name in labels.items():
+    if k not in gate:
+        continue
+    s = gate[k]
+    print(f"| {name} | {f(s['plain_rps'])} | {f(s['gated_rps'])} | {f(s['ratio'], 3)} | {f(s['p50_ms'], 3)} | "
+          f"{f(s['p99_ms'], 3)} | {f(s['plain_p99_ms'], 3)} | {f(s['responder_us_per_req'], 1)} | "
+          f"{f(s['nginx_us_per_req'], 1)} | {s['gated_non2xx']}/{s['gated_requests']} |")
+
+cpu = {}
+if "user1" in gate and "nocred" in gate and gate["nocred"]["responder_us_per_req"]:
+    a, z = gate["user1"]["responder_us_per_req"], gate["nocred"]["responder_us_per_req"]
+    cpu = {"allowed_us": a, "no_credential_us": z, "ratio": a / z}
+if "light" in gate:
+    cpu["light_p99_added_ms"] = gate["light"]["p99_ms"] - gate["light"]["plain_p99_ms"]
+result["responder_cpu"] = cpu
+if cpu:
+    print(f"\nresponder CPU per allowed verify {f(cpu.get('allowed_us'), 1)} µs vs no-credential 401 floor "
+          f"{f(cpu.get('no_credential_us'), 1)} µs: ratio {f(cpu.get('ratio'), 3)} (target <= 1.10); "
+          f"p99 added by the gate at -c4: {f(cpu.get('light_p99_added_ms'), 3)} ms (target < 1 ms)")
+
+core = json.load(open(f"{raw}/core.json"))
+result["core"] = core
+if core: print(f"core in process: verify {f(core['verify_calls_per_s'])}/s ({core['verify_us']} µs), no credential "
+      f"{core['no_credential_us']} µs, JWT.verify alone {f(core['jwt_verify_per_s'])}/s ({core['jwt_verify_us']} µs), "
+      f"scrypt {core['scrypt_params']} {core['scrypt_ms_median']} ms")
+
+login = {}
+for k in ("login1", "loginN"):
+    if k in runs:
+        w = runs[k][0][2]
+        login[k] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"], "requests": w["requests"]}
+result["login"] = login
+if login:
+    l1, ln = login.get("login1", {}), login.get("loginN", {})
+    h = core.get("scrypt_ms_median", 0)
+    print(f"login (default scrypt): 1 client median {f(l1.get('p50_ms'), 1)} ms p99 {f(l1.get('p99_ms'), 1)} ms "
+          f"(hash alone {h} ms: overhead {f((l1.get('p50_ms') or 0) - h, 1)} ms, target < 5); "
+          f"8 clients {f(ln.get('rps'), 1)} logins/s p50 {f(ln.get('p50_ms'), 1)} ms p99 {f(ln.get('p99_ms'), 1)} ms; "
+          f"non-2xx {l1.get('non2xx')}+{ln.get('non2xx')}")
+
+if "refresh" in runs:
+    w = runs["refresh"][0][2]
+    pool = sum(1 for _ in open(f"{raw}/../raw/pool.txt")) if os.path.exists(f"{raw}/pool.txt") else None
+    conc_codes = open(f"{raw}/conc-codes.txt").read().strip()
+    t0, t1 = (float(x) for x in open(f"{raw}/conc-time.txt").read().split())
+    result["refresh"] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"],
+                         "requests": w["requests"], "method": "pool of fresh sessions, one rotation each",
+                         "concurrent16_codes": conc_codes, "concurrent16_wall_ms": (t1 - t0) * 1000}
+    r = result["refresh"]
+    print(f"refresh (pool of fresh sessions, each rotated once): {f(r['rps'])} req/s p50 {f(r['p50_ms'], 2)} ms "
+          f"p99 {f(r['p99_ms'], 2)} ms non-2xx {r['non2xx']}/{r['requests']}; 16 concurrent refreshes of one "
+          f"session: {conc_codes}in {f(r['concurrent16_wall_ms'], 1)} ms (incl. curl start)")
+
+ws = {}
+for line in open(f"{raw}/ws.tsv"):
+    rnd, c, v, js = line.rstrip("\n").split("\t", 3)
+    ws.setdefault(c, {}).setdefault(v, []).append(json.loads(js))
+wsr = {}
+for c, d in ws.items():
+    direct, comp = d.get("direct", []), d.get("companion", [])
+    ratios = [b["msgs_per_s"] / a["msgs_per_s"] for a, b in zip(direct, comp) if a["msgs_per_s"]]
+    wsr[c] = {"direct_msgs_per_s": med([x["msgs_per_s"] for x in direct]),
+              "companion_msgs_per_s": med([x["msgs_per_s"] for x in comp]), "ratio": med(ratios),
+              "direct_rtt_p50_us": med([x["rtt_p50_us"] for x in direct]),
+              "companion_rtt_p50_us": med([x["rtt_p50_us"] for x in comp]),
+              "direct_rtt_p99_us": med([x["rtt_p99_us"] for x in direct]),
+              "companion_rtt_p99_us": med([x["rtt_p99_us"] for x in comp]),
+              "failures": sum(x["failures"] for x in direct + comp)}
+result["websocket"] = wsr
+for c, s in sorted(wsr.items(), key=lambda kv: int(kv[0])):
+    print(f"websocket echo, {c} conn(s), 128 B: nginx direct {f(s['direct_msgs_per_s'])} msg/s, through the companion "
+          f"{f(s['companion_msgs_per_s'])} msg/s: ratio {f(s['ratio'], 3)} (target >= 0.80); rtt p50 "
+          f"{f(s['direct_rtt_p50_us'])} -> {f(s['companion_rtt_p50_us'])} µs (added "
+          f"{f((s['companion_rtt_p50_us'] or 0) - (s['direct_rtt_p50_us'] or 0))} µs/message); failures {s['failures']}")
+try:
+    idle = json.load(open(f"{raw}/idle.json"))
+except Exception:
+    idle = {"error": "ws-idle produced no result"}
+result["idle"] = idle
+if not idle:
+    pass
+elif "open" in idle:
+    print(f"idle authenticated WebSockets on the companion: {idle['open']:,}/{idle['requested']:,} open "
+          f"(failed {idle['failed']} {idle['first_error']}), companion RSS {idle['rss_before_kib'] / 1024:.1f} -> "
+          f"{idle['rss_after_mib']} MiB ({idle['bytes_per_conn']:,} B/conn; target < 100 MiB at 10k)")
+else:
+    print(f"idle WebSockets: {idle}")
+rev = dict(kv.split("=", 1) for kv in open(f"{raw}/revocation.txt").read().split())
+result["revocation"] = rev
+print(f"revocation via the CLI: gated/cached before {rev['before']}; cache OFF right after: {rev['nocache_after']}; "
+      f"cache ON denied after {rev['cache_denied_after_ms']} ms (bound: 1 s)")
+print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
+      f"raw wrk outputs: {raw}/")
+json.dump(result, open(out_json, "w"), indent=1, default=str)
+print(f"JSON: {out_json}")
