@@ -132,7 +132,7 @@ public enum DemoUpstream {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, $0.count - off, authgate_msg_nosignal()) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             off += n

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CEpoll
 import Glibc
 #endif
 
@@ -51,7 +52,7 @@ enum NonBlocking {
     static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> IOResult {
         if buffer.isEmpty { return .done(0) }
         while true {
-            let n = Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+            let n = Glibc.send(fd, buffer.baseAddress, buffer.count, authgate_msg_nosignal())
             if n >= 0 { return .done(n) }
             let err = Glibc.errno
             if err == EINTR { continue }

@@ -130,4 +130,6 @@ static inline int authgate_group_id(const char *name, unsigned int *gid) {
     *gid = g->gr_gid;
     return 0;
 }
+// MSG_NOSIGNAL is an enum-backed macro in glibc that Swift does not always import.
+static inline int authgate_msg_nosignal(void) { return MSG_NOSIGNAL; }
 #endif
