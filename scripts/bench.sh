@@ -36,8 +36,9 @@ BIN="${BENCH_BIN_DIR:-$BIN}"
 for p in authgate-fcgi authgate-ws authgate authgate-demo-upstream authgate-bench; do
     [ -x "$BIN/$p" ] || { log "missing $BIN/$p"; exit 1; }
 done
-if ! command -v wrk >/dev/null; then log "installing wrk"; apt-get install -y wrk >&2; fi
-if ! command -v python3 >/dev/null; then log "installing python3"; apt-get install -y python3-minimal >&2; fi
+apt_install() { apt-get install -y "$@" >&2 || { apt-get update >&2 && apt-get install -y "$@" >&2; }; }
+if ! command -v wrk >/dev/null; then log "installing wrk"; apt_install wrk; fi
+if ! command -v python3 >/dev/null; then log "installing python3"; apt_install python3-minimal; fi
 
 # ---- limits: a proxied idle WebSocket costs the companion two fds ----
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -205,12 +206,13 @@ echo "before=$before nocache_after=$nocache_after cache_denied_after_ms=$cache_m
 log "revocation: $(cat "$T/revocation.txt")"
 
 skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
-: > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
+: > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
 
 # ---- login: latency (one client), then all cores busy ----
 if ! skip login; then
     log "login"
     export BENCH_LOGIN_BODY="{\"email\":\"agent@bench.local\",\"password\":\"$PASSWORD\"}"
+    "$BIN/authgate-bench" hash --runs 5 > "$T/hash.json"   # the hash alone, right beside the login runs
     run login1 gated "$URL/api/v1/auth/login" "$T/token1.txt" 1 scripts/bench/login.lua
     run loginN gated "$URL/api/v1/auth/login" "$T/token1.txt" 8 scripts/bench/login.lua
 fi
@@ -226,11 +228,11 @@ if ! skip refresh; then
     t0="$(date +%s.%N)"
     for i in $(seq 16); do
         curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
-            --data "{\"refresh_token\":\"$RT\"}" "$URL/api/v1/auth/refresh" > "$T/conc-$i.txt" &
+            --data "{\"refresh_token\":\"$RT\"}" "$URL/api/v1/auth/refresh" > "$T/c16-$i.txt" &
     done
-    for i in $(seq 16); do while [ ! -s "$T/conc-$i.txt" ]; do sleep 0.01; done; done
+    for i in $(seq 16); do while [ ! -s "$T/c16-$i.txt" ]; do sleep 0.01; done; done
     t1="$(date +%s.%N)"
-    cat "$T"/conc-*.txt | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}' > "$T/conc-codes.txt"
+    cat "$T"/c16-*.txt | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}' > "$T/conc-codes.txt"
     echo "$t0 $t1" > "$T/conc-time.txt"
 fi
 
@@ -243,7 +245,7 @@ fi
 # ---- WebSocket: companion vs nginx direct, alternated ----
 if ! skip ws; then
     log "websocket relay"
-    wsdur=$([ "$quick" = 1 ] && echo 2 || echo 4)
+    wsdur=$([ "$quick" = 1 ] && echo 2 || echo 3)
     for round in $(seq "$ROUNDS"); do
         for c in 1 8; do
             for v in direct companion; do
@@ -264,7 +266,7 @@ mkdir -p "$OUT/raw"
 rm -f "$OUT"/raw/*.txt
 cp "$T"/wrk/*.txt "$OUT/raw/" 2>/dev/null || true
 sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
-cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$OUT/raw/"
+cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$OUT/raw/"
 echo "$checks" > "$OUT/raw/checks.txt"
 {

@@ -6,6 +6,7 @@ enum BenchMain {
         let args = Args(Array(argv.dropFirst(2)))
         switch argv[1] {
         case "core": CoreBench.run(args)
+        case "hash": CoreBench.hash(args)
         case "tokens": TokenMint.run(args)
         case "ws-echo": WSEcho.run(args)
         case "ws-upstream": WSIdleUpstream.run(args)

@@ -77,6 +77,22 @@ enum CoreBench {
         }
     }
 
+    /// One scrypt hash with the default parameters, `runs` times: median and min in ms (JSON).
+    nonisolated static func hash(_ args: Args) {
+        let configured = getenv("AUTH_SCRYPT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        guard let params = ScryptParameters(args.values["params"] ?? configured ?? "ln=15,r=8,p=3") else { fail("bad --params") }
+        var times: [Double] = []
+        for _ in 0..<max(1, args.int("runs", 5)) {
+            let t0 = nowSeconds()
+            do { _ = try PasswordHash.make(password: "correct horse battery staple", parameters: params) } catch {
+                fail("scrypt: \(error)")
+            }
+            times.append((nowSeconds() - t0) * 1000)
+        }
+        times.sort()
+        print("{\"scrypt_params\": \"\(params)\", \"scrypt_ms_median\": \(fmt(times[times.count / 2], 1)), \"scrypt_ms_min\": \(fmt(times[0], 1))}")
+    }
+
     /// Calls `body` for `secs` seconds; returns calls per second.
     static func loop(_ secs: Double, _ body: () -> Void) -> Double {
         let start = nowSeconds()

@@ -74,7 +74,7 @@ struct FastCGIExchange {
                 worker.app.log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
                 continue
             }
-            if name.utf8.count == 14, name.lowercased() == "content-length" { hasLength = true }
+            if !hasLength, Self.isContentLength(name) { hasLength = true }
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: value.utf8)
@@ -87,6 +87,13 @@ struct FastCGIExchange {
         out.append(contentsOf: response.body)
         // A failed write means the client (nginx) went away: nothing left to do for it.
         _ = out.withUnsafeBytes { authgate_fcgx_write($0.baseAddress, Int32($0.count), output) }
+    }
+
+    /// Case-insensitive "content-length" without allocating a lowercased copy per header.
+    private static func isContentLength(_ name: String) -> Bool {
+        let target = "content-length".utf8
+        guard name.utf8.count == target.count else { return false }
+        return zip(name.utf8, target).allSatisfy { a, b in (a | 0x20) == b || (a == b) }
     }
 
     private static func isToken(_ name: String) -> Bool {
