@@ -80,8 +80,10 @@ import Testing
         #expect(h.call("DELETE", "/api/v1/auth/sessions/\(otherID)", bearer: a).status == 404)
     }
 
-    @Test func hashQueueFullAnswers503() throws {
-        let h = try APIHarness(env: ["AUTH_HASH_CONCURRENCY": "1", "AUTH_HASH_QUEUE": "0", "AUTH_SCRYPT": "ln=14,r=8,p=1"])
+    /// AUTH_HASH_QUEUE 0 explicitly, or 64 lowered to 1 because AUTH_THREADS is 4 (logins may hold at most half the threads).
+    @Test(arguments: [["AUTH_HASH_QUEUE": "0"], ["AUTH_HASH_QUEUE": "64", "AUTH_THREADS": "4"]])
+    func hashQueueFullAnswers503(_ extra: [String: String]) throws {
+        let h = try APIHarness(env: ["AUTH_HASH_CONCURRENCY": "1", "AUTH_SCRYPT": "ln=14,r=8,p=1"].merging(extra) { $1 })
         let t = try h.tenant("acme.test")
         try h.user("busy@acme.test", tenant: t)
         nonisolated(unsafe) let app = h.app

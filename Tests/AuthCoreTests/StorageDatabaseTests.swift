@@ -18,8 +18,26 @@ import Testing
         #expect(mode == "wal")
         let fk = try again.connection.queryFirst("PRAGMA foreign_keys") { $0.int(0) }
         #expect(fk == 1)
-        let timeout = try again.connection.queryFirst("PRAGMA busy_timeout") { $0.int(0) }
-        #expect(timeout == 5000)
+    }
+
+    /// A writer blocked by another connection's write transaction waits (busy handler) instead of failing.
+    @Test func writersWaitForEachOther() throws {
+        let dir = try StorageTestDirectory()
+        let first = try Database(path: dir.dbPath)
+        try first.migrate()
+        let second = try Database(path: dir.dbPath)
+        let holding = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let holder = first
+        let thread = Thread {
+            try? holder.transaction(immediate: true) {
+                holding.signal()
+                usleep(300_000)
+            }
+        }
+        thread.start()
+        holding.wait()
+        let t = try second.tenants.create(name: "w", domain: "wait.test", isPlatform: false, now: 1)
+        #expect(try second.tenants.byID(t.id) != nil)
     }
 
     @Test func concurrentMigrationsApplyOnce() throws {

@@ -28,7 +28,13 @@ public final class App: Sendable {
         } catch {
             throw ConfigError("cannot load key ring \(settings.keysFile): \(error)")
         }
-        self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: settings.hashQueue)
+        // A login burst must never occupy every responder thread (verifies would stall behind
+        // it): hashing plus waiting logins get at most half of AUTH_THREADS.
+        let queue = min(settings.hashQueue, max(0, settings.threads / 2 - settings.hashConcurrency))
+        if queue < settings.hashQueue {
+            self.log.info("AUTH_HASH_QUEUE \(settings.hashQueue) lowered to \(queue): at most half of AUTH_THREADS (\(settings.threads)) may wait on password hashing")
+        }
+        self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
         self.dummyHash = try PasswordHash.make(password: UUIDs.random(), parameters: params)
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(path: settings.dbPath)

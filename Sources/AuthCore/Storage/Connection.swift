@@ -22,10 +22,27 @@ final class Connection {
         self.handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
-        // busy_timeout first: switching to WAL needs a lock another process may hold.
+        // The busy handler first: switching to WAL needs a lock another process may hold.
+        // SQLite's own busy_timeout sleeps in steps of up to 100 ms, which showed as a 176 ms p99
+        // when 64 workers refresh at once; this one polls every 50-200 µs for up to 5 s.
+        sqlite3_busy_handler(db, { _, attempt in
+            if attempt >= 25_000 { return 0 }
+            usleep(attempt < 20 ? 50 : 200)
+            return 1
+        }, nil)
+        // Several processes opening a new file at once can get SQLITE_BUSY from the switch to WAL
+        // without the busy handler being asked: retry it.
+        var attempt = 0
+        while true {
+            do {
+                try execScript("PRAGMA journal_mode = WAL;")
+                break
+            } catch let error as StorageError where error.isBusy && attempt < 100 {
+                attempt += 1
+                usleep(20_000)
+            }
+        }
         try execScript("""
-            PRAGMA busy_timeout = 5000;
-            PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
             PRAGMA foreign_keys = ON;
             """)

@@ -7,7 +7,7 @@ public final class Database {
     let connection: Connection
 
     /// Creates the file 0600 (SQLite gives -wal/-shm the same mode), WAL,
-    /// busy_timeout=5000, foreign_keys=ON, synchronous=NORMAL.
+    /// a 5 s busy handler, foreign_keys=ON, synchronous=NORMAL.
     public init(path: String) throws {
         connection = try Connection(path: path)
     }
@@ -22,7 +22,7 @@ public final class Database {
     }
 
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` by default: takes the write lock at
-    /// once, so concurrent writers wait on busy_timeout instead of failing on upgrade).
+    /// once, so concurrent writers wait on the busy handler instead of failing on upgrade).
     /// Nested calls become savepoints.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         try connection.transaction(immediate: immediate, body)
