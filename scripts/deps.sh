@@ -4,7 +4,7 @@
 # service start during the install and is removed afterwards.
 set -euo pipefail
 
-packages=(libfcgi-dev libssl-dev libsqlite3-dev openssl curl jq python3-httpx)
+packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -34,7 +34,7 @@ import Testing
         let session = try db.sessions.create(userID: f.user.id, now: 10)
         let state = VerifyState(db: db)
         let sqlite = "/usr/bin/sqlite3"
-        guard FileManager.default.isExecutableFile(atPath: sqlite) else { return }
+        try #require(FileManager.default.isExecutableFile(atPath: sqlite), "make deps installs the sqlite3 CLI")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: sqlite)
         process.arguments = [dir.dbPath, "UPDATE sessions SET revoked_at = 30 WHERE id = '\(session.id)'"]
