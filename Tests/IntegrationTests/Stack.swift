@@ -21,6 +21,9 @@ final class Stack: @unchecked Sendable {
         var upstream = true
         var verifyCacheSeconds = 1
         var threads = 8
+        /// Tests only: nginx also listens without TLS on `plainPort` (127.0.0.1), for load a
+        /// TLS client per connection cannot produce (e.g. 1,000 WebSockets through nginx).
+        var plainHTTP = false
         /// Extra environment for every Authgate process (AUTH_* overrides).
         var environment: [String: String] = [:]
         init() {}
@@ -29,6 +32,7 @@ final class Stack: @unchecked Sendable {
     let options: Options
     let dir: String
     private(set) var port: Int = 0
+    private(set) var plainPort: Int = 0
     var socketPath: String { dir + "/authgate.sock" }
     var wsSocketPath: String { dir + "/authgate-ws.sock" }
     var upstreamSocketPath: String { dir + "/demo-upstream.sock" }
@@ -273,6 +277,7 @@ final class Stack: @unchecked Sendable {
             ]
             for (k, v) in values { env[k] = v }
             try run("/bin/bash", [Stack.repositoryRoot + "/scripts/render-nginx.sh", confDir], environment: env)
+            if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
             let ready = Stack.waitUntil(timeout: 15) {
@@ -289,6 +294,17 @@ final class Stack: @unchecked Sendable {
             guard lastError.contains("Address already in use") else { break }
         }
         throw StackError("nginx did not become ready on port \(port): \(lastError.suffix(2000))")
+    }
+
+    /// Adds `listen 127.0.0.1:<plainPort>;` next to the TLS listener of the rendered config.
+    private func addPlainListener(_ conf: String) throws {
+        plainPort = try Stack.freePort()
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        let tls = "listen 127.0.0.1:\(port) ssl"
+        guard let range = text.range(of: tls) else { throw StackError("no TLS listen line in \(conf)") }
+        let patched = text.replacingCharacters(in: range.lowerBound..<range.lowerBound,
+                                               with: "listen 127.0.0.1:\(plainPort);\n        ")
+        try patched.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
     private func waitForSocket(_ path: String) throws {

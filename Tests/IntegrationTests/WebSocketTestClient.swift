@@ -47,6 +47,25 @@ final class WSTestClient {
         }
     }
 
+    /// Plain TCP to 127.0.0.1:port (a test stack's non-TLS listener).
+    convenience init(tcpPort: Int, timeoutSeconds: Int = 10) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw WSTestError("socket: errno \(errno)") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(tcpPort).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw WSTestError("connect 127.0.0.1:\(tcpPort): errno \(e)")
+        }
+        self.init(fd: fd, timeoutSeconds: timeoutSeconds)
+    }
+
     /// Wraps an already connected stream socket.
     init(fd: Int32, timeoutSeconds: Int = 5) {
         self.fd = fd
