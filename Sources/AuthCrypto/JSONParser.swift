@@ -68,12 +68,14 @@ private struct Parser {
         guard depth <= maxDepth else { return nil }
         index += 1
         var pairs: [(String, JSON)] = []
+        // A set, not a scan of `pairs`: thousands of keys must not cost quadratic time.
+        var seen: Set<String> = []
         skipWhitespace()
         if peek == UInt8(ascii: "}") { index += 1; return .object(pairs) }
         while true {
             skipWhitespace()
             guard peek == UInt8(ascii: "\""), let key = string() else { return nil }
-            guard !pairs.contains(where: { $0.0 == key }) else { return nil }
+            guard seen.insert(key).inserted else { return nil }
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { return nil }
             index += 1

@@ -10,6 +10,10 @@ import Testing
         let trpc = h.call("GET", "/api/trpc/organization.list")
         #expect(trpc.status == 404 && trpc.json?.errorCode == "not_found")
         #expect(h.call("GET", "/api/v1/auth/login").status == 405)
+        // Non-canonical paths match no route (the nginx rate-limit regex sees exactly what is served).
+        for path in ["/api/v1/auth/login/", "/api/v1//auth/login", "//api/v1/auth/refresh", "api/v1/health"] {
+            #expect(h.call("POST", path, json: "{}").status == 404, "\(path)")
+        }
         let big = h.call("POST", "/api/v1/auth/login", json: String(repeating: " ", count: 70_000))
         #expect(big.status == 413 && big.json?.errorCode == "payload_too_large")
     }

@@ -86,6 +86,12 @@ import Testing
         #expect(h.call("GET", "/x?tenant_id=\(a.id)&tenant_id=\(a.id)", bearer: ua, verify: user).status == 403)
         #expect(h.call("GET", "/x?tenant%5Fid=\(b.id)", bearer: ua, verify: user).status == 403)
         #expect(h.call("GET", "/x?tenant_id=%61", bearer: root, verify: user).status == 403)
+        // Spellings a lenient framework (PHP, case-insensitive parsers, `;` splitting) reads as tenant_id.
+        for q in ["tenant.id=\(b.id)", "tenant+id=\(b.id)", "tenant%20id=\(b.id)", "tenant[id=\(b.id)",
+                  "tenant_id[]=\(b.id)", "Tenant_Id=\(b.id)", "a=1;tenant_id=\(b.id)", "tenant_id[x]=\(b.id)"] {
+            #expect(h.call("GET", "/x?\(q)", bearer: ua, verify: user).status == 403, "\(q)")
+        }
+        #expect(h.call("GET", "/x?tenantid=1&tenant=2", bearer: ua, verify: user).status == 204)
         // Admin routes honour a platform_admin's tenant_id.
         let p = h.call("POST", "/api/v1/projects?tenant_id=\(b.id)", json: #"{"name":"for b"}"#, bearer: root)
         #expect(p.json?.data?["tenant_id"]?.stringValue == b.id)

@@ -86,17 +86,18 @@ extension Worker {
         return requested
     }
 
-    /// The single raw `tenant_id` value of a query, nil when absent; 403 when ambiguous.
+    /// The single raw `tenant_id` value of a query, nil when absent; 403 when ambiguous: repeated,
+    /// or spelled so that some app framework reads it as `tenant_id` (percent-encoded, `+`, PHP's
+    /// `tenant.id` / `tenant id` / `tenant[id` / `tenant_id[]`, other letter case, `;` separators).
     func requestedTenant(query: String) throws(AuthError) -> String? {
         guard !query.isEmpty else { return nil }
         var found: String?
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+        for pair in query.split(whereSeparator: { $0 == "&" || $0 == ";" }) {
             let eq = pair.firstIndex(of: "=") ?? pair.endIndex
             let name = pair[..<eq]
             let value = eq == pair.endIndex ? Substring("") : pair[pair.index(after: eq)...]
             let isTenant = name == "tenant_id"
-            let looksEncoded = name.contains("%") || name.contains("+")
-            if looksEncoded, Self.percentDecoded(name) == "tenant_id" {
+            if !isTenant, Self.frameworkParameterName(name) == "tenant_id" {
                 throw AuthError.forbidden("encoded tenant_id")
             }
             guard isTenant else { continue }
@@ -107,6 +108,16 @@ extension Worker {
             found = String(value)
         }
         return found
+    }
+
+    /// The name a lenient framework would see: percent-decoded, `+` as space, lowercased, a
+    /// `[...]` suffix dropped (PHP arrays), and `.`, space and `[` turned into `_` (PHP).
+    static func frameworkParameterName(_ raw: Substring) -> String {
+        var name = (percentDecoded(raw) ?? String(raw)).lowercased()
+        if let open = name.firstIndex(of: "["), name[open...].contains("]") {
+            name = String(name[..<open])
+        }
+        return String(name.map { $0 == "." || $0 == " " || $0 == "[" ? "_" : $0 })
     }
 
     static func percentDecoded(_ s: Substring) -> String? {

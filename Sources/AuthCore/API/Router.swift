@@ -25,7 +25,11 @@ public struct Router: Sendable {
     }
 
     public func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        // Strict: an empty segment (`/login/`, `//`) matches no route, so an nginx location
+        // regex (e.g. the login rate limit) always sees the same path the router serves.
+        guard path.first == "/" else { return .none }
+        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        if parts.contains(where: \.isEmpty) { return .none }
         var pathMatched = false
         for route in routes where route.segments.count == parts.count {
             var params: [String] = []

@@ -6,7 +6,9 @@ extension App {
     /// The responder runs it at start and then hourly on its own connection.
     @discardableResult
     public func runMaintenance(db: Database, now: Int64 = Time.now()) -> (sessions: Int, audit: Int) {
-        let sessionCutoff = now - max(settings.refreshTTL, settings.jwtTTL + settings.clockLeeway)
+        // A revoked session's row must outlive every access token it issued (a reuse-window
+        // replay issues one up to AUTH_REFRESH_REUSE_SECONDS after the last rotation).
+        let sessionCutoff = now - max(settings.refreshTTL, settings.jwtTTL + settings.clockLeeway + settings.refreshReuse)
         let auditCutoff = now - Int64(settings.auditRetentionDays) * 86_400
         do {
             let s = try db.sessions.pruneExpired(before: sessionCutoff)
