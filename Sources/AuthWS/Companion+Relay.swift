@@ -13,6 +13,7 @@ extension Companion {
         case .connecting, .awaitingUpstream:
             if mask & EventLoop.hangup != 0 { finish(c) }
         case .relaying, .closing:
+            if hungUpWhilePaused(c, mask, c.c2u.room) { return }
             if mask & EventLoop.writable != 0 { flush(c, to: .client) }
             if mask & (EventLoop.readable | EventLoop.hangup) != 0 { relayRead(c, from: .client) }
         }
@@ -28,28 +29,36 @@ extension Companion {
             if mask & EventLoop.writable != 0 { flush(c, to: .upstream) }
             if mask & (EventLoop.readable | EventLoop.hangup) != 0 { readUpstreamResponse(c) }
         case .relaying, .closing:
+            if hungUpWhilePaused(c, mask, c.u2c.room) { return }
             if mask & EventLoop.writable != 0 { flush(c, to: .upstream) }
             if mask & (EventLoop.readable | EventLoop.hangup) != 0 { relayRead(c, from: .upstream) }
         }
     }
 
-    /// The pipe carrying bytes read from `side`.
-    func pipe(from side: Side) -> ReferenceWritableKeyPath<Connection, Pipe> {
-        side == .client ? \.c2u : \.u2c
+    /// EPOLLHUP/EPOLLERR are reported whatever the interest mask: a peer that hangs up while
+    /// its reads are paused for backpressure would make the loop spin until the other side
+    /// drains. Such a relay cannot deliver anything more to that peer: end it now.
+    func hungUpWhilePaused(_ c: Connection, _ mask: UInt32, _ room: Int) -> Bool {
+        guard mask & EventLoop.hangup != 0, room == 0 else { return false }
+        c.closeReason = "peer hung up with output pending"
+        finish(c)
+        return true
     }
 
     func fd(_ c: Connection, _ side: Side) -> Int32 { side == .client ? c.clientFD : c.upstreamFD }
 
     /// Reads from `side` while the other side's buffer has room, forwarding whole chunks (or up
-    /// to a frame boundary when a close is pending).
+    /// to a frame boundary when a close is pending). A short read means the socket is drained, so
+    /// no extra read just to see EAGAIN: the loop is level-triggered and reports what comes next.
     func relayRead(_ c: Connection, from side: Side) {
-        let kp = pipe(from: side)
         let dest: Side = side == .client ? .upstream : .client
+        let source = fd(c, side)
         for _ in 0..<4 {
-            let room = c[keyPath: kp].room
+            let room = side == .client ? c.c2u.room : c.u2c.room
             if room == 0 { return }
-            let buf = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<min(room, scratch.count)])
-            switch NonBlocking.read(fd(c, side), into: buf) {
+            let want = min(room, scratch.count)
+            let buf = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<want])
+            switch NonBlocking.read(source, into: buf) {
             case .wouldBlock:
                 return
             case .done(0), .failed:
@@ -59,56 +68,84 @@ extension Companion {
                 let chunk = UnsafeRawBufferPointer(rebasing: buf[0..<n])
                 let forward: Int
                 do {
-                    forward = try c[keyPath: kp].scan(chunk)
+                    forward = side == .client ? try c.c2u.scan(chunk) : try c.u2c.scan(chunk)
                 } catch {
                     c.closeReason = "1002 (\(side) protocol error: \(error))"
                     finish(c)
                     return
                 }
                 if forward > 0 { send(c, to: dest, UnsafeRawBufferPointer(rebasing: chunk[0..<forward])) }
-                if connections[ObjectIdentifier(c)] == nil { return }
-                if c[keyPath: kp].pendingClose != nil && c[keyPath: kp].injectIfReady() {
+                if !c.alive { return }
+                let injected: Bool
+                if side == .client {
+                    injected = c.c2u.pendingClose != nil && c.c2u.injectIfReady()
+                } else {
+                    injected = c.u2c.pendingClose != nil && c.u2c.injectIfReady()
+                }
+                if injected {
                     flush(c, to: dest)
                     return
                 }
+                if n < want { return }
             }
         }
     }
 
-    /// Writes directly when nothing is queued, queues the rest.
+    /// Writes directly when nothing is queued (no EPOLLOUT round trip), queues the rest.
     func send(_ c: Connection, to dest: Side, _ bytes: UnsafeRawBufferPointer) {
-        let kp = pipe(from: dest == .client ? .upstream : .client)
-        if c[keyPath: kp].out.isEmpty {
-            switch NonBlocking.write(fd(c, dest), bytes) {
-            case let .done(n):
-                if n < bytes.count { c[keyPath: kp].out.append(contentsOf: bytes[n...]) }
-            case .wouldBlock:
-                c[keyPath: kp].out.append(contentsOf: bytes)
-            case .failed:
-                sideGone(c, dest)
+        if dest == .upstream {
+            if c.c2u.out.isEmpty {
+                if let rest = writeNow(c, to: dest, bytes) { c.c2u.out.append(contentsOf: rest) }
+            } else {
+                c.c2u.out.append(contentsOf: bytes)
+                flush(c, to: dest)
             }
         } else {
-            c[keyPath: kp].out.append(contentsOf: bytes)
-            flush(c, to: dest)
+            if c.u2c.out.isEmpty {
+                if let rest = writeNow(c, to: dest, bytes) { c.u2c.out.append(contentsOf: rest) }
+            } else {
+                c.u2c.out.append(contentsOf: bytes)
+                flush(c, to: dest)
+            }
+        }
+    }
+
+    /// One direct write; returns what is left to queue (nil when all went out or `dest` is gone).
+    private func writeNow(_ c: Connection, to dest: Side, _ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        switch NonBlocking.write(fd(c, dest), bytes) {
+        case let .done(n):
+            return n < bytes.count ? UnsafeRawBufferPointer(rebasing: bytes[n...]) : nil
+        case .wouldBlock:
+            return bytes
+        case .failed:
+            sideGone(c, dest)
+            return nil
         }
     }
 
     /// Writes queued output to `dest`; an emptied buffer gives its memory back.
     func flush(_ c: Connection, to dest: Side) {
-        let kp = pipe(from: dest == .client ? .upstream : .client)
-        guard !c[keyPath: kp].out.isEmpty, fd(c, dest) >= 0 else { return }
-        let result = c[keyPath: kp].out.withUnsafeBytes { NonBlocking.write(fd(c, dest), $0) }
-        switch result {
+        let destFD = fd(c, dest)
+        guard destFD >= 0 else { return }
+        let ok = dest == .upstream ? Self.writeQueued(&c.c2u.out, destFD) : Self.writeQueued(&c.u2c.out, destFD)
+        if !ok { sideGone(c, dest) }
+    }
+
+    /// One write of `out`; false when the destination failed.
+    private static func writeQueued(_ out: inout [UInt8], _ fd: Int32) -> Bool {
+        guard !out.isEmpty else { return true }
+        switch out.withUnsafeBytes({ NonBlocking.write(fd, $0) }) {
         case let .done(n):
-            if n == c[keyPath: kp].out.count {
-                c[keyPath: kp].out = []
+            if n == out.count {
+                out = []
             } else {
-                c[keyPath: kp].out.removeFirst(n)
+                out.removeFirst(n)
             }
+            return true
         case .wouldBlock:
-            break
+            return true
         case .failed:
-            sideGone(c, dest)
+            return false
         }
     }
 
@@ -118,13 +155,12 @@ extension Companion {
             finish(c)
             return
         }
-        let from = pipe(from: side)
-        let to = pipe(from: side == .client ? .upstream : .client)
-        c[keyPath: from].sealed = true
-        c[keyPath: from].pendingClose = nil
-        c[keyPath: to].sealed = true
-        c[keyPath: to].pendingClose = nil
-        c[keyPath: to].out = []
+        // Both directions end: nothing more from `side`, nothing more can reach it.
+        c.c2u.sealed = true
+        c.c2u.pendingClose = nil
+        c.u2c.sealed = true
+        c.u2c.pendingClose = nil
+        if side == .client { c.u2c.out = [] } else { c.c2u.out = [] }
         if !c.isClosing {
             c.phase = .closing
             c.deadline = monoMillis() + Self.closingMillis
@@ -133,7 +169,7 @@ extension Companion {
 
     /// Finishes a drained closing connection, or updates both fds' interest masks.
     func afterEvent(_ c: Connection) {
-        guard connections[ObjectIdentifier(c)] != nil else { return }
+        guard c.alive else { return }
         if c.isClosing && c.c2u.sealed && c.u2c.sealed && c.c2u.out.isEmpty && c.u2c.out.isEmpty {
             finish(c)
             return

@@ -59,7 +59,7 @@ public final class Companion {
         if fd == loop.signalFD { loop.drain(fd); beginShutdown(); return }
         guard Int(fd) < byFD.count, let c = byFD[Int(fd)] else { return }
         if fd == c.clientFD { clientEvent(c, mask) } else if fd == c.upstreamFD { upstreamEvent(c, mask) }
-        if connections[ObjectIdentifier(c)] != nil { afterEvent(c) }
+        if c.alive { afterEvent(c) }
     }
 
     // MARK: accept, tick, shutdown
@@ -111,7 +111,7 @@ public final class Companion {
             case .readingRequest, .connecting, .awaitingUpstream:
                 if nowMono >= c.deadline {
                     if case .readingRequest = c.phase { finish(c) } else { reject(c, AuthError(status: 502, code: "unavailable", message: "upstream timeout")) }
-                    if connections[ObjectIdentifier(c)] != nil { afterEvent(c) }
+                    if c.alive { afterEvent(c) }
                 }
             }
         }
@@ -156,6 +156,7 @@ public final class Companion {
     /// Closes both fds and logs the end of a relayed connection.
     func finish(_ c: Connection) {
         guard connections.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
+        c.alive = false
         if let id = c.identity, c.opened {
             let code = c.closeReason ?? c.u2c.closeCode.map(String.init) ?? c.c2u.closeCode.map(String.init) ?? "none"
             logger.info("ws close user=\(id.userID) session=\(id.sessionID) route=\(c.route?.path ?? "-") code=\(code)")

@@ -38,6 +38,8 @@ final class Connection {
     var clientMask: UInt32 = 0
     var upstreamMask: UInt32 = 0
     var opened = false
+    /// False once `finish` has closed both fds (cheaper than a dictionary lookup per event).
+    var alive = true
 
     init(clientFD: Int32, deadline: Int64) {
         self.clientFD = clientFD

@@ -67,10 +67,13 @@ final class EventLoop {
         _ = write(wakeFD, &one, 8)
     }
 
-    /// Reads and discards the counter of an eventfd/timerfd, or pending signals of the signalfd.
+    /// Reads and discards the counter of an eventfd/timerfd (one read takes all of it), or one
+    /// pending signal of the signalfd (level-triggered: any further one is reported again).
+    /// No allocation and no extra read just to see EAGAIN.
     func drain(_ fd: Int32) {
-        var buf = [UInt8](repeating: 0, count: 128)
-        while read(fd, &buf, 128) > 0 {}
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { buf in
+            _ = read(fd, buf.baseAddress, 128)
+        }
     }
 
     /// Waits for events (up to `timeoutMillis`, -1 forever) and calls `body(fd, mask)` for each.

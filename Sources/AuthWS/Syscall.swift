@@ -36,11 +36,12 @@ enum IOResult: Equatable {
     case failed(Int32)
 }
 
-/// read(2)/send(2) without throwing: EAGAIN is a normal answer on a non-blocking socket.
+/// recv(2)/send(2) without throwing: EAGAIN is a normal answer on a non-blocking socket.
+/// Sockets only: recv skips read(2)'s generic file layer (vfs_read, rw_verify_area).
 enum NonBlocking {
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            let n = Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
             if n >= 0 { return .done(n) }
             let err = Glibc.errno
             if err == EINTR { continue }
