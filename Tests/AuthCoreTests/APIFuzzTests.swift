@@ -6,17 +6,6 @@ import Testing
 /// Randomized request bodies and credentials against the real routes: never a 5xx, never a
 /// crash, never a token for input that is not exactly right. Bounded in time; seed printed.
 @Suite struct APIFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomBodiesNeverCrashOr500() throws {
         let h = try APIHarness()
         let t = try h.tenant("acme.test")

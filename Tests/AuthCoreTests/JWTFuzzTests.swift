@@ -2,23 +2,10 @@ import Foundation
 import Testing
 @testable import AuthCrypto
 
-/// SplitMix64: small, seedable, good enough to drive mutations reproducibly.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct JWTFuzzTests {
     static let interesting: [UInt8] = Array("._-=+/ \"\\{}[]:,0123456789AaZz\r\n".utf8) + [0, 0x7F, 0x80, 0xC3, 0xFF]
 
-    static func mutate(_ input: [UInt8], rng: inout SeededRNG) -> [UInt8] {
+    static func mutate(_ input: [UInt8], rng: inout SplitMix) -> [UInt8] {
         var b = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             switch Int.random(in: 0..<7, using: &rng) {
@@ -47,7 +34,7 @@ struct SeededRNG: RandomNumberGenerator {
     @Test func mutatedTokensAndRandomBytes() {
         let seed = UInt64(UInt32.random(in: 0...UInt32.max))
         print("JWT fuzz seed: \(seed)")
-        var rng = SeededRNG(seed: seed)
+        var rng = SplitMix(state: seed)
         let ring = KeyRing(keys: [SigningKey(kid: "ka", secret: JWTFixture.secretA), SigningKey(kid: "kb", secret: JWTFixture.secretB)])
         let valid = (0..<8).map { i in JWT.sign(JWTFixture.claims(), key: ring.keys[i % 2]) }
         let validSet = Set(valid)

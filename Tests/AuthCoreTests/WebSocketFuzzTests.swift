@@ -7,17 +7,6 @@ import Glibc
 /// Randomized, time-bounded (~2 s) hostile input for both parsers: never crash, never buffer more
 /// than their limits. The seed is printed so a failure can be replayed.
 @Suite struct WebSocketFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func seed() -> UInt64 {
         if let s = getenv("WS_FUZZ_SEED").flatMap({ UInt64(String(cString: $0)) }) { return s }
         return UInt64.random(in: 1...UInt64.max)
