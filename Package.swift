@@ -31,9 +31,12 @@ let package = Package(
         .executableTarget(name: "authgate-demo-upstream", dependencies: ["AuthWS", "CFastCGI"]),
         // make bench (scripts/bench.sh): in-process verify/JWT/scrypt timings, token minting, WebSocket load.
         .executableTarget(name: "authgate-bench", dependencies: ["AuthCore", "AuthCrypto"]),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS"],
+        // Test support both test targets share: child processes reaped with deadlines, waits,
+        // temp dirs, thread runners, binary lookup. Foundation and Glibc only.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "TestSupport"],
                     resources: [.copy("Vectors")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
@@ -87,7 +88,7 @@ import Testing
         let t = try h.tenant("acme.test")
         try h.user("busy@acme.test", tenant: t)
         nonisolated(unsafe) let app = h.app
-        let statuses = Mutex503.collect(threads: 6) {
+        let statuses = try Mutex503.collect(threads: 6) {
             let w = try! app.makeWorker()
             let r = w.handle(Request(method: "POST", path: "/api/v1/auth/login",
                                      body: Array(#"{"email":"busy@acme.test","password":"correct horse battery"}"#.utf8)))
@@ -102,20 +103,8 @@ import Testing
 
 /// Runs `body` on N threads at once and collects the results.
 enum Mutex503 {
-    static func collect(threads: Int, _ body: @escaping @Sendable () -> Int) -> [Int] {
-        let lock = NSLock()
-        nonisolated(unsafe) var out: [Int] = []
-        let group = DispatchGroup()
-        for _ in 0..<threads {
-            group.enter()
-            Thread.detachNewThread {
-                let v = body()
-                lock.lock(); out.append(v); lock.unlock()
-                group.leave()
-            }
-        }
-        group.wait()
-        return out
+    static func collect(threads: Int, _ body: @escaping @Sendable () -> Int) throws -> [Int] {
+        try onThreads(threads) { _ in body() }.map { try $0.get() }
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCrypto
 
@@ -65,7 +66,7 @@ import Testing
         let started = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            _ = try? limiter.run { started.signal(); release.wait() }
+            _ = try? limiter.run { started.signal(); _ = release.wait(timeout: .now() + 30) }
             finished.signal()
         }
         #expect(started.wait(timeout: .now() + 10) == .success)
@@ -74,9 +75,7 @@ import Testing
             _ = try? limiter.run { }
             finished.signal()
         }
-        let deadline = Date().addingTimeInterval(10)
-        while limiter.pending < 2 && Date() < deadline { usleep(1000) }
-        #expect(limiter.pending == 2)
+        try waitFor("a second caller queued in the hash limiter", every: 1_000) { limiter.pending == 2 }
         #expect(throws: HashLimiterBusy.self) { try limiter.run { 1 } }
         #expect(limiter.pending == 2)
         release.signal()

@@ -12,7 +12,7 @@ import Testing
         let threads = 16, perThread = 10, threshold = 10
         let results = Mutex<[User]>([])
         let errors = Mutex<[String]>([])
-        runOnThreads(threads) { _ in
+        try runOnThreads(threads) { _ in
             do {
                 let db = try Database(path: path)
                 for _ in 0..<perThread {
@@ -45,7 +45,7 @@ import Testing
         let path = dir.dbPath
         let winners = Mutex(0)
         let errors = Mutex<[String]>([])
-        runOnThreads(16) { _ in
+        try runOnThreads(16) { _ in
             do {
                 let mine = try Database(path: path)
                 if try mine.sessions.advance(id: session.id, from: 1, now: 2) { winners.withLock { $0 += 1 } }

@@ -1,5 +1,6 @@
 import Synchronization
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
@@ -35,7 +36,7 @@ import Testing
             }
         }
         thread.start()
-        holding.wait()
+        try holding.wait(seconds: 10, for: "the first connection to hold its write transaction")
         let t = try second.tenants.create(name: "w", domain: "wait.test", isPlatform: false, now: 1)
         #expect(try second.tenants.byID(t.id) != nil)
     }
@@ -44,7 +45,7 @@ import Testing
         let dir = try StorageTestDirectory()
         let path = dir.dbPath
         let failures = Mutex<[String]>([])
-        runOnThreads(8) { _ in
+        try runOnThreads(8) { _ in
             do {
                 let db = try Database(path: path)
                 try db.migrate()

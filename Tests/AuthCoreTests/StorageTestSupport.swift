@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import AuthCore
 
 /// A fresh temporary directory holding one database file per test; removed on deinit.
@@ -6,15 +7,12 @@ final class StorageTestDirectory {
     let path: String
     var dbPath: String { path + "/authgate.db" }
 
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/authgate-storage-XXXXXX").utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StorageError(code: .misuse, message: "mkdtemp failed")
-        }
-        path = String(cString: made)
-    }
+    private let temp: TempDir
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    init() throws {
+        temp = try TempDir("authgate-storage")
+        path = temp.path
+    }
 
     /// A migrated database on this directory's file (another connection each call).
     func open() throws -> Database {
@@ -38,19 +36,7 @@ struct StorageFixture {
     }
 }
 
-/// Runs `body(i)` on `count` OS threads at once and waits for all of them.
-func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    let start = DispatchSemaphore(value: 0)
-    for index in 0..<count {
-        group.enter()
-        let thread = Thread {
-            start.wait()
-            body(index)
-            group.leave()
-        }
-        thread.start()
-    }
-    for _ in 0..<count { start.signal() }
-    group.wait()
+/// Runs `body(i)` on `count` OS threads released together and waits (with a deadline) for all.
+func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) throws {
+    _ = try onThreads(count) { body($0) }
 }

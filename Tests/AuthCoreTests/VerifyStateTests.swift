@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
@@ -35,12 +36,8 @@ import Testing
         let state = VerifyState(db: db)
         let sqlite = "/usr/bin/sqlite3"
         try #require(FileManager.default.isExecutableFile(atPath: sqlite), "make deps installs the sqlite3 CLI")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: sqlite)
-        process.arguments = [dir.dbPath, "UPDATE sessions SET revoked_at = 30 WHERE id = '\(session.id)'"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let r = try Child.run(sqlite, [dir.dbPath, "UPDATE sessions SET revoked_at = 30 WHERE id = '\(session.id)'"])
+        #expect(r.status == 0, "\(r.stderr)")
         state.refreshIfChanged()
         #expect(state.sessionCheck(sid: session.id, userID: f.user.id) == .revoked)
     }

@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 3 through real nginx: lockout under parallel guesses, refresh reuse inside and after
@@ -13,7 +14,7 @@ struct APIRefreshLockoutTests {
         try Stack.with(options) { stack in
             _ = try stack.makeTenant("acme.test")
             let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
-            let results = parallel(30) { i in try stack.login("alice@acme.test", password: "wrong guess number \(i)") }
+            let results = try parallel(30) { i in try stack.login("alice@acme.test", password: "wrong guess number \(i)") }
             let statuses = results.map { (try? $0.get().status) ?? -1 }
             #expect(statuses.allSatisfy { $0 == 401 }, "\(statuses)")
             // Locked: the right password fails the same way.
@@ -35,7 +36,7 @@ struct APIRefreshLockoutTests {
             _ = try stack.makeTenant("acme.test")
             let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
             let first = try stack.tokens("alice@acme.test")
-            let results = parallel(16) { _ in try stack.post("/api/v1/auth/refresh", json: ["refresh_token": first.refresh]) }
+            let results = try parallel(16) { _ in try stack.post("/api/v1/auth/refresh", json: ["refresh_token": first.refresh]) }
             let answers = results.compactMap { try? $0.get() }
             #expect(answers.count == 16)
             #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map { $0.status })")
@@ -89,7 +90,7 @@ struct APIRefreshLockoutTests {
             #expect(try stack.get("/api/v1/auth/me", token: o3.data["access_token"] as? String ?? "").status == 401)
 
             // After the window (1 s; timestamps are whole seconds): counter-1 revokes the session.
-            Stack.waitUntil(timeout: 5) { Date().timeIntervalSince(rotated) >= 2.05 }
+            try waitFor("the 1 s reuse window to pass", timeout: 5) { Date().timeIntervalSince(rotated) >= 2.05 }
             let late = try refresh(t2)
             #expect(late.status == 401 && late.errorCode == "invalid_token")
             #expect(try refresh(t3).status == 401)
@@ -106,7 +107,7 @@ struct APIRefreshLockoutTests {
         options.environment["AUTH_LOGIN_BURST"] = "2"
         try Stack.with(options) { stack in
             _ = try stack.makeTenant("acme.test")
-            let results = parallel(12) { i in
+            let results = try parallel(12) { i in
                 try stack.post(i % 2 == 0 ? "/api/v1/auth/login" : "/api/v1/auth/refresh",
                                json: ["email": "x@acme.test", "password": "whatever it is", "refresh_token": "v1.x"])
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 3: the two seeds' example clients, run as written against real nginx + responder.
@@ -7,14 +8,11 @@ struct APISeedFlowTests {
     /// Runs a script with extra environment; returns (status, stdout+stderr).
     static func runScript(_ stack: Stack, _ program: String, _ args: [String],
                           environment: [String: String]) throws -> (Int32, String) {
-        let out = stack.dir + "/script-\(UUID().uuidString).log"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
         var env = ProcessInfo.processInfo.environment
         env["BASE"] = "https://127.0.0.1:\(stack.port)"
         for (k, v) in environment { env[k] = v }
-        let p = try Stack.launchRedirected(program, args, environment: env, stdout: out, stderr: out)
-        p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+        let r = try Child.run(program, args, environment: env, timeout: 120)
+        return (r.status, r.stdout + r.stderr)
     }
 
     @Test func twoSignalPythonHTTPXFlowAsWritten() throws {

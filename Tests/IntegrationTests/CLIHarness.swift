@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `authgate` binary against a fresh database in a temporary directory.
@@ -26,65 +27,24 @@ struct CLIHarness {
         var jsonObject: [String: Any] { json as? [String: Any] ?? [:] }
     }
 
-    static func binary() -> URL? {
-        let fm = FileManager.default
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["AUTHGATE_BIN"] { candidates.append(URL(fileURLWithPath: env)) }
-        let bundle = Bundle.main.bundleURL
-        candidates.append(bundle.appendingPathComponent("authgate"))
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("authgate"))
-        if let arg0 = CommandLine.arguments.first {
-            let exe = URL(fileURLWithPath: arg0).resolvingSymlinksInPath()
-            candidates.append(exe.deletingLastPathComponent().appendingPathComponent("authgate"))
-            // macOS-style bundles: .../debug/X.xctest/Contents/MacOS/X
-            candidates.append(exe.deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("authgate"))
-        }
-        // Walk up from this file to the package root and try the default build dir.
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        candidates.append(root.appendingPathComponent(".build/debug/authgate"))
-        return candidates.first { fm.isExecutableFile(atPath: $0.path) }
-    }
-
-    func process(_ args: [String]) throws -> Process {
-        let exe = try #require(CLIHarness.binary(), "authgate binary not found next to the test bundle")
-        let process = Process()
-        process.executableURL = exe
-        process.arguments = args
+    var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AUTH_") && $0.key != "VAR" }
         env["AUTH_DB_PATH"] = dbPath
         env["AUTH_KEYS_FILE"] = keysPath
         env["AUTH_SCRYPT"] = "ln=4,r=8,p=1"
-        process.environment = env
-        return process
+        return env
     }
 
-    /// Starts without waiting; output discarded.
-    func start(_ args: [String]) throws -> Process {
-        let p = try process(args)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return p
+    /// Starts without waiting; output discarded. The caller waits with a deadline.
+    func start(_ args: [String]) throws -> Child {
+        try Child.spawn(try Binaries.require("authgate"), args, environment: environment)
     }
 
     @discardableResult
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
-        let process = try process(args)
-        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = inPipe
-        try process.run()
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, out: String(decoding: out, as: UTF8.self),
-                      err: String(decoding: err, as: UTF8.self))
+    func run(_ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
+        let r = try Child.run(try Binaries.require("authgate"), args, environment: environment, stdin: stdin,
+                              timeout: timeout)
+        return Result(status: r.status, out: r.stdout, err: r.stderr)
     }
 
     /// Runs and requires success; returns the result.

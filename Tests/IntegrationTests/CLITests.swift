@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 
 /// Every CLI command of CONTRACT.md against the real binary and a fresh database.
@@ -31,8 +32,8 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let processes = try (0..<4).map { _ in try cli.start(["init"]) }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let statuses = try processes.map { try $0.wait(timeout: 60, for: "a concurrent authgate init") }
+        #expect(statuses == [0, 0, 0, 0])
         let tenants = try cli.ok(["tenant", "list", "--json"]).jsonArray
         #expect(tenants.filter { $0["is_platform"] as? Bool == true }.count == 1)
         #expect(try !cli.ok(["keys", "list", "--json"]).jsonArray.isEmpty)

@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 
 /// `authgate keys rotate` while the stack runs: new tokens are signed with the new key within a
@@ -22,12 +23,11 @@ struct GateKeyRotationTests {
             #expect(try stack.cliOK(["keys", "list"]).joined(separator: "\n").contains(newKid))
             // The responder re-reads the ring at most once a second: wait for a login signed with the new kid.
             var fresh: String?
-            let picked = try Stack.waitUntil(timeout: 5) {
+            try waitFor("a login signed with the new kid \(newKid)", timeout: 5) {
                 let t = try stack.tokens("rot@rot.test")
                 if Self.kid(t.access) == newKid { fresh = t.access; return true }
                 return false
             }
-            #expect(picked)
             let new = try #require(fresh)
             #expect(try stack.get("/demo/gated", token: new).status == 200)
             #expect(try stack.get("/demo/gated", token: before.access).status == 200)

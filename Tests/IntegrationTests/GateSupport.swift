@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -87,7 +88,7 @@ extension Stack {
                       confirm: Int = 8) throws -> Double? {
         let start = Date()
         var took: Double?
-        Stack.waitUntil(timeout: timeout) {
+        try? waitFor("\(path) to answer \(status)", timeout: timeout, every: 5_000) {
             guard (try? get(path, token: token).status) == status else { return false }
             took = Date().timeIntervalSince(start)
             return true
@@ -105,30 +106,10 @@ enum GateFixture {
     static let password = "correct horse battery staple"
 }
 
-final class ParallelBox<T>: @unchecked Sendable {
-    let lock = NSLock()
-    var items: [Result<T, any Error>?]
-    init(_ n: Int) { items = Array(repeating: nil, count: n) }
-}
-
-/// Runs `body(i)` for i in 0..<n on n threads released together; results in order.
-func parallel<T: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
-    let box = ParallelBox<T>(n)
-    let group = DispatchGroup()
-    let gate = DispatchSemaphore(value: 0)
-    for i in 0..<n {
-        group.enter()
-        let thread = Thread {
-            gate.wait()
-            let r = Result { try body(i) }
-            box.lock.withLock { box.items[i] = r }
-            group.leave()
-        }
-        thread.start()
-    }
-    for _ in 0..<n { gate.signal() }
-    group.wait()
-    return box.items.map { $0! }
+/// Runs `body(i)` for i in 0..<n on n threads released together by one barrier; results in order.
+func parallel<T: Sendable>(_ n: Int, timeout: Double = 120,
+                           _ body: @escaping @Sendable (Int) throws -> T) throws -> [Result<T, any Error>] {
+    try onThreads(n, timeout: timeout, body)
 }
 
 extension HTTPSResult {

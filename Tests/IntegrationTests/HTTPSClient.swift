@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One HTTP response as a client saw it.
 struct HTTPSResult {
@@ -25,13 +26,6 @@ struct HTTPSResult {
     var data: [String: Any] { json["data"] as? [String: Any] ?? [:] }
 }
 
-/// Unique numbers for scratch paths (process-wide).
-enum ScratchCounter {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var value = 0
-    static func next() -> Int { lock.withLock { value += 1; return value } }
-}
-
 /// HTTPS through the stack's nginx with the `curl` CLI, verifying the stack's certificate
 /// (the way a careful client would), HTTP/2 when nginx offers it.
 struct HTTPSClient {
@@ -44,28 +38,23 @@ struct HTTPSClient {
 
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
                  timeout: Double = 20) throws -> HTTPSResult {
-        // A per-process counter too: scratch dirs of parallel requests must never collide.
-        let scratch = NSTemporaryDirectory() + "authgate-curl-\(getpid())-\(ScratchCounter.next())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try TempDir("authgate-curl")
         var args = ["-s", "-S", "--cacert", caFile, "--resolve", "localhost:\(port):127.0.0.1",
-                    "--max-time", String(Int(timeout)), "-X", method,
-                    "-D", scratch + "/headers", "-o", scratch + "/body", "-w", "%{http_code}"]
+                    "--connect-timeout", "5", "--max-time", String(Int(timeout)), "-X", method,
+                    "-D", scratch.path + "/headers", "-o", scratch.path + "/body", "-w", "%{http_code}"]
         for (name, value) in headers { args += ["-H", "\(name): \(value)"] }
         if let body {
-            try Data(body).write(to: URL(fileURLWithPath: scratch + "/request"))
-            args += ["--data-binary", "@" + scratch + "/request"]
+            try Data(body).write(to: URL(fileURLWithPath: scratch.path + "/request"))
+            args += ["--data-binary", "@" + scratch.path + "/request"]
         }
         args.append("https://localhost:\(port)\(path)")
 
-        let p = try Stack.launchRedirected("/usr/bin/curl", args, stdout: scratch + "/status", stderr: scratch + "/stderr")
-        p.waitUntilExit()
-        let code = (try? String(contentsOfFile: scratch + "/status", encoding: .utf8)) ?? ""
-        guard p.terminationStatus == 0, let status = Int(code) else {
-            let errText = (try? String(contentsOfFile: scratch + "/stderr", encoding: .utf8)) ?? ""
-            throw StackError("curl \(method) \(path): exit \(p.terminationStatus) \(errText)")
+        // curl's own --max-time bounds the request; the child's deadline is a backstop.
+        let r = try Child.run("/usr/bin/curl", args, timeout: timeout + 10)
+        guard r.status == 0, let status = Int(r.stdout) else {
+            throw StackError("curl \(method) \(path): exit \(r.status) \(r.stderr)")
         }
-        let rawHeaders = (try? String(contentsOfFile: scratch + "/headers", encoding: .utf8)) ?? ""
+        let rawHeaders = scratch.read("headers")
         var list: [(String, String)] = []
         for line in rawHeaders.split(separator: "\r\n") {
             if line.hasPrefix("HTTP/") { list = []; continue }   // keep the final response only
@@ -73,7 +62,7 @@ struct HTTPSClient {
             list.append((line[..<colon].lowercased(),
                          line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        let body = (try? Data(contentsOf: URL(fileURLWithPath: scratch + "/body"))).map { [UInt8]($0) } ?? []
+        let body = (try? Data(contentsOf: URL(fileURLWithPath: scratch.path + "/body"))).map { [UInt8]($0) } ?? []
         return HTTPSResult(status: status, headerList: list, body: body)
     }
 }

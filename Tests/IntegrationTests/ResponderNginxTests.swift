@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -87,7 +88,7 @@ struct ResponderNginxTests {
             _ = try stack.client.get("/demo/gated?token=sekrit-three")
             _ = try stack.client.get("/api/v1/nope?x=sekrit-four")
             var log = ""
-            Stack.waitUntil(timeout: 5) {
+            try waitFor("4 lines in nginx's access log", timeout: 5) {
                 log = (try? String(contentsOfFile: stack.accessLogPath, encoding: .utf8)) ?? ""
                 return log.split(separator: "\n").count >= 4
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -126,12 +127,11 @@ struct ResponderRobustnessTests {
             try half.send(FastCGIWire.beginRequest())
             #expect(try Self.healthDirect(stack) == 200)
             let started = Date()
-            kill(responder.processIdentifier, SIGTERM)
-            let exited = Stack.waitUntil(timeout: 5) { !responder.isRunning }
+            responder.signal(SIGTERM)
+            let status = try responder.wait(timeout: 5, for: "the responder to stop on SIGTERM")
             let elapsed = Date().timeIntervalSince(started)
-            #expect(exited)
             #expect(elapsed < 2.0, "took \(elapsed) s")
-            #expect(responder.terminationStatus == 0)
+            #expect(status == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
             _ = (silent, half)
         }

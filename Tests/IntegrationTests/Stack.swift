@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,8 +48,8 @@ final class Stack: @unchecked Sendable {
     var cacheDir: String { "/dev/shm/authgate-it-\(port)-\(getpid())" }
     var baseURL: String { "https://localhost:\(port)" }
 
-    private(set) var responder: Process?
-    private var others: [Process] = []
+    private(set) var responder: Child?
+    private var others: [Child] = []
 
     /// The environment every Authgate process of this stack gets (also for the CLI).
     var environment: [String: String] {
@@ -95,6 +96,10 @@ final class Stack: @unchecked Sendable {
         try waitForSocket(socketPath)
         if options.companion, let bin = Stack.binary("authgate-ws") {
             others.append(try launch(bin, [], log: "authgate-ws"))
+            try waitFor("authgate-ws to accept on \(wsSocketPath)") {
+                guard others.last!.isRunning else { throw StackError("authgate-ws exited: \(log("authgate-ws").suffix(2000))") }
+                return UnixSocket.canConnect(wsSocketPath)
+            }
         }
         if options.upstream, let bin = Stack.binary("authgate-demo-upstream") {
             others.append(try launch(bin, ["--socket", upstreamSocketPath, "--fastcgi-socket", upstreamFastCGISocketPath],
@@ -103,16 +108,16 @@ final class Stack: @unchecked Sendable {
         if options.nginx { try startNginx() }
     }
 
+    /// Stops every process of the stack (SIGTERM, then SIGKILL past its grace) and reaps each.
     func stop() {
         trace("stop begin")
         defer { trace("stop end") }
-        for p in others where p.isRunning { kill(p.processIdentifier, SIGTERM) }
-        if let responder, responder.isRunning { kill(responder.processIdentifier, SIGTERM) }
-        for p in others + [responder].compactMap({ $0 }) {
+        let all = others + [responder].compactMap({ $0 })
+        for p in all { p.signal(SIGTERM) }
+        for p in all {
             // The demo upstream has no state to save: do not wait long for it.
-            let patience = p.executableURL?.lastPathComponent == "authgate-demo-upstream" ? 0.3 : 3
-            Stack.waitExit(p, seconds: patience)
-            trace("exited: \(p.executableURL?.lastPathComponent ?? "?") status \(p.terminationStatus)")
+            let status = p.stop(grace: p.name == "authgate-demo-upstream" ? 0.3 : 3)
+            trace("exited: \(p.name) status \(status)")
         }
         if port != 0 { try? FileManager.default.removeItem(atPath: cacheDir) }
         if ProcessInfo.processInfo.environment["AUTHGATE_KEEP_STACK"] == nil {
@@ -124,7 +129,7 @@ final class Stack: @unchecked Sendable {
 
     /// Starts (or restarts) the responder with this stack's environment.
     @discardableResult
-    func startResponder(extraEnvironment: [String: String] = [:]) throws -> Process {
+    func startResponder(extraEnvironment: [String: String] = [:]) throws -> Child {
         guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
         let p = try launch(bin, [], log: "authgate-fcgi", extraEnvironment: extraEnvironment)
         responder = p
@@ -134,12 +139,14 @@ final class Stack: @unchecked Sendable {
     /// Runs a second responder process to completion (for "refuses to start" checks).
     func runResponderOnce(timeout: Double = 10) throws -> (status: Int32, stderr: String) {
         guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
-        let errPath = logDir + "/authgate-fcgi-second.log"
         let p = try launch(bin, [], log: "authgate-fcgi-second")
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); throw StackError("second responder kept running") }
-        return (p.terminationStatus, (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        let status = try p.wait(timeout: timeout, for: "a second responder to refuse to start")
+        return (status, log("authgate-fcgi-second"))
+    }
+
+    /// The text of one of the stack's logs (`authgate-fcgi`, `authgate-ws`, `nginx-error`, …).
+    func log(_ name: String) -> String {
+        (try? String(contentsOfFile: logDir + "/\(name).log", encoding: .utf8)) ?? ""
     }
 
     // MARK: helpers other suites reuse
@@ -156,31 +163,11 @@ final class Stack: @unchecked Sendable {
     }
 
     /// Runs the `authgate` CLI against this stack's database and key ring.
-    func cli(_ args: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        guard let bin = Stack.binary("authgate") else { throw StackError("authgate CLI is not built") }
-        let scratch = dir + "/cli-\(ScratchCounter.next())-\(UUID().uuidString)"
-        defer { for f in ["in", "out", "err"] { try? FileManager.default.removeItem(atPath: scratch + "." + f) } }
-        try (stdin ?? "").write(toFile: scratch + ".in", atomically: false, encoding: .utf8)
-        for f in ["out", "err"] { _ = FileManager.default.createFile(atPath: scratch + "." + f, contents: nil) }
-        let p = try Stack.launchRedirected(bin, args, environment: environment, stdin: scratch + ".in",
-                                           stdout: scratch + ".out", stderr: scratch + ".err")
-        p.waitUntilExit()
-        let read = { (f: String) in (try? String(contentsOfFile: scratch + "." + f, encoding: .utf8)) ?? "" }
-        return (p.terminationStatus, read("out"), read("err"))
+    func cli(_ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> ChildOutput {
+        try Child.run(try Binaries.require("authgate"), args, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     var client: HTTPSClient { HTTPSClient(port: port, caFile: certPath) }
-
-    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
-    @discardableResult
-    static func waitUntil(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            if try condition() { return true }
-            usleep(20_000)
-        } while Date() < deadline
-        return try condition()
-    }
 
     // MARK: internals
 
@@ -192,51 +179,17 @@ final class Stack: @unchecked Sendable {
 
     static let isRoot = geteuid() == 0
 
-    /// Foundation's Process spawning races with fds opened and closed by other threads (seen:
-    /// EBADF from posix_spawn when suites run in parallel). So no Pipe or FileHandle is ever
-    /// handed to a child: `/bin/sh` redirects stdin/stdout/stderr to files and `exec`s the
-    /// program (same pid), and launches are serialized.
-    static let spawnLock = NSLock()
-    static func launchRedirected(_ path: String, _ args: [String], environment: [String: String]? = nil,
-                                 stdin: String = "/dev/null", stdout: String, stderr: String) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", #"exec "$0" "$@" <"$AG_IN" >>"$AG_OUT" 2>>"$AG_ERR""#, path] + args
-        var env = environment ?? ProcessInfo.processInfo.environment
-        env["AG_IN"] = stdin
-        env["AG_OUT"] = stdout
-        env["AG_ERR"] = stderr
-        p.environment = env
-        try spawnLock.withLock { try p.run() }
-        return p
-    }
-
     static let nginxUser = "www-data"
     static let nginxGroup = "www-data"
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    /// A product of this build: next to the running test binary (same build dir), else
-    /// `AUTHGATE_BIN_DIR`, else `.build/debug`.
-    static func binary(_ name: String) -> String? {
-        var dirs: [String] = []
-        if let env = ProcessInfo.processInfo.environment["AUTHGATE_BIN_DIR"] { dirs.append(env) }
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            dirs.append(URL(fileURLWithPath: exe).deletingLastPathComponent().path)
-        }
-        dirs.append(repositoryRoot + "/.build/debug")
-        return dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var repositoryRoot: String { Binaries.repositoryRoot }
+    static func binary(_ name: String) -> String? { Binaries.path(name) }
 
     private func launch(_ path: String, _ args: [String], log: String,
-                        extraEnvironment: [String: String] = [:]) throws -> Process {
+                        extraEnvironment: [String: String] = [:]) throws -> Child {
         var env = environment
         for (k, v) in extraEnvironment { env[k] = v }
         let logPath = logDir + "/\(log).log"
-        return try Stack.launchRedirected(path, args, environment: env, stdout: logPath, stderr: logPath)
+        return try Child.spawn(path, args, environment: env, stdout: logPath, stderr: logPath)
     }
 
     private func writeKeyRing() throws {
@@ -280,17 +233,18 @@ final class Stack: @unchecked Sendable {
             if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
-            let ready = Stack.waitUntil(timeout: 15) {
+            // nginx -c … daemonizes unless told not to: the rendered config says `daemon off`,
+            // so this pid is the master and `stop()` reaps it.
+            try waitFor("nginx on port \(port) to answer /api/v1/health with 200", timeout: 15) {
                 guard nginx.isRunning else { return true }
-                return (try? client.get("/api/v1/health").status) == 200
+                return (try? client.request("GET", "/api/v1/health", timeout: 2).status) == 200
             }
-            if nginx.isRunning && ready {
+            if nginx.isRunning {
                 others.append(nginx)
                 return
             }
-            lastError = (try? String(contentsOfFile: logDir + "/nginx-error.log", encoding: .utf8)) ?? ""
-            if nginx.isRunning { kill(nginx.processIdentifier, SIGTERM) }
-            Stack.waitExit(nginx, seconds: 3)
+            lastError = log("nginx-error")
+            nginx.stop()
             guard lastError.contains("Address already in use") else { break }
         }
         throw StackError("nginx did not become ready on port \(port): \(lastError.suffix(2000))")
@@ -307,33 +261,19 @@ final class Stack: @unchecked Sendable {
         try patched.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
-    private func waitForSocket(_ path: String) throws {
-        let ok = Stack.waitUntil(timeout: 15) {
-            guard responder?.isRunning ?? false else { return true }
+    /// Waits until the responder accepts on `path`; fails at once when it exited.
+    func waitForSocket(_ path: String) throws {
+        try waitFor("authgate-fcgi to accept on \(path)", timeout: 15) {
+            guard let responder, responder.isRunning else {
+                throw StackError("authgate-fcgi did not start: \(log("authgate-fcgi").suffix(2000))")
+            }
             return UnixSocket.canConnect(path)
-        }
-        guard ok, responder?.isRunning ?? false else {
-            let log = (try? String(contentsOfFile: responderLogPath, encoding: .utf8)) ?? ""
-            throw StackError("authgate-fcgi did not start: \(log.suffix(2000))")
         }
     }
 
     private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {
-        let errPath = logDir + "/setup-\(UUID().uuidString).err"
-        defer { try? FileManager.default.removeItem(atPath: errPath) }
-        let p = try Stack.launchRedirected(path, args, environment: environment, stdout: "/dev/null", stderr: errPath)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            let e = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-            throw StackError("\(path) \(args.joined(separator: " ")) failed: \(e)")
-        }
-    }
-
-    static func waitExit(_ p: Process, seconds: Double) {
-        if !waitUntil(timeout: seconds, { !p.isRunning }) {
-            kill(p.processIdentifier, SIGKILL)
-        }
-        p.waitUntilExit()
+        let r = try Child.run(path, args, environment: environment, timeout: 60)
+        guard r.status == 0 else { throw StackError("\(path) \(args.joined(separator: " ")) failed: \(r.stderr)") }
     }
 
     static func freePort() throws -> Int {

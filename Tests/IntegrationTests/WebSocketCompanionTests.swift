@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -113,9 +114,10 @@ import Glibc
         #expect(close?.closeCode == 4003)
         #expect(Date().timeIntervalSince(start) <= 1.0)
         #expect(try c.receive() == nil)   // then the connection ends
-        usleep(100_000)
-        let log = try String(contentsOfFile: f.companionLog, encoding: .utf8)
-        #expect(log.contains("ws close user=\(sup.userID) session=\(sup.sessionID) route=/ws/supervisor code=4003"))
+        let line = "ws close user=\(sup.userID) session=\(sup.sessionID) route=/ws/supervisor code=4003"
+        try waitFor("the companion's log line \(line)", timeout: 5) {
+            ((try? String(contentsOfFile: f.companionLog, encoding: .utf8)) ?? "").contains(line)
+        }
     }
 
     @Test func shutdownSends1001() throws {
@@ -124,29 +126,23 @@ import Glibc
         let c = try f.client()
         #expect(try c.upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
         let start = Date()
-        f.companion?.terminate()
+        f.companion?.signal(SIGTERM)
         #expect(try c.awaitClose()?.closeCode == 1001)
-        f.companion?.waitUntilExit()
+        try f.companion?.wait(timeout: 5, for: "the companion to stop on SIGTERM")
         #expect(Date().timeIntervalSince(start) < 2.0)
     }
 
     @Test func refusesASocketServedByALiveProcess() throws {
         let f = try WSFixture()
-        let second = Process()
-        second.executableURL = f.companion?.executableURL
-        second.environment = f.companion?.environment
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        second.waitUntilExit()
-        #expect(second.terminationStatus != 0)
+        let second = try f.startCompanion()
+        #expect(try second.wait(timeout: 10, for: "a second companion to refuse the live socket") != 0)
         // The first companion still serves, and its socket is 0660.
         let agent = try f.account(role: "agent")
         #expect(try f.client().upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
         let mode = (try FileManager.default.attributesOfItem(atPath: f.wsSocket)[.posixPermissions] as? Int) ?? 0
         #expect(mode == 0o660)
         // A stale socket file (no process behind it) is replaced.
-        f.companion?.terminate()
-        f.companion?.waitUntilExit()
+        f.companion?.stop()
         let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -154,12 +150,8 @@ import Glibc
         _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         close(stale)
         #expect(FileManager.default.fileExists(atPath: f.wsSocket))
-        let third = Process()
-        third.executableURL = second.executableURL
-        third.environment = second.environment
-        third.standardError = FileHandle.nullDevice
-        try third.run()
-        defer { third.terminate(); third.waitUntilExit() }
+        let third = try f.startCompanion()
+        defer { third.stop() }
         try WSFixture.waitForSocket(f.wsSocket)
         #expect(try f.client().upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
     }
@@ -179,7 +171,7 @@ import Glibc
         let agent = try f.account(role: "agent")
         let c = try f.client()
         #expect(try c.upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
-        let before = f.companionRSSKiB() ?? 0
+        let before = try f.companionRSSKiB()
         // Send echoes for ~1.5 s without ever reading them: both directions must fill and stall.
         _ = authgateTestSetNonblocking(c.fd)
         var frame: [UInt8] = [0x82, 0xFF, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0]   // 64 KiB, zero mask
@@ -196,7 +188,7 @@ import Glibc
                 usleep(5_000)
             }
         }
-        let after = f.companionRSSKiB() ?? 0
+        let after = try f.companionRSSKiB()
         print("WebSocket backpressure: client pushed \(sent / 1024) KiB unread; companion RSS \(before) -> \(after) KiB")
         #expect(sent > 0)
         #expect(after - before < 4 * 1024)
@@ -210,7 +202,7 @@ import Glibc
         let f = try WSFixture()
         let agent = try f.account(role: "agent")
         let token = f.token(agent)
-        let rssBefore = f.companionRSSKiB() ?? 0
+        let rssBefore = try f.companionRSSKiB()
         let start = Date()
         var clients: [WSTestClient] = []
         // WS_CONNECTIONS=10000 measures the 10k-idle-connection memory budget.
@@ -223,7 +215,7 @@ import Glibc
         for (i, c) in clients.enumerated() { try c.sendText("m\(i)") }
         var ok = 0
         for (i, c) in clients.enumerated() where try c.receive()?.payload == Array("m\(i)".utf8) { ok += 1 }
-        let rss = f.companionRSSKiB() ?? 0
+        let rss = try f.companionRSSKiB()
         print("WebSocket \(count) connections: relayed \(ok) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; companion RSS \(rssBefore) KiB -> \(rss) KiB")
         #expect(ok == count)
         #expect(rss < 100 * 1024)

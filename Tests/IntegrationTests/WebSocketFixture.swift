@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,25 +13,10 @@ final class WSFixture {
     let upstreamSocket: String
     let db: Database
     let key: SigningKey
-    var companion: Process?
-    var upstream: Process?
+    var companion: Child?
+    var upstream: Child?
     let tenantID: String
     var companionLog: String { dir + "/ws.log" }
-
-    static func binary(_ name: String) -> String? {
-        let fm = FileManager.default
-        var candidates: [String] = []
-        if let arg0 = CommandLine.arguments.first {
-            let exe = URL(fileURLWithPath: arg0).resolvingSymlinksInPath()
-            candidates.append(exe.deletingLastPathComponent().appendingPathComponent(name).path)
-        }
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent(name).path)
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path)
-        if let self_ = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: self_).deletingLastPathComponent().appendingPathComponent(name).path)
-        }
-        return candidates.first { fm.isExecutableFile(atPath: $0) }
-    }
 
     init(routes: String? = nil, leeway: Int = 1, startUpstream: Bool = true) throws {
         var buf = Array("/tmp/agws-XXXXXX".utf8CString)
@@ -47,16 +33,9 @@ final class WSFixture {
         try db.migrate()
         tenantID = try db.tenants.create(name: "Acme", domain: "acme.test", isPlatform: false, now: Time.now()).id
 
-        guard let wsBin = Self.binary("authgate-ws"), let upBin = Self.binary("authgate-demo-upstream") else {
-            throw WSTestError("authgate-ws / authgate-demo-upstream not built")
-        }
+        let upBin = try Binaries.require("authgate-demo-upstream")
         if startUpstream {
-            let up = Process()
-            up.executableURL = URL(fileURLWithPath: upBin)
-            up.arguments = ["--socket", upstreamSocket]
-            up.standardError = FileHandle.nullDevice
-            try up.run()
-            upstream = up
+            upstream = try Child.spawn(upBin, ["--socket", upstreamSocket], stderr: dir + "/upstream.log")
             try Self.waitForSocket(upstreamSocket)
         }
         var env = ProcessInfo.processInfo.environment
@@ -67,36 +46,29 @@ final class WSFixture {
         env["AUTH_CLOCK_LEEWAY_SECONDS"] = String(leeway)
         env["AUTH_API_PROFILE"] = "2signal"
         env["AUTH_WS_ROUTES"] = routes
-        let ws = Process()
-        ws.executableURL = URL(fileURLWithPath: wsBin)
-        ws.environment = env
-        _ = FileManager.default.createFile(atPath: companionLog, contents: nil)
-        ws.standardError = FileHandle(forWritingAtPath: companionLog)
-        try ws.run()
-        companion = ws
+        companionEnvironment = env
+        companion = try startCompanion()
         try Self.waitForSocket(wsSocket)
+    }
+
+    /// The environment the companion runs with (a second companion gets the same).
+    private(set) var companionEnvironment: [String: String] = [:]
+
+    /// Starts a companion on this fixture's socket and database, logging to `companionLog`.
+    func startCompanion() throws -> Child {
+        try Child.spawn(try Binaries.require("authgate-ws"), [], environment: companionEnvironment,
+                        stdout: companionLog, stderr: companionLog)
     }
 
     deinit { stop() }
 
     func stop() {
-        for p in [companion, upstream].compactMap({ $0 }) where p.isRunning {
-            p.terminate()
-            let end = Date().addingTimeInterval(3)
-            while p.isRunning && Date() < end { usleep(10_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
-        }
+        for p in [companion, upstream].compactMap({ $0 }) { p.stop(grace: 3) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
     static func waitForSocket(_ path: String, timeout: Double = 10) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if (try? WSTestClient(socketPath: path)) != nil { return }
-            usleep(20_000)
-        }
-        throw WSTestError("\(path) never accepted connections")
+        try waitFor("\(path) to accept connections", timeout: timeout) { UnixSocket.canConnect(path) }
     }
 
     struct Account { var userID: String; var sessionID: String; var role: String; var email: String }
@@ -118,13 +90,9 @@ final class WSFixture {
 
     func client() throws -> WSTestClient { try WSTestClient(socketPath: wsSocket) }
 
-    /// Resident set size of the companion, in KiB.
-    func companionRSSKiB() -> Int? {
-        guard let pid = companion?.processIdentifier,
-              let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "")
-        }
-        return nil
+    /// Resident set size of the companion, in KiB (throws when it cannot be read).
+    func companionRSSKiB() throws -> Int {
+        guard let companion, companion.isRunning else { throw WSTestError("the companion is not running") }
+        return try residentKiB(pid: companion.pid)
     }
 }

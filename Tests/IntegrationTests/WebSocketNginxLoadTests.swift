@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import AuthCore
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -25,9 +26,9 @@ import Glibc
     }
 
     static func ready(_ stack: Stack) -> Bool {
-        Stack.waitUntil(timeout: 10) {
+        (try? waitFor("the companion and the demo upstream to accept", timeout: 10) {
             UnixSocket.canConnect(stack.wsSocketPath) && UnixSocket.canConnect(stack.upstreamSocketPath)
-        }
+        }) != nil
     }
 
     @Test func echoRefusalsAndLogoutThroughNginx() throws {
@@ -38,7 +39,7 @@ import Glibc
 
             // Echo through TLS nginx.
             let (c, proc) = try WSTestClient.tls(port: stack.port, caFile: stack.certPath)
-            defer { if proc.isRunning { proc.terminate() } }
+            defer { proc.stop(grace: 1) }
             #expect(try c.upgrade("/ws/agent?token=\(token)").status == 101)
             try c.sendText("via nginx")
             #expect(try c.receive()?.payload == Array("via nginx".utf8))
@@ -47,12 +48,12 @@ import Glibc
 
             // Refusals come back through nginx with the companion's JSON.
             let (bad, p2) = try WSTestClient.tls(port: stack.port, caFile: stack.certPath)
-            defer { if p2.isRunning { p2.terminate() } }
+            defer { p2.stop(grace: 1) }
             let r401 = try bad.upgrade("/ws/agent?token=nope")
             #expect(r401.status == 401)
             #expect(r401.errorCode == "invalid_token")
             let (wrong, p3) = try WSTestClient.tls(port: stack.port, caFile: stack.certPath)
-            defer { if p3.isRunning { p3.terminate() } }
+            defer { p3.stop(grace: 1) }
             let r403 = try wrong.upgrade("/ws/supervisor?token=\(token)")
             #expect(r403.status == 403)
             #expect(r403.errorCode == "forbidden")
@@ -80,7 +81,7 @@ import Glibc
             let token = try Self.token(stack, sup, ttl: 3)
             let exp = Time.now() + 3
             let (c, proc) = try WSTestClient.tls(port: stack.port, caFile: stack.certPath)
-            defer { if proc.isRunning { proc.terminate() } }
+            defer { proc.stop(grace: 1) }
             #expect(try c.upgrade("/ws/supervisor?token=\(token)").status == 101)
             let close = try c.awaitClose()
             #expect(close?.closeCode == 4001)

@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,19 +77,23 @@ final class WSTestClient {
 
     /// TLS to nginx the way a browser does it, through `openssl s_client` on a socketpair
     /// (verifying the stack's certificate); the process ends when either side closes.
-    static func tls(port: Int, caFile: String) throws -> (WSTestClient, Process) {
+    /// The caller stops the returned child (`defer { proc.stop(grace: 1) }`): it is reaped there.
+    static func tls(port: Int, caFile: String) throws -> (WSTestClient, Child) {
         var fds: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw WSTestError("socketpair") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["s_client", "-quiet", "-verify_return_error", "-connect", "127.0.0.1:\(port)",
-                       "-servername", "localhost", "-CAfile", caFile, "-alpn", "http/1.1"]
-        let theirs = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
-        p.standardInput = theirs
-        p.standardOutput = theirs
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        try theirs.close()
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw WSTestError("socketpair")
+        }
+        let p: Child
+        do {
+            p = try Child.spawn("/usr/bin/openssl",
+                                ["s_client", "-quiet", "-verify_return_error", "-connect", "127.0.0.1:\(port)",
+                                 "-servername", "localhost", "-CAfile", caFile, "-alpn", "http/1.1"],
+                                descriptors: [0: fds[1], 1: fds[1]])
+        } catch {
+            close(fds[0]); close(fds[1])
+            throw error
+        }
+        close(fds[1])
         return (WSTestClient(fd: fds[0]), p)
     }
 
