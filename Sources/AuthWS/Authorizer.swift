@@ -2,21 +2,22 @@ import AuthCore
 import AuthCrypto
 
 /// The upgrade-time decision and the per-tick re-check, through the same core as the verify route:
-/// the key ring file and this process's own `VerifyState` over its own database connection.
+/// the key ring file and this process's `VerifyState` (refreshed by its own thread; the loop
+/// reads it without a lock).
 final class Authorizer {
     let settings: Settings
     let keys: KeyRingStore
-    let db: Database
-    let state: VerifyState
+    let verifyState: VerifyState
+    let state: VerifyReader
 
-    init(settings: Settings) throws {
+    init(settings: Settings, log: Logger = Logger()) throws {
         self.settings = settings
         keys = try KeyRingStore(path: settings.keysFile)
-        db = try Database(path: settings.dbPath)
-        state = VerifyState(db: db)
+        let db = try Database(path: settings.dbPath)
+        try db.migrate()
+        verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: log)
+        state = verifyState.makeReader()
     }
-
-    func refresh() { state.refreshIfChanged() }
 
     /// 401 for a missing/bad/expired/revoked token (or one expiring within the clock leeway),
     /// 403 for a pending password change or a role the route does not allow.
@@ -31,14 +32,17 @@ final class Authorizer {
         // Accepting a token only to cut it a moment later helps nobody.
         guard claims.exp - now > settings.clockLeeway else { return .failure(.invalidToken("token expires too soon")) }
         let identity = WSIdentity(userID: claims.sub, tenantID: claims.tid, role: claims.role, email: claims.email,
-                                  sessionID: claims.sid, exp: claims.exp)
+                                  sessionID: claims.sid, iat: claims.iat, exp: claims.exp)
         // These values become header lines upstream.
         for v in [identity.userID, identity.tenantID, identity.role, identity.email, identity.sessionID]
         where v.utf8.contains(where: { $0 < 32 || $0 == 127 }) {
             return .failure(.invalidToken())
         }
-        state.refreshIfChanged()
-        switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
+        // An upgrade is rare next to frames: it catches up with anything committed before it
+        // (cheap when nothing was), so a session revoked a moment ago is refused here.
+        verifyState.refreshIfChanged()
+        guard state.isFresh() else { return .failure(.invalidToken("verify state stale")) }
+        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
         case .ok: break
         case .revoked, .userDisabled: return .failure(.invalidToken("session revoked"))
         case .passwordChangeRequired: return .failure(.passwordChangeRequired)
@@ -50,7 +54,9 @@ final class Authorizer {
     /// Why a live connection must end now, if it must.
     func cutReason(_ id: WSIdentity, nowMillis: Int64) -> (WebSocketCloseCode, String)? {
         if nowMillis >= id.exp * 1000 { return (.tokenExpired, "token expired") }
-        switch state.sessionCheck(sid: id.sessionID, userID: id.userID) {
+        // A state that can no longer be confirmed current cannot vouch for anyone.
+        guard state.isFresh() else { return (.sessionRevoked, "verify state stale") }
+        switch state.sessionCheck(sid: id.sessionID, userID: id.userID, iat: id.iat, exp: id.exp) {
         case .ok: return nil
         case .revoked, .userDisabled, .passwordChangeRequired: return (.sessionRevoked, "session revoked")
         }

@@ -30,7 +30,7 @@ public final class Companion {
         self.settings = settings
         self.routes = routes
         self.logger = logger
-        auth = try Authorizer(settings: settings)
+        auth = try Authorizer(settings: settings, log: logger)
         loop = try EventLoop(tickMillis: Self.tickMillis)
     }
 
@@ -43,6 +43,8 @@ public final class Companion {
         let limit = UnixListener.raiseFileLimit()
         listenFD = try UnixListener.bind(path: settings.wsSocketPath, mode: 0o660, group: settings.socketGroup)
         try loop.add(listenFD, EventLoop.readable)
+        // The verify state refreshes on its own thread: the loop only reads it.
+        auth.verifyState.startRefresher()
         logger.info("authgate-ws listening on \(settings.wsSocketPath) (fd limit \(limit), routes \(routes.routes.keys.sorted().joined(separator: " ")))")
         while true {
             loop.wait(timeoutMillis: 100) { fd, mask in dispatch(fd, mask) }
@@ -96,7 +98,6 @@ public final class Companion {
     }
 
     func tick() {
-        auth.refresh()
         let nowMono = monoMillis()
         let nowWall = wallMillis()
         for c in Array(connections.values) {

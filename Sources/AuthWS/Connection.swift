@@ -5,6 +5,7 @@ struct WSIdentity {
     var role: String
     var email: String
     var sessionID: String
+    var iat: Int64
     var exp: Int64
 }
 

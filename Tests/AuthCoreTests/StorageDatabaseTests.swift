@@ -14,7 +14,7 @@ import Testing
         let version = try again.connection.queryFirst("PRAGMA user_version") { $0.int(0) }
         #expect(version == Int64(Migrations.all.count))
         #expect(again.isReachable())
-        #expect(again.verifyEpoch() == 0)
+        #expect(again.verifyChangeSeq() == 0)
         let mode = try again.connection.queryFirst("PRAGMA journal_mode") { $0.text(0) }
         #expect(mode == "wal")
         let fk = try again.connection.queryFirst("PRAGMA foreign_keys") { $0.int(0) }
@@ -54,7 +54,7 @@ import Testing
             }
         }
         #expect(failures.withLock { $0 }.isEmpty)
-        #expect(try dir.open().verifyEpoch() == 0)
+        #expect(try dir.open().verifyChangeSeq() == 0)
     }
 
     @Test func filesAreCreatedPrivate() throws {

@@ -260,7 +260,7 @@ import Testing
         }
         let (token, query) = Companion.splitToken(head.query)
         #expect(token == "secret.jwt.value")
-        let id = WSIdentity(userID: "u1", tenantID: "t1", role: "agent", email: "a@b.c", sessionID: "s1", exp: 0)
+        let id = WSIdentity(userID: "u1", tenantID: "t1", role: "agent", email: "a@b.c", sessionID: "s1", iat: 0, exp: 0)
         let out = String(decoding: Companion.forwardedRequest(head, path: String(head.path), query: query, identity: id), as: UTF8.self)
         #expect(out.hasPrefix("GET /ws/agent?room=1 HTTP/1.1\r\n"))
         #expect(!out.contains("secret"))

@@ -14,6 +14,9 @@ public final class App: Sendable {
     public let scrypt: ScryptParameters
     /// Hashed against when no account matches, so unknown emails cost what known ones do.
     public let dummyHash: String
+    /// The process's one verify state, shared by every worker (each reads through its own
+    /// `VerifyReader`). The responder starts its refresher thread.
+    public let verifyState: VerifyState
 
     public init(settings: Settings, log: Logger? = nil) throws {
         self.settings = settings
@@ -39,7 +42,11 @@ public final class App: Sendable {
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(path: settings.dbPath)
         try db.migrate()
+        self.verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: self.log)
+        verifyState.startRefresher()
     }
+
+    deinit { verifyState.stopRefresher() }
 
     public func makeWorker() throws -> Worker { try Worker(app: self) }
 }

@@ -24,7 +24,8 @@ extension Worker {
             break
         }
         let claims = try checkAccessToken(bearer)
-        switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
+        guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
+        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
         case .ok: break
         case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
         case .passwordChangeRequired:
@@ -33,7 +34,7 @@ extension Worker {
         return Principal(claims: claims)
     }
 
-    /// Signature and claims only; refreshes the verify state so a revocation is seen at once.
+    /// Signature and claims only (the session's state is `state.sessionCheck`).
     /// A token this worker already verified under the same key ring skips the HMAC and the
     /// claims parse (the result depends only on the token, the ring, iss/aud and the clock);
     /// exp/iat are re-checked against the current time exactly as `JWT.verify` checks them.
@@ -56,7 +57,6 @@ extension Worker {
             tokenMemo.remember(token, verified, ring: ring)
             claims = verified
         }
-        state.refreshIfChanged()
         return claims
     }
 

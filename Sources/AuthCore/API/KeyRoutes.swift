@@ -140,7 +140,7 @@ extension Worker {
             if case .unknown = CredentialKind(credential: bearer) { throw AuthError.invalidToken("invalid node key") }
             throw AuthError.forbidden("this route needs a node key")
         }
-        w.state.refreshIfChanged()
+        guard w.state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         guard let node = w.state.node(digest: CredentialKeys.digest(bearer)) else {
             throw AuthError.invalidToken("invalid node key")
         }

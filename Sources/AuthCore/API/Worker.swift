@@ -6,7 +6,8 @@ import Foundation
 public final class Worker {
     public let app: App
     public let db: Database
-    public let state: VerifyState
+    /// This thread's lock-free view of the process's verify state.
+    public let state: VerifyReader
     /// API keys seen since the last flush of `last_used_at` (batched: the verify path never writes per request).
     var touchedKeys: Set<String> = []
     var lastTouchFlush: Int64 = 0
@@ -16,7 +17,7 @@ public final class Worker {
     public init(app: App) throws {
         self.app = app
         self.db = try Database(path: app.settings.dbPath)
-        self.state = VerifyState(db: db)
+        self.state = app.verifyState.makeReader()
     }
 
     public var settings: Settings { app.settings }
@@ -32,6 +33,9 @@ public final class Worker {
         }
         switch app.router.match(method: request.method, path: request.path) {
         case let .found(handler, params):
+            // A write of this process (a logout, a password change, a revocation) is in the
+            // verify state before its answer leaves: denied on the very next verify.
+            defer { if request.method != "GET" && request.method != "HEAD" { app.verifyState.refreshIfChanged() } }
             do {
                 return try handler(self, request, params)
             } catch {
@@ -48,11 +52,20 @@ public final class Worker {
     }
 
     static let health: Router.Handler = { worker, _, _ throws(AuthError) in
-        let ok = worker.db.isReachable()
+        let dbOK = worker.db.isReachable()
+        _ = worker.state.isFresh()
+        let v = worker.app.verifyState.health
+        let ok = dbOK && v.fresh
+        var state: [(String, JSON)] = [
+            ("fresh", .bool(v.fresh)), ("age_ms", .int(v.ageMillis)),
+            ("revoked_sessions", .int(Int64(v.revokedSessions))), ("blocked_users", .int(Int64(v.blockedUsers))),
+        ]
+        if v.error != nil { state.append(("error", .string("the verify state cannot be refreshed; see the log"))) }
         return worker.profile.respond(ok ? 200 : 503, .object([
             ("status", .string(ok ? "ok" : "degraded")),
             ("version", .string(App.version)),
-            ("database", .bool(ok)),
+            ("database", .bool(dbOK)),
+            ("verify_state", .object(state)),
         ]))
     }
 

@@ -28,6 +28,8 @@ public struct Settings: Sendable {
     public var hashQueue: Int
     public var threads: Int
     public var verifyCacheSeconds: Int
+    /// Past this age without a confirmed-current verify state, every verify is refused.
+    public var stateMaxStaleSeconds: Double
     public var logJSON: Bool
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -70,6 +72,11 @@ public struct Settings: Sendable {
         hashQueue = Int(try int("AUTH_HASH_QUEUE", 64))
         threads = max(1, Int(try int("AUTH_THREADS", 64)))
         verifyCacheSeconds = Int(try int("AUTH_VERIFY_CACHE_SECONDS", 1))
+        let stale = env["AUTH_STATE_MAX_STALE_SECONDS"].flatMap { $0.isEmpty ? nil : $0 } ?? "1"
+        guard let staleSeconds = Double(stale), staleSeconds.isFinite, staleSeconds > 0, staleSeconds <= 3600 else {
+            throw ConfigError("AUTH_STATE_MAX_STALE_SECONDS must be a number of seconds in (0, 3600], got '\(stale)'")
+        }
+        stateMaxStaleSeconds = staleSeconds
         let format = env["AUTH_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text"
         guard format == "text" || format == "json" else {
             throw ConfigError("AUTH_LOG_FORMAT must be text or json, got '\(format)'")

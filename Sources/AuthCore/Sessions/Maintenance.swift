@@ -6,6 +6,8 @@ extension App {
     /// The responder runs it at start and then hourly on its own connection.
     @discardableResult
     public func runMaintenance(db: Database, now: Int64 = Time.now()) -> (sessions: Int, audit: Int) {
+        // The verify change log: a day is far more than any process lags behind.
+        do { try db.pruneVerifyChanges(before: now - 86_400) } catch { log.error("maintenance: verify_changes prune failed: \(error)") }
         // A revoked session's row must outlive every access token it issued (a reuse-window
         // replay issues one up to AUTH_REFRESH_REUSE_SECONDS after the last rotation).
         let sessionCutoff = now - max(settings.refreshTTL, settings.jwtTTL + settings.clockLeeway + settings.refreshReuse)

@@ -28,7 +28,7 @@ public struct APIKeyRepository {
     let connection: Connection
 
     /// The tenant is copied from the project. Throws `isNotFound` when the project does
-    /// not exist, `isUniqueViolation` when the digest exists. Bumps verify_epoch.
+    /// not exist, `isUniqueViolation` when the digest exists. Logged in verify_changes (the verify state applies it).
     public func create(projectID: String, name: String, prefix: String, keyHash: String, now: Int64) throws -> APIKey {
         let sql = """
             INSERT INTO api_keys(id, project_id, tenant_id, name, prefix, key_hash, created_at)
@@ -62,7 +62,7 @@ public struct APIKeyRepository {
                                [.int(now), .text(id)]) > 0
     }
 
-    /// Batched last_used_at update (one transaction); does not bump verify_epoch.
+    /// Batched last_used_at update (one transaction); not logged in verify_changes.
     public func touch(ids: [String], at: Int64) throws {
         guard !ids.isEmpty else { return }
         try connection.transaction(immediate: true) {

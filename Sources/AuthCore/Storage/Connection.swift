@@ -58,9 +58,16 @@ final class Connection {
 
     /// Creates the database file 0600 before SQLite does, so it is never readable by
     /// others; SQLite creates -wal and -shm with the main file's mode.
+    /// Never opens (and so never closes) an existing file: closing any descriptor of the
+    /// database file drops every POSIX lock this process holds on it, SQLite's included (seen:
+    /// a later connection's open released the responder's locks, the CLI then believed it was
+    /// the last connection and deleted the -wal and -shm the responder was still using).
     private static func createPrivateFile(_ path: String) throws {
         guard isPlainPath(path) else { return }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var info = stat()
+        if stat(path, &info) == 0 { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == EEXIST { return }
         guard fd >= 0 else {
             throw StorageError(code: ResultCode(rawValue: SQLITE_CANTOPEN),
                                message: "cannot create \(path): \(String(cString: strerror(errno)))")

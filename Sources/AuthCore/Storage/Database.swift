@@ -36,9 +36,19 @@ public final class Database {
     /// Rows changed through THIS connection since it opened (data_version ignores them).
     public func totalChanges() -> Int64 { sqlite3_total_changes64(connection.handle) }
 
-    /// Bumped (by triggers, in the writing statement) on every write that affects verification.
-    public func verifyEpoch() -> Int64 {
-        (try? connection.queryFirst("SELECT value FROM meta WHERE key = 'verify_epoch'") { $0.int(0) }) ?? -1
+    /// The last `verify_changes.seq` written (triggers append one row, in the writing
+    /// statement, for every write that affects verification); -1 when unreadable.
+    public func verifyChangeSeq() -> Int64 {
+        (try? connection.queryFirst("SELECT seq FROM sqlite_sequence WHERE name = 'verify_changes'") { $0.int(0) }) ?? -1
+    }
+
+    /// Deletes change-log rows written before `before` (a verify state whose watermark they
+    /// covered rebuilds once); keeps the newest row, so the sequence is never reset.
+    @discardableResult
+    public func pruneVerifyChanges(before: Int64) throws -> Int {
+        try connection.execute("""
+            DELETE FROM verify_changes WHERE created < ? AND seq < (SELECT max(seq) FROM verify_changes)
+            """, [.int(before)])
     }
 
     public var tenants: TenantRepository { TenantRepository(connection: connection) }

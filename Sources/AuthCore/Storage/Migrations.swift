@@ -1,7 +1,7 @@
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 /// Only ever append a migration; never edit or drop one that shipped.
 enum Migrations {
-    static let all: [String] = [v1]
+    static let all: [String] = [v1, v2]
 
     /// Each pending migration runs in its own BEGIN IMMEDIATE transaction, and the version
     /// is re-read under that lock, so two processes starting together apply it once.
@@ -146,5 +146,68 @@ enum Migrations {
             BEGIN UPDATE meta SET value = value + 1 WHERE key = 'verify_epoch'; END;
         CREATE TRIGGER nodes_deleted_epoch AFTER DELETE ON nodes
             BEGIN UPDATE meta SET value = value + 1 WHERE key = 'verify_epoch'; END;
+        """
+
+    /// The verify state's change log (VerifyState, SQLiteVerifyStore). Every write that can
+    /// change a verify answer appends a row in the same statement (a trigger), so in the same
+    /// transaction; `seq` only grows (AUTOINCREMENT: never reused, even after a prune). A
+    /// process applies the rows after its watermark instead of reloading everything, and
+    /// rebuilds only when the rows after its watermark were pruned. `at`: the session's
+    /// revoked_at (kind 1). `created`: when the row was written (for the prune).
+    /// kind: 1 session revoked, 2 user state, 3 API keys or nodes.
+    /// The v1 verify_epoch triggers are replaced (one bookkeeping write per change, not two).
+    static let v2 = """
+        CREATE TABLE verify_changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind    INTEGER NOT NULL,
+            ref     TEXT NOT NULL,
+            at      INTEGER,
+            created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
+        );
+        CREATE INDEX verify_changes_created ON verify_changes(created);
+        INSERT INTO sqlite_sequence(name, seq) VALUES ('verify_changes', 0);
+
+        DROP TRIGGER sessions_revoked_epoch;
+        DROP TRIGGER users_changed_epoch;
+        DROP TRIGGER users_created_epoch;
+        DROP TRIGGER users_deleted_epoch;
+        DROP TRIGGER api_keys_created_epoch;
+        DROP TRIGGER api_keys_revoked_epoch;
+        DROP TRIGGER api_keys_deleted_epoch;
+        DROP TRIGGER nodes_created_epoch;
+        DROP TRIGGER nodes_revoked_epoch;
+        DROP TRIGGER nodes_deleted_epoch;
+
+        CREATE TRIGGER sessions_revoked_log AFTER UPDATE OF revoked_at ON sessions
+            WHEN OLD.revoked_at IS NOT NEW.revoked_at
+            BEGIN INSERT INTO verify_changes(kind, ref, at) VALUES (1, NEW.id, NEW.revoked_at); END;
+        CREATE TRIGGER sessions_inserted_revoked_log AFTER INSERT ON sessions
+            WHEN NEW.revoked_at IS NOT NULL
+            BEGIN INSERT INTO verify_changes(kind, ref, at) VALUES (1, NEW.id, NEW.revoked_at); END;
+        CREATE TRIGGER users_changed_log
+            AFTER UPDATE OF status, role, password_hash, must_change_password ON users
+            WHEN OLD.status IS NOT NEW.status OR OLD.role IS NOT NEW.role
+              OR OLD.password_hash IS NOT NEW.password_hash
+              OR OLD.must_change_password IS NOT NEW.must_change_password
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (2, NEW.id); END;
+        CREATE TRIGGER users_created_log AFTER INSERT ON users
+            WHEN NEW.status <> 'active' OR NEW.must_change_password <> 0
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (2, NEW.id); END;
+        CREATE TRIGGER users_deleted_log AFTER DELETE ON users
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (2, OLD.id); END;
+        CREATE TRIGGER api_keys_created_log AFTER INSERT ON api_keys
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, NEW.id); END;
+        CREATE TRIGGER api_keys_revoked_log AFTER UPDATE OF revoked_at ON api_keys
+            WHEN OLD.revoked_at IS NOT NEW.revoked_at
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, NEW.id); END;
+        CREATE TRIGGER api_keys_deleted_log AFTER DELETE ON api_keys
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, OLD.id); END;
+        CREATE TRIGGER nodes_created_log AFTER INSERT ON nodes
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, NEW.id); END;
+        CREATE TRIGGER nodes_revoked_log AFTER UPDATE OF revoked_at ON nodes
+            WHEN OLD.revoked_at IS NOT NEW.revoked_at
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, NEW.id); END;
+        CREATE TRIGGER nodes_deleted_log AFTER DELETE ON nodes
+            BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, OLD.id); END;
         """
 }

@@ -22,7 +22,7 @@ public struct NodeRepository {
     let connection: Connection
 
     /// Throws `isNotFound` for an unknown tenant, `isUniqueViolation` for a known digest.
-    /// Bumps verify_epoch.
+    /// Logged in verify_changes (the verify state applies it).
     public func create(tenantID: String, name: String, keyHash: String, now: Int64) throws -> Node {
         let sql = "INSERT INTO nodes(id, tenant_id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING \(Node.columns)"
         let args: [SQLValue] = [.text(StorageIDs.random()), .text(tenantID), .text(name), .text(keyHash), .int(now)]

@@ -32,7 +32,7 @@ public struct Session: Sendable, Equatable {
 public struct SessionRepository {
     let connection: Connection
 
-    /// A new live session with counter 1. Does not bump verify_epoch (new sessions are valid).
+    /// A new live session with counter 1. Not logged in verify_changes (new sessions are valid).
     public func create(userID: String, now: Int64, userAgent: String = "", ip: String = "") throws -> Session {
         let sql = """
             INSERT INTO sessions(id, user_id, created_at, refreshed_at, counter, rotated_at, user_agent, ip)
@@ -58,7 +58,7 @@ public struct SessionRepository {
     }
 
     /// Revokes a live session; an already revoked one keeps its first date and reason.
-    /// Returns true when this call revoked it. Bumps verify_epoch.
+    /// Returns true when this call revoked it. Logged in verify_changes (the verify state applies it).
     @discardableResult
     public func revoke(id: String, reason: String, now: Int64) throws -> Bool {
         try connection.execute(
@@ -67,7 +67,7 @@ public struct SessionRepository {
     }
 
     /// Revokes every live session of the user but `except` (the caller's own, for
-    /// `scope=others`); returns how many. Bumps verify_epoch.
+    /// `scope=others`); returns how many. Logged in verify_changes (the verify state applies it).
     @discardableResult
     public func revokeAll(userID: String, reason: String, now: Int64, except: String? = nil) throws -> Int {
         try connection.execute("""

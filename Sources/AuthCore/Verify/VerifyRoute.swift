@@ -29,13 +29,15 @@ extension Worker {
             throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
         }
         let requestedTenant = try requestedTenant(query: request.query)
+        // Fail closed: a state that cannot be confirmed current answers nothing but 401.
+        guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         let now = Time.now()
         var headers: [(String, String)] = []
         headers.reserveCapacity(9)
         switch CredentialKind.classify(credential) {
         case .jwt:
             let claims = try checkAccessToken(credential)
-            switch state.sessionCheck(sid: claims.sid, userID: claims.sub) {
+            switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
             case .ok: break
             case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
             case .passwordChangeRequired: throw AuthError.passwordChangeRequired
@@ -54,7 +56,6 @@ extension Worker {
             headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
                         ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid)]
         case .apiKey:
-            state.refreshIfChanged()
             guard let key = state.apiKey(digest: CredentialKeys.digest(credential)) else {
                 throw AuthError.invalidToken("unknown api key")
             }
@@ -64,7 +65,6 @@ extension Worker {
             headers += [("X-Auth-Kind", "api_key"), ("X-Auth-Tenant-Id", key.tenantID), ("X-Auth-Project-Id", key.projectID)]
             noteKeyUse(key.keyID, now: now)
         case .node:
-            state.refreshIfChanged()
             guard let node = state.node(digest: CredentialKeys.digest(credential)) else {
                 throw AuthError.invalidToken("unknown node key")
             }

@@ -1,3 +1,9 @@
+import AuthCrypto
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the verify path knows about a session beyond its token.
 public enum SessionCheck: Sendable, Equatable {
     case ok, revoked, userDisabled, passwordChangeRequired
@@ -15,109 +21,299 @@ public struct NodeIdentity: Sendable, Equatable {
     public var name: String
 }
 
-/// The verification state held in memory by one thread (each worker, the WS companion):
-/// revoked session ids, blocked users, live API keys and nodes by hex digest.
-/// Lookups are plain Set/Dictionary reads; `refreshIfChanged()` reloads only when the
-/// database's verify_epoch moved, which every relevant write bumps (see Migrations.v1).
-public final class VerifyState {
-    public let db: Database
+/// The verify state of one process (the responder's workers and the companion's loop share
+/// it): revoked sessions, blocked users, live API keys and nodes, as one immutable snapshot
+/// that readers use without a lock (SnapshotCell) and one writer replaces.
+///
+/// - Bounded: a revoked session is kept only until every access token it issued has expired
+///   (revoked_at + `retainSeconds`: the token TTL, the clock leeway, the refresh reuse window
+///   and a minute of clock margin), a disabled user likewise from its last update; users who
+///   must change their password are kept while flagged; keys and nodes: the live ones. A token
+///   whose lifetime (exp - iat) is longer than the TTL the bound assumes is refused.
+/// - Incremental: after one full load, only the store's changes after the watermark are
+///   applied; a full rebuild only at start and when the store says the watermark is lost.
+/// - Off the request path: a refresher thread (`startRefresher`) polls the store's change
+///   marker (SQLite: a 96-byte compare) and applies changes; a process that wrote something
+///   itself (a logout) calls `refreshIfChanged()` before it answers, so its own revocation is
+///   denied on the very next verify.
+/// - Fail closed: the state is fresh while the store is confirmed unchanged or its changes
+///   applied within `maxStaleSeconds`; past that, `isFresh` is false (the gate answers 401,
+///   the companion closes with 4003) until a refresh succeeds again. Failures are logged.
+public final class VerifyState: @unchecked Sendable {
+    public struct Bounds: Sendable {
+        /// How long after its revocation a session's entry matters.
+        public var retainSeconds: Int64
+        /// The longest token lifetime (exp - iat) whose revocation the bound covers.
+        public var maxTokenLifetime: Int64
+        public var maxStaleSeconds: Double
+        /// Expired entries are dropped (and `recent` folded into `base`) at most this often.
+        public var compactionSeconds: Int64
 
-    private var revokedSessions: Set<String> = []
-    private var blockedUsers: [String: SessionCheck] = [:]
-    private var apiKeys: [String: APIKeyIdentity] = [:]
-    private var nodes: [String: NodeIdentity] = [:]
+        public init(retainSeconds: Int64, maxTokenLifetime: Int64, maxStaleSeconds: Double,
+                    compactionSeconds: Int64 = 60) {
+            self.retainSeconds = retainSeconds
+            self.maxTokenLifetime = maxTokenLifetime
+            self.maxStaleSeconds = maxStaleSeconds
+            self.compactionSeconds = compactionSeconds
+        }
 
-    private var seenDataVersion: Int64 = .min
-    private var seenTotalChanges: Int64 = .min
-    public private(set) var epoch: Int64 = .min
-    /// The last reload failure, if the state in memory may be stale.
-    public private(set) var lastError: StorageError?
+        public init(settings: Settings) {
+            self.init(retainSeconds: settings.jwtTTL + settings.clockLeeway + settings.refreshReuse + 60,
+                      maxTokenLifetime: settings.jwtTTL, maxStaleSeconds: settings.stateMaxStaleSeconds)
+        }
+    }
 
-    public init(db: Database) {
-        self.db = db
+    public let bounds: Bounds
+    let cell: SnapshotCell
+    private let log: Logger
+    /// The store and the writer's bookkeeping: one refresh at a time.
+    private let writer: Mutex<Writer>
+    /// Monotonic nanoseconds of the last time the state was confirmed current.
+    private let confirmedAt = Atomic<Int64>(0)
+    private let refreshing = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+    private let failure = Mutex<String?>(nil)
+    let maxStaleNanos: Int64
+
+    private struct Writer: @unchecked Sendable {
+        var store: any VerifyStore
+        var marker: VerifyChangeMarker?
+        var loaded = false
+        var lastCompaction: Int64 = 0
+        var failures = 0
+    }
+
+    /// Changes applied per store read; a longer backlog takes several reads.
+    static let batch = 10_000
+
+    public init(store: any VerifyStore, bounds: Bounds, log: Logger = Logger()) {
+        self.bounds = bounds
+        self.log = log
+        self.maxStaleNanos = Int64(bounds.maxStaleSeconds * 1e9)
+        cell = SnapshotCell(.empty)
+        writer = Mutex(Writer(store: store))
         refreshIfChanged()
     }
 
-    /// Cheap when nothing changed: `PRAGMA data_version` (moves on commits by other
-    /// connections, the CLI's included) and this connection's own change count; only when
-    /// one moved is verify_epoch read, and only when that moved is everything reloaded.
+    /// A state over its own connection to the SQLite database at `path`.
+    public convenience init(sqlitePath path: String, settings: Settings, log: Logger = Logger()) throws {
+        self.init(store: try SQLiteVerifyStore(path: path), bounds: Bounds(settings: settings), log: log)
+    }
+
+    // MARK: reading
+
+    /// A reader for one thread (not shared): lock-free lookups in the current snapshot.
+    public func makeReader() -> VerifyReader { VerifyReader(self) }
+
+    /// True while the data is known current within `maxStaleSeconds`. When the refresher has
+    /// fallen behind (or there is none), the caller refreshes itself, unless a refresh is
+    /// already running.
+    public func ensureFresh() -> Bool {
+        if VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed) <= maxStaleNanos { return true }
+        if !refreshing.load(ordering: .relaxed) { refreshIfChanged() }
+        return VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed) <= maxStaleNanos
+    }
+
+    // MARK: refreshing
+
+    /// Brings the snapshot up to date with the store now (cheap when the change marker did not
+    /// move). Call it after this process wrote something that revokes.
     public func refreshIfChanged() {
-        // Nothing committed since the last full check (wal-index header unchanged): done,
-        // without a read transaction. The header is read BEFORE the full check, so a commit
-        // racing with it changes the header again and the next call checks.
-        let header = watch.header()
-        if lastError == nil, WALChangeWatch.same(header, seenHeader) { return }
-        refreshFromDatabase()
-        seenHeader = lastError == nil ? header : nil
-    }
-
-    private lazy var watch = WALChangeWatch(handle: db.connection.handle)
-    private var seenHeader: WALChangeWatch.Header?
-
-    private func refreshFromDatabase() {
-        let dataVersion = db.dataVersion()
-        let totalChanges = db.totalChanges()
-        guard dataVersion != seenDataVersion || totalChanges != seenTotalChanges || lastError != nil else { return }
-        seenDataVersion = dataVersion
-        seenTotalChanges = totalChanges
-        if db.verifyEpoch() == epoch, lastError == nil { return }
-        do {
-            try reload()
-            lastError = nil
-        } catch let error as StorageError {
-            lastError = error  // keep the previous state; retried on the next call
-        } catch {
-            lastError = StorageError(code: .misuse, message: "\(error)")
+        writer.withLock { w in
+            refreshing.store(true, ordering: .relaxed)
+            defer { refreshing.store(false, ordering: .relaxed) }
+            let started = VerifyState.monotonicNanos()
+            do {
+                let marker = w.store.changeMarker()
+                if w.loaded, let marker, marker == w.marker {
+                    confirmedAt.store(started, ordering: .relaxed)
+                    return
+                }
+                try update(&w)
+                // A commit racing with the read moves the marker again: the next call reads.
+                w.marker = marker
+                confirmedAt.store(started, ordering: .relaxed)
+                if w.failures > 0 {
+                    log.info("verify state: store readable again after \(w.failures) failed refresh(es)")
+                    w.failures = 0
+                    failure.withLock { $0 = nil }
+                }
+            } catch {
+                w.failures += 1
+                w.marker = nil
+                failure.withLock { $0 = "\(error)" }
+                // Loud, but one line a second at most while it lasts.
+                if w.failures == 1 || w.failures % 100 == 0 {
+                    log.error("verify state: refresh failed (\(w.failures) in a row), data from \(ageDescription()); "
+                              + "past \(bounds.maxStaleSeconds) s every verify is refused: \(error)")
+                }
+            }
         }
     }
 
-    /// Reloads everything now, in one read transaction (a consistent snapshot).
-    public func reload() throws {
-        let connection = db.connection
-        try connection.transaction(immediate: false) {
-            let epoch = try connection.queryFirst("SELECT value FROM meta WHERE key = 'verify_epoch'") { $0.int(0) } ?? 0
-            var revoked = Set<String>()
-            revoked.reserveCapacity(revokedSessions.count)
-            try connection.forEachRow("SELECT id FROM sessions WHERE revoked_at IS NOT NULL") { row in
-                revoked.insert(row.text(0))
+    private func update(_ w: inout Writer) throws {
+        let now = Time.now()
+        let cutoff = now - bounds.retainSeconds
+        guard w.loaded else {
+            try rebuild(&w, now: now)
+            return
+        }
+        var snapshot = cell.current
+        while true {
+            switch try w.store.changes(after: snapshot.watermark, limit: Self.batch, disabledSince: cutoff) {
+            case .lost:
+                log.info("verify state: change log no longer holds watermark \(snapshot.watermark): full rebuild")
+                try rebuild(&w, now: now)
+                return
+            case let .changes(watermark, sessions, users, keys):
+                guard watermark != snapshot.watermark || keys != nil else {
+                    compactIfDue(&w, snapshot, now: now)
+                    return
+                }
+                snapshot = apply(snapshot, watermark: watermark, sessions: sessions, users: users, keys: keys, now: now)
+                cell.publish(snapshot)
+                if sessions.count + users.count < Self.batch { return }
             }
-            var blocked: [String: SessionCheck] = [:]
-            try connection.forEachRow("""
-                SELECT id, status <> 'active' FROM users
-                WHERE status <> 'active' OR must_change_password <> 0
-                """) { row in
-                blocked[row.text(0)] = row.bool(1) ? .userDisabled : .passwordChangeRequired
-            }
-            var keys: [String: APIKeyIdentity] = [:]
-            try connection.forEachRow("""
-                SELECT key_hash, id, project_id, tenant_id FROM api_keys WHERE revoked_at IS NULL
-                """) { row in
-                keys[row.text(0)] = APIKeyIdentity(keyID: row.text(1), projectID: row.text(2), tenantID: row.text(3))
-            }
-            var liveNodes: [String: NodeIdentity] = [:]
-            try connection.forEachRow("""
-                SELECT api_key_hash, id, tenant_id, name FROM nodes WHERE revoked_at IS NULL
-                """) { row in
-                liveNodes[row.text(0)] = NodeIdentity(nodeID: row.text(1), tenantID: row.text(2), name: row.text(3))
-            }
-            self.revokedSessions = revoked
-            self.blockedUsers = blocked
-            self.apiKeys = keys
-            self.nodes = liveNodes
-            self.epoch = epoch
         }
     }
 
-    /// Revocation wins over the user's state. A deleted user's sessions are revoked
-    /// tombstones, so they read `.revoked`.
-    public func sessionCheck(sid: String, userID: String) -> SessionCheck {
-        if revokedSessions.contains(sid) { return .revoked }
-        return blockedUsers[userID] ?? .ok
+    private func rebuild(_ w: inout Writer, now: Int64) throws {
+        let cutoff = now - bounds.retainSeconds
+        let load = try w.store.loadAll(revokedSince: cutoff, disabledSince: cutoff)
+        let (revoked, _) = revokedSessions(load.revokedSessions, retain: bounds.retainSeconds, now: now)
+        var blocked: [String: SessionCheck] = [:]
+        for u in load.blockedUsers { blocked[u.userID] = u.check }
+        cell.publish(VerifySnapshot(base: revoked, recent: .empty, blockedUsers: blocked, apiKeys: load.apiKeys,
+                                    nodes: load.nodes, watermark: load.watermark))
+        w.loaded = true
+        w.lastCompaction = now
+    }
+
+    private func apply(_ s: VerifySnapshot, watermark: Int64, sessions: [(String, Int64)], users: [VerifyUserChange],
+                       keys: (apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity])?,
+                       now: Int64) -> VerifySnapshot {
+        var base = s.base
+        var recent = s.recent
+        if !sessions.isEmpty {
+            let (added, removed) = revokedSessions(sessions, retain: bounds.retainSeconds, now: now)
+            recent = recent.merging(added, removed: removed, now: now)
+            if !removed.isEmpty { base = base.merging(.empty, removed: removed, now: now) }
+            if recent.count > VerifySnapshot.recentLimit {
+                base = base.merging(recent, now: now)
+                recent = .empty
+            }
+        }
+        var blocked = s.blockedUsers
+        for u in users { blocked[u.userID] = u.check }
+        return VerifySnapshot(base: base, recent: recent, blockedUsers: blocked, apiKeys: keys?.apiKeys ?? s.apiKeys,
+                              nodes: keys?.nodes ?? s.nodes, watermark: watermark)
+    }
+
+    /// Drops entries whose tokens have all expired, at most once a minute.
+    private func compactIfDue(_ w: inout Writer, _ s: VerifySnapshot, now: Int64) {
+        guard now - w.lastCompaction >= bounds.compactionSeconds else { return }
+        w.lastCompaction = now
+        cell.publish(VerifySnapshot(base: s.base.merging(s.recent, now: now), recent: .empty,
+                                    blockedUsers: s.blockedUsers, apiKeys: s.apiKeys, nodes: s.nodes,
+                                    watermark: s.watermark))
+    }
+
+    /// Starts the refresher thread: every `intervalMillis` it checks the store's marker and
+    /// applies what changed (also the compaction). Runs until `stopRefresher()`.
+    public func startRefresher(intervalMillis: Int = 10) {
+        let box = Unmanaged.passRetained(RefresherBox(state: self, interval: intervalMillis)).toOpaque()
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, { verifyRefresherEntry($0) }, box) == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<RefresherBox>.fromOpaque(box).release()
+            log.error("verify state: cannot start the refresher thread; verifies refresh it themselves")
+        }
+    }
+
+    public func stopRefresher() { stopped.store(true, ordering: .relaxed) }
+
+    fileprivate func refresherLoop(intervalMillis: Int) {
+        while !stopped.load(ordering: .relaxed) {
+            refreshIfChanged()
+            usleep(useconds_t(intervalMillis * 1000))
+        }
+    }
+
+    // MARK: health
+
+    public struct Health: Sendable {
+        public var fresh: Bool
+        /// Milliseconds since the data was last confirmed current.
+        public var ageMillis: Int64
+        public var error: String?
+        public var revokedSessions: Int
+        public var blockedUsers: Int
+        public var watermark: Int64
+    }
+
+    public var health: Health {
+        let age = (VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed)) / 1_000_000
+        let s = writer.withLock { _ in cell.current }
+        return Health(fresh: age * 1_000_000 <= maxStaleNanos, ageMillis: age, error: failure.withLock { $0 },
+                      revokedSessions: s.revokedCount, blockedUsers: s.blockedUsers.count, watermark: s.watermark)
+    }
+
+    private func ageDescription() -> String {
+        let at = confirmedAt.load(ordering: .relaxed)
+        guard at > 0 else { return "never (not loaded yet)" }
+        return "\((VerifyState.monotonicNanos() - at) / 1_000_000) ms ago"
+    }
+
+    static func monotonicNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+/// One thread's handle on the process's verify state: every lookup reads the current snapshot
+/// without a lock. Not shared between threads.
+public final class VerifyReader {
+    public let state: VerifyState
+    private let slot: ReaderSlot
+
+    init(_ state: VerifyState) {
+        self.state = state
+        slot = state.cell.register()
+    }
+
+    deinit { state.cell.unregister(slot) }
+
+    /// See `VerifyState.ensureFresh()`: false means refuse (401 / close 4003).
+    public func isFresh() -> Bool { state.ensureFresh() }
+
+    /// Revocation wins over the user's state; a token that lives longer than the bound
+    /// assumes (exp - iat past the TTL) reads `.revoked`: its revocation could not be honoured.
+    public func sessionCheck(sid: String, userID: String, iat: Int64, exp: Int64) -> SessionCheck {
+        if exp &- iat > state.bounds.maxTokenLifetime { return .revoked }
+        return state.cell.read(slot) { $0.sessionCheck(sid: sid, userID: userID) }
     }
 
     /// Live keys only, by hex SHA-256 digest of the raw key.
-    public func apiKey(digest: String) -> APIKeyIdentity? { apiKeys[digest] }
+    public func apiKey(digest: String) -> APIKeyIdentity? { state.cell.read(slot) { $0.apiKeys[digest] } }
 
     /// Live nodes only, by hex SHA-256 digest of the raw key.
-    public func node(digest: String) -> NodeIdentity? { nodes[digest] }
+    public func node(digest: String) -> NodeIdentity? { state.cell.read(slot) { $0.nodes[digest] } }
+}
+
+private final class RefresherBox {
+    let state: VerifyState
+    let interval: Int
+    init(state: VerifyState, interval: Int) {
+        self.state = state
+        self.interval = interval
+    }
+}
+
+private func verifyRefresherEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    guard let raw else { return nil }
+    let box = Unmanaged<RefresherBox>.fromOpaque(raw).takeRetainedValue()
+    box.state.refresherLoop(intervalMillis: box.interval)
+    return nil
 }

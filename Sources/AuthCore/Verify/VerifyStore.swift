@@ -1,0 +1,63 @@
+/// The one seam through which the verify path sees storage. The verify state (VerifyState)
+/// asks a store for everything once (`loadAll`), then only for what changed after its
+/// watermark (`changes`); a cheap `changeMarker()` tells it whether asking is worth it at all.
+/// SQLite implements it with a trigger-written change log and the WAL-index header; a second
+/// backend (PostgreSQL with LISTEN/NOTIFY) implements the same three calls. Never called on
+/// the request path of a verify: only by the refresher, or after a write this process made.
+/// Calls are serialized by the state (one at a time), so an implementation needs no lock.
+public protocol VerifyStore: AnyObject {
+    /// A cheap token that changes whenever anything may have been committed (nil when the
+    /// store cannot tell cheaply: then `changes` is asked every time).
+    func changeMarker() -> VerifyChangeMarker?
+    /// Everything the state holds, consistent as of one watermark: sessions revoked at or after
+    /// `revokedSince`, users that must change their password, users disabled at or after
+    /// `disabledSince` (by `updated_at`), live API keys and nodes.
+    func loadAll(revokedSince: Int64, disabledSince: Int64) throws -> VerifyLoad
+    /// What changed after `watermark`, oldest first, at most `limit` changes; `.lost` when the
+    /// log no longer holds every change after it (pruned, or a different database).
+    func changes(after watermark: Int64, limit: Int, disabledSince: Int64) throws -> VerifyDelta
+}
+
+/// An opaque, comparable "state of the store" (SQLite: the WAL-index header).
+public struct VerifyChangeMarker: Equatable, Sendable {
+    var words: [UInt64]
+    public init(_ words: [UInt64]) { self.words = words }
+}
+
+/// What a user's state means for their tokens; nil in `VerifyUserChange.check` = no block.
+public struct VerifyUserChange: Sendable, Equatable {
+    public var userID: String
+    /// `.userDisabled`, `.passwordChangeRequired`, or nil (active, or the user is gone: its
+    /// sessions are revoked tombstones, so its tokens read `.revoked` anyway).
+    public var check: SessionCheck?
+    public init(userID: String, check: SessionCheck?) {
+        self.userID = userID
+        self.check = check
+    }
+}
+
+public struct VerifyLoad: Sendable {
+    public var watermark: Int64
+    /// (session id, revoked_at)
+    public var revokedSessions: [(String, Int64)]
+    public var blockedUsers: [VerifyUserChange]
+    public var apiKeys: [String: APIKeyIdentity]
+    public var nodes: [String: NodeIdentity]
+    public init(watermark: Int64, revokedSessions: [(String, Int64)], blockedUsers: [VerifyUserChange],
+                apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity]) {
+        self.watermark = watermark
+        self.revokedSessions = revokedSessions
+        self.blockedUsers = blockedUsers
+        self.apiKeys = apiKeys
+        self.nodes = nodes
+    }
+}
+
+public enum VerifyDelta: Sendable {
+    /// The changes after the watermark are no longer all there: rebuild with `loadAll`.
+    case lost
+    /// `keys`: the live API keys and nodes, when any of them changed (they are few: the
+    /// whole live set is re-read, never the revoked ones).
+    case changes(watermark: Int64, revokedSessions: [(String, Int64)], users: [VerifyUserChange],
+                 keys: (apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity])?)
+}
