@@ -43,4 +43,52 @@ import Testing
         #expect(try db.sessions.byID(session.id)?.revokedAt != nil)
         #expect(try db.audit.list(tenantID: tenantID).contains { $0.event == "user_disabled" })
     }
+
+    @Test func keysRetire() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        try cli.ok(["init"])
+        let first = try #require(try cli.ok(["keys", "list", "--json"]).jsonArray.first?["kid"] as? String)
+        let second = try #require(try cli.ok(["keys", "rotate"]).lines.first)
+        let signing = try cli.fails(["keys", "retire", second])
+        #expect(signing.err.contains("signing key"))
+        let unknown = try cli.fails(["keys", "retire", "knope"])
+        #expect(unknown.err.contains("no key with kid 'knope'"))
+        try cli.fails(["keys", "retire"], status: 2)
+        try cli.fails(["keys", "retire", first, second], status: 2)
+        #expect(try cli.ok(["keys", "list", "--json"]).jsonArray.count == 2)
+
+        let retired = try cli.ok(["keys", "retire", first, "--json"]).jsonObject
+        #expect(retired["retired"] as? String == first)
+        let list = try cli.ok(["keys", "list", "--json"]).jsonArray
+        #expect(list.map { $0["kid"] as? String } == [second])
+        #expect(try KeyRing.load(path: cli.keysPath).key(kid: first) == nil)
+        let attrs = try FileManager.default.attributesOfItem(atPath: cli.keysPath)
+        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try cli.database().audit.list().contains { $0.event == "signing_key_retired" && $0.detail == "kid \(first)" })
+        #expect(try cli.ok(["--help"]).out.contains("keys retire KID"))
+    }
+
+    @Test func keyRingWithLooseModeIsRefused() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        try cli.ok(["init"])
+        chmod(cli.keysPath, 0o644)
+        let refused = try cli.fails(["keys", "list"])
+        #expect(refused.err.contains(cli.keysPath) && refused.err.contains("0644"))
+        try cli.fails(["init"])
+        chmod(cli.keysPath, 0o600)
+        try cli.ok(["keys", "list"])
+    }
+
+    /// Concurrent `keys rotate` processes: every one of them lands in the ring.
+    @Test func concurrentRotateProcessesLoseNothing() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        try cli.ok(["init"])
+        let processes = try (0..<6).map { _ in try cli.start(["keys", "rotate"]) }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        #expect(try KeyRing.load(path: cli.keysPath).keys.count == 7)
+    }
 }
