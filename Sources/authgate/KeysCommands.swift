@@ -12,14 +12,18 @@ enum KeysCommands {
     static func rotate(_ ctx: Context) throws {
         let path = ctx.settings.keysFile
         try InitCommand.makeParentDirectory(of: path)
-        _ = try ctx.db()   // open first: a rotation must not happen without its audit row
-        let kid: String
-        do { kid = try KeyRing.rotate(path: path) } catch let error as KeyRingError {
-            throw CLIError.failure("cannot rotate: \(error)")
-        } catch {
-            throw CLIError.failure("cannot rotate the key ring \(path): \(error)")
+        // Under the database's write lock, so the audit row cannot be refused as busy once the
+        // file changed (a file and a row cannot share one transaction; this is the closest).
+        let kid: String = try ctx.atomically { _ in
+            let kid: String
+            do { kid = try KeyRing.rotate(path: path) } catch let error as KeyRingError {
+                throw CLIError.failure("cannot rotate: \(error)")
+            } catch {
+                throw CLIError.failure("cannot rotate the key ring \(path): \(error)")
+            }
+            try ctx.audit("signing_key_rotated", tenantID: nil, detail: "kid \(kid)")
+            return kid
         }
-        try ctx.audit("signing_key_rotated", tenantID: nil, detail: "kid \(kid)")
         if ctx.json {
             Output.json(.object([("kid", .string(kid)), ("keys_file", .string(path))]))
         } else {
@@ -32,13 +36,14 @@ enum KeysCommands {
     static func retire(_ ctx: Context) throws {
         guard let kid = ctx.args.optional("kid") else { throw CLIError.usage("missing KID (the kid column of keys list)") }
         let path = ctx.settings.keysFile
-        _ = try ctx.db()   // open first: a retirement must not happen without its audit row
-        do { try KeyRing.retire(path: path, kid: kid) } catch let error as KeyRingError {
-            throw CLIError.failure(Output.oneLine(error.description))
-        } catch {
-            throw CLIError.failure("cannot retire kid \(Output.oneLine(kid)) from \(path): \(error)")
+        try ctx.atomically { _ in   // the audit row first, the file next, one commit (see rotate)
+            try ctx.audit("signing_key_retired", tenantID: nil, detail: "kid \(Output.oneLine(kid))")
+            do { try KeyRing.retire(path: path, kid: kid) } catch let error as KeyRingError {
+                throw CLIError.failure(Output.oneLine(error.description))
+            } catch {
+                throw CLIError.failure("cannot retire kid \(Output.oneLine(kid)) from \(path): \(error)")
+            }
         }
-        try ctx.audit("signing_key_retired", tenantID: nil, detail: "kid \(kid)")
         if ctx.json {
             Output.json(.object([("retired", .string(kid)), ("keys_file", .string(path))]))
         } else {
