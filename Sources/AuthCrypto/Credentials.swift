@@ -1,4 +1,5 @@
-/// What kind of bearer credential a string looks like (no verification).
+/// What kind of bearer credential a string looks like (no verification). One rule, two entry
+/// points: `classify` (the verify hot path, `String`) and `init(credential:)` (any string type).
 public enum CredentialKind: Sendable {
     case jwt, apiKey, node, unknown
 
@@ -8,20 +9,57 @@ public enum CredentialKind: Sendable {
         } else if credential.hasPrefix(CredentialKeys.nodeKeyPrefix) {
             self = .node
         } else {
-            var segments = 1
-            var segmentLength = 0
-            var emptySegment = false
-            for c in credential.utf8 {
-                if c == UInt8(ascii: ".") {
-                    if segmentLength == 0 { emptySegment = true }
-                    segments += 1
-                    segmentLength = 0
-                } else {
-                    segmentLength += 1
-                }
-            }
-            self = segments == 3 && !emptySegment && segmentLength > 0 ? .jwt : .unknown
+            self = Self.hasJWTShape(credential.utf8) ? .jwt : .unknown
         }
+    }
+
+    /// The same answer as `init(credential:)`, on the String's UTF-8 bytes with no allocation
+    /// and no generic dispatch. (A generic initializer is not specialized across modules: it ran
+    /// unspecialized, protocol-witness UTF-8 iteration, and was half of an in-process verify,
+    /// profiled with perf.) A prefix followed by a non-ASCII byte (a combining mark could join
+    /// the prefix's last character) falls back to `init(credential:)`, so the grapheme-based
+    /// `hasPrefix` is honoured.
+    public static func classify(_ credential: String) -> CredentialKind {
+        var text = credential
+        return text.withUTF8 { kind(utf8: $0) } ?? CredentialKind(credential: credential)
+    }
+
+    /// nil when only the grapheme-aware `hasPrefix` can decide.
+    static func kind(utf8 b: UnsafeBufferPointer<UInt8>) -> CredentialKind? {
+        func prefixed(_ p: StaticString) -> Bool? {
+            let n = p.utf8CodeUnitCount
+            guard b.starts(with: UnsafeBufferPointer(start: p.utf8Start, count: n)) else { return false }
+            return b.count == n || b[n] < 0x80 ? true : nil
+        }
+        switch prefixed("2s_live_") {
+        case true?: return .apiKey
+        case nil: return nil
+        case false?: break
+        }
+        switch prefixed("node_") {
+        case true?: return .node
+        case nil: return nil
+        case false?: break
+        }
+        return hasJWTShape(b) ? .jwt : .unknown
+    }
+
+    /// Three non-empty segments separated by dots (the only place this shape is written).
+    @inline(__always)
+    static func hasJWTShape<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool {
+        var segments = 1
+        var segmentLength = 0
+        var emptySegment = false
+        for c in bytes {
+            if c == UInt8(ascii: ".") {
+                if segmentLength == 0 { emptySegment = true }
+                segments += 1
+                segmentLength = 0
+            } else {
+                segmentLength += 1
+            }
+        }
+        return segments == 3 && !emptySegment && segmentLength > 0
     }
 }
 

@@ -65,8 +65,7 @@ public enum JWT {
 
         guard claims.iss == issuer else { return .failure(.wrongIssuer) }
         guard claims.aud == audience else { return .failure(.wrongAudience) }
-        guard claims.exp > now.subtractingSaturating(leeway) else { return .failure(.expired) }
-        guard claims.iat <= now.addingSaturating(leeway) else { return .failure(.notYetValid) }
+        if let error = claims.timeError(now: now, leeway: leeway) { return .failure(error) }
         return .success(claims)
     }
 }
@@ -140,12 +139,26 @@ extension UnsafeRawBufferPointer: ContiguousByteSource {
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
 }
 
+extension AccessClaims {
+    /// The one `exp`/`iat` rule, for `JWT.verify` and for every re-check of claims verified
+    /// before (the responder's per-worker memo): `exp` must lie after `now - leeway` and `iat`
+    /// at or before `now + leeway`, both sums saturating instead of overflowing.
+    @inlinable
+    public func timeError(now: Int64, leeway: Int64) -> JWTError? {
+        if exp <= now.subtractingSaturating(leeway) { return .expired }
+        if iat > now.addingSaturating(leeway) { return .notYetValid }
+        return nil
+    }
+}
+
 extension Int64 {
+    @inlinable
     func addingSaturating(_ other: Int64) -> Int64 {
         let (v, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : v
     }
 
+    @inlinable
     func subtractingSaturating(_ other: Int64) -> Int64 {
         let (v, overflow) = subtractingReportingOverflow(other)
         return overflow ? (other > 0 ? .min : .max) : v

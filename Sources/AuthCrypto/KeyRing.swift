@@ -71,40 +71,6 @@ public struct KeyRing: Sendable {
         return KeyRing(keys: keys)
     }
 
-    public static func load(path: String) throws -> KeyRing {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path: path) } catch { throw KeyRingError("key ring: \(error)") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw KeyRingError("key ring: not UTF-8") }
-        return try parse(text)
-    }
-
-    /// Appends a fresh random 32-byte key (it becomes the signing key) and returns its kid.
-    /// The file is created if missing and always rewritten atomically with mode 0600.
-    public static func rotate(path: String) throws -> String {
-        var text = ""
-        var existing: KeyRing?
-        do {
-            let bytes = try FileIO.read(path: path)
-            guard let decoded = String(validating: bytes, as: UTF8.self) else { throw KeyRingError("key ring: not UTF-8") }
-            text = decoded
-            if text.utf8.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
-                existing = try parse(text)
-            }
-        } catch let failure as FileIO.Failure where failure.isNotFound {
-            text = ""
-        } catch let failure as FileIO.Failure {
-            throw KeyRingError("key ring: \(failure)")
-        }
-        var kid: String
-        repeat { kid = "k" + Crypto.hex(Crypto.randomBytes(6)) } while existing?.key(kid: kid) != nil
-        var secret = Crypto.randomBytes(32)
-        defer { Crypto.wipe(&secret) }
-        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
-        text += "\(kid):\(Base64URL.encode(secret))\n"
-        do { try FileIO.writeAtomically(path: path, contents: Array(text.utf8)) } catch { throw KeyRingError("key ring: \(error)") }
-        return kid
-    }
-
     /// Kids travel in JWT headers: keep them short and plain.
     static func isValidKid(_ kid: String) -> Bool {
         !kid.isEmpty && kid.utf8.count <= 64 && kid.utf8.allSatisfy { c in

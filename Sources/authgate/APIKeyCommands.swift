@@ -14,9 +14,12 @@ enum APIKeyCommands {
         let project = try projectArgument(ctx)
         let name = ctx.args.optional("name") == nil ? "default" : try ctx.validName()
         let key = CredentialKeys.newAPIKey()
-        let apiKey = try ctx.db().apiKeys.create(projectID: project.id, name: name, prefix: key.prefix,
-                                                 keyHash: key.digest, now: Time.now())
-        try ctx.audit("api_key_created", tenantID: project.tenantID, detail: "\(apiKey.id) \(key.prefix) project \(project.id)")
+        let apiKey = try ctx.atomically { db in
+            let apiKey = try db.apiKeys.create(projectID: project.id, name: name, prefix: key.prefix,
+                                               keyHash: key.digest, now: Time.now())
+            try ctx.audit("api_key_created", tenantID: project.tenantID, detail: "\(apiKey.id) \(key.prefix) project \(project.id)")
+            return apiKey
+        }
         if ctx.json {
             Output.json(.object([
                 ("id", .string(apiKey.id)), ("key", .string(key.raw)), ("prefix", .string(key.prefix)),
@@ -42,11 +45,12 @@ enum APIKeyCommands {
 
     static func revoke(_ ctx: Context) throws {
         let id = try ctx.args.required("id").lowercased()
-        let db = try ctx.db()
-        guard let key = try db.apiKeys.byID(id) else { throw CLIError.failure("no API key \(id)") }
-        guard key.revokedAt == nil else { throw CLIError.failure("API key \(id) is already revoked") }
-        try db.apiKeys.revoke(id: id, now: Time.now())
-        try ctx.audit("api_key_revoked", tenantID: key.tenantID, detail: "\(id) \(key.prefix)")
+        try ctx.atomically { db in
+            guard let key = try db.apiKeys.byID(id) else { throw CLIError.failure("no API key \(id)") }
+            guard key.revokedAt == nil else { throw CLIError.failure("API key \(id) is already revoked") }
+            try db.apiKeys.revoke(id: id, now: Time.now())
+            try ctx.audit("api_key_revoked", tenantID: key.tenantID, detail: "\(id) \(key.prefix)")
+        }
         if ctx.json {
             Output.json(.object([("id", .string(id)), ("revoked", .bool(true))]))
         } else {

@@ -9,13 +9,19 @@ struct Arguments {
     static let globalFlags: Set<String> = ["json", "help"]
 
     /// Parses `words` (everything after the command words) against the declared names.
-    static func parse(_ words: [String], options allowed: Set<String>, flags allowedFlags: Set<String>) throws(CLIError) -> Arguments {
+    /// A command with a `positional` name takes one bare word, stored under that name.
+    static func parse(_ words: [String], options allowed: Set<String>, flags allowedFlags: Set<String>,
+                      positional: String? = nil) throws(CLIError) -> Arguments {
         var result = Arguments()
         var index = 0
         while index < words.count {
             let word = words[index]
             index += 1
             guard word.hasPrefix("--"), word.count > 2 else {
+                if let positional, result.options[positional] == nil, !word.hasPrefix("-") {
+                    result.options[positional] = word
+                    continue
+                }
                 throw .usage("unexpected argument '\(word)'")
             }
             var name = String(word.dropFirst(2))

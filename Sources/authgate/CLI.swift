@@ -6,6 +6,8 @@ struct Command: Sendable {
     var words: [String]
     var options: Set<String> = []
     var flags: Set<String> = []
+    /// The name of one required positional argument (e.g. `keys retire KID`), read as an option.
+    var positional: String? = nil
     var synopsis: String
     var run: @Sendable (Context) throws -> Void
 }
@@ -39,7 +41,8 @@ enum CLI {
         }
         do {
             let rest = Array(argv.dropFirst(command.words.count))
-            let args = try Arguments.parse(rest, options: command.options, flags: command.flags)
+            let args = try Arguments.parse(rest, options: command.options, flags: command.flags,
+                                           positional: command.positional)
             if args.has("help") {
                 Output.line("usage: authgate \(command.synopsis)")
                 return 0

@@ -36,6 +36,13 @@ final class Context {
         }
     }
 
+    /// A change and its audit row as one write transaction (`BEGIN IMMEDIATE`): a failure
+    /// anywhere in `body` (a busy database, the audit insert) leaves nothing half done.
+    func atomically<T>(_ body: (Database) throws -> T) throws -> T {
+        let db = try db()
+        return try db.transaction { try body(db) }
+    }
+
     /// Every mutating command leaves a trace; the actor is always "cli".
     func audit(_ event: String, tenantID: String?, detail: String? = nil) throws {
         try db().audit.record(event, tenantID: tenantID, actor: "cli", ip: nil, detail: detail, at: Time.now())

@@ -22,12 +22,11 @@ enum InitCommand {
             if try db.tenants.byDomain(platformDomain) != nil {
                 throw CLIError.failure("domain \(platformDomain) belongs to a tenant that is not the platform tenant")
             }
-            return (try db.tenants.create(name: "Platform", domain: platformDomain, isPlatform: true, now: Time.now()), true)
+            let tenant = try db.tenants.create(name: "Platform", domain: platformDomain, isPlatform: true, now: Time.now())
+            try ctx.audit("tenant_created", tenantID: tenant.id, detail: "platform \(tenant.domain)")
+            return (tenant, true)
         }
-        if isNew {
-            try ctx.audit("tenant_created", tenantID: platform.id, detail: "platform \(platform.domain)")
-            created.append("platform tenant \(platform.domain)")
-        }
+        if isNew { created.append("platform tenant \(platform.domain)") }
 
         let keysPath = ctx.settings.keysFile
         var kid: String?

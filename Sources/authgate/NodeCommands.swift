@@ -14,8 +14,11 @@ enum NodeCommands {
         let tenant = try ctx.tenant()
         let name = try ctx.validName()
         let key = CredentialKeys.newNodeKey()
-        let node = try ctx.db().nodes.create(tenantID: tenant.id, name: name, keyHash: key.digest, now: Time.now())
-        try ctx.audit("node_created", tenantID: tenant.id, detail: "\(node.id) \(name)")
+        let node = try ctx.atomically { db in
+            let node = try db.nodes.create(tenantID: tenant.id, name: name, keyHash: key.digest, now: Time.now())
+            try ctx.audit("node_created", tenantID: tenant.id, detail: "\(node.id) \(name)")
+            return node
+        }
         if ctx.json {
             Output.json(.object([
                 ("id", .string(node.id)), ("key", .string(key.raw)), ("name", .string(name)),
@@ -46,11 +49,12 @@ enum NodeCommands {
 
     static func revoke(_ ctx: Context) throws {
         let id = try ctx.args.required("id").lowercased()
-        let db = try ctx.db()
-        guard let node = try db.nodes.byID(id) else { throw CLIError.failure("no node \(id)") }
-        guard node.revokedAt == nil else { throw CLIError.failure("node \(id) is already revoked") }
-        try db.nodes.revoke(id: id, now: Time.now())
-        try ctx.audit("node_revoked", tenantID: node.tenantID, detail: "\(id) \(node.name)")
+        try ctx.atomically { db in
+            guard let node = try db.nodes.byID(id) else { throw CLIError.failure("no node \(id)") }
+            guard node.revokedAt == nil else { throw CLIError.failure("node \(id) is already revoked") }
+            try db.nodes.revoke(id: id, now: Time.now())
+            try ctx.audit("node_revoked", tenantID: node.tenantID, detail: "\(id) \(node.name)")
+        }
         if ctx.json {
             Output.json(.object([("id", .string(id)), ("revoked", .bool(true))]))
         } else {

@@ -12,8 +12,11 @@ enum ProjectCommands {
     static func create(_ ctx: Context) throws {
         let tenant = try ctx.tenant()
         let name = try ctx.validName()
-        let project = try ctx.db().projects.create(tenantID: tenant.id, name: name, now: Time.now())
-        try ctx.audit("project_created", tenantID: tenant.id, detail: "\(project.id) \(name)")
+        let project = try ctx.atomically { db in
+            let project = try db.projects.create(tenantID: tenant.id, name: name, now: Time.now())
+            try ctx.audit("project_created", tenantID: tenant.id, detail: "\(project.id) \(name)")
+            return project
+        }
         if ctx.json { Output.json(json(project)) } else { Output.line(project.id) }
     }
 

@@ -34,8 +34,17 @@ enum SessionCommands {
         guard [userID != nil, sessionID != nil, all].filter({ $0 }).count == 1 else {
             throw CLIError.usage("give exactly one of --user ID, --session ID, --all")
         }
-        let db = try ctx.db()
         let now = Time.now()
+        let count = try ctx.atomically { db in try revoke(ctx, db, userID: userID, sessionID: sessionID, now: now) }
+        if ctx.json {
+            Output.json(.object([("revoked", .int(Int64(count)))]))
+        } else {
+            Output.line("revoked \(count) session(s)")
+        }
+    }
+
+    /// The revocation and its audit row (one transaction: see `Context.atomically`).
+    static func revoke(_ ctx: Context, _ db: Database, userID: String?, sessionID: String?, now: Int64) throws -> Int {
         var count = 0
         if let sessionID {
             let id = sessionID.lowercased()
@@ -55,10 +64,6 @@ enum SessionCommands {
             count = try db.sessions.revokeEverything(reason: "cli", now: now)
             try ctx.audit("sessions_revoked", tenantID: nil, detail: "all: \(count)")
         }
-        if ctx.json {
-            Output.json(.object([("revoked", .int(Int64(count)))]))
-        } else {
-            Output.line("revoked \(count) session(s)")
-        }
+        return count
     }
 }

@@ -15,12 +15,14 @@ enum TenantCommands {
         guard let domain = Validation.normalizedDomain(raw) else {
             throw CLIError.failure("invalid domain '\(Output.oneLine(raw))' (letters, digits, dots, hyphens)")
         }
-        let db = try ctx.db()
-        if try db.tenants.byDomain(domain) != nil {
-            throw CLIError.failure("a tenant with domain \(domain) already exists")
+        let tenant = try ctx.atomically { db in
+            if try db.tenants.byDomain(domain) != nil {
+                throw CLIError.failure("a tenant with domain \(domain) already exists")
+            }
+            let tenant = try db.tenants.create(name: name, domain: domain, isPlatform: false, now: Time.now())
+            try ctx.audit("tenant_created", tenantID: tenant.id, detail: domain)
+            return tenant
         }
-        let tenant = try db.tenants.create(name: name, domain: domain, isPlatform: false, now: Time.now())
-        try ctx.audit("tenant_created", tenantID: tenant.id, detail: domain)
         if ctx.json { Output.json(json(tenant)) } else { Output.line(tenant.id) }
     }
 

@@ -39,12 +39,15 @@ enum UserCommands {
         let hash = try ctx.hash(password)
         let user: User
         do {
-            user = try db.users.create(tenantID: tenant.id, email: email, passwordHash: hash, role: role,
-                                       mustChangePassword: ctx.args.has("must-change-password"), now: Time.now())
+            user = try ctx.atomically { db in
+                let user = try db.users.create(tenantID: tenant.id, email: email, passwordHash: hash, role: role,
+                                               mustChangePassword: ctx.args.has("must-change-password"), now: Time.now())
+                try ctx.audit("user_created", tenantID: tenant.id, detail: "\(user.id) \(email) \(role)")
+                return user
+            }
         } catch let error as StorageError where error.isConstraint {
             throw CLIError.failure("a user with email \(email) already exists in tenant \(tenant.domain)")
         }
-        try ctx.audit("user_created", tenantID: tenant.id, detail: "\(user.id) \(email) \(role)")
         if ctx.json {
             var object: [(String, JSON)] = [("id", .string(user.id)), ("email", .string(email)),
                                             ("tenant_id", .string(tenant.id)), ("role", .string(role))]
@@ -72,39 +75,43 @@ enum UserCommands {
 
     static func disable(_ ctx: Context) throws {
         let (tenant, user) = try ctx.user()
-        let db = try ctx.db()
         let now = Time.now()
-        let revoked = try db.transaction {
+        let revoked = try ctx.atomically { db in
             try db.users.setStatus(userID: user.id, status: "disabled", now: now)
-            return try db.sessions.revokeAll(userID: user.id, reason: "user_disabled", now: now, except: nil)
+            let revoked = try db.sessions.revokeAll(userID: user.id, reason: "user_disabled", now: now, except: nil)
+            try ctx.audit("user_disabled", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(revoked) sessions revoked")
+            return revoked
         }
-        try ctx.audit("user_disabled", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(revoked) sessions revoked")
         done(ctx, user, "disabled \(user.email); \(revoked) session(s) revoked", revoked: revoked)
     }
 
     static func enable(_ ctx: Context) throws {
         let (tenant, user) = try ctx.user()
-        try ctx.db().users.setStatus(userID: user.id, status: "active", now: Time.now())
-        try ctx.audit("user_enabled", tenantID: tenant.id, detail: "\(user.id) \(user.email)")
+        try ctx.atomically { db in
+            try db.users.setStatus(userID: user.id, status: "active", now: Time.now())
+            try ctx.audit("user_enabled", tenantID: tenant.id, detail: "\(user.id) \(user.email)")
+        }
         done(ctx, user, "enabled \(user.email)")
     }
 
     static func unlock(_ ctx: Context) throws {
         let (tenant, user) = try ctx.user()
-        try ctx.db().users.unlock(userID: user.id)
-        try ctx.audit("user_unlocked", tenantID: tenant.id, detail: "\(user.id) \(user.email)")
+        try ctx.atomically { db in
+            try db.users.unlock(userID: user.id)
+            try ctx.audit("user_unlocked", tenantID: tenant.id, detail: "\(user.id) \(user.email)")
+        }
         done(ctx, user, "unlocked \(user.email)")
     }
 
     static func delete(_ ctx: Context) throws {
         let (tenant, user) = try ctx.user()
-        let db = try ctx.db()
-        let revoked = try db.transaction {
-            let n = try db.sessions.revokeAll(userID: user.id, reason: "user_deleted", now: Time.now(), except: nil)
-            try db.users.delete(userID: user.id, now: Time.now())
+        let now = Time.now()
+        let revoked = try ctx.atomically { db in
+            let n = try db.sessions.revokeAll(userID: user.id, reason: "user_deleted", now: now, except: nil)
+            try db.users.delete(userID: user.id, now: now)
+            try ctx.audit("user_deleted", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(n) sessions revoked")
             return n
         }
-        try ctx.audit("user_deleted", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(revoked) sessions revoked")
         done(ctx, user, "deleted \(user.email); \(revoked) session(s) revoked", revoked: revoked)
     }
 
@@ -114,27 +121,27 @@ enum UserCommands {
         let password = try ctx.passwordFromStdin()
         try ctx.checkPolicy(password, email: user.email)
         let hash = try ctx.hash(password)
-        let db = try ctx.db()
         let now = Time.now()
-        let revoked = try db.transaction {
+        let revoked = try ctx.atomically { db in
             try db.users.setPassword(userID: user.id, hash: hash, mustChange: ctx.args.has("must-change-password"), now: now)
             try db.users.unlock(userID: user.id)
-            return try db.sessions.revokeAll(userID: user.id, reason: "password_set", now: now, except: nil)
+            let n = try db.sessions.revokeAll(userID: user.id, reason: "password_set", now: now, except: nil)
+            try ctx.audit("password_set", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(n) sessions revoked")
+            return n
         }
-        try ctx.audit("password_set", tenantID: tenant.id, detail: "\(user.id) \(user.email); \(revoked) sessions revoked")
         done(ctx, user, "password set for \(user.email); \(revoked) session(s) revoked", revoked: revoked)
     }
 
     static func setRole(_ ctx: Context) throws {
         let (tenant, user) = try ctx.user()
         let role = try validRole(ctx, in: tenant)
-        let db = try ctx.db()
         let now = Time.now()
-        let revoked = try db.transaction {
+        let revoked = try ctx.atomically { db in
             try db.users.setRole(userID: user.id, role: role, now: now)
-            return try db.sessions.revokeAll(userID: user.id, reason: "role_changed", now: now, except: nil)
+            let n = try db.sessions.revokeAll(userID: user.id, reason: "role_changed", now: now, except: nil)
+            try ctx.audit("role_changed", tenantID: tenant.id, detail: "\(user.id) \(user.email) \(user.role) -> \(role)")
+            return n
         }
-        try ctx.audit("role_changed", tenantID: tenant.id, detail: "\(user.id) \(user.email) \(user.role) -> \(role)")
         done(ctx, user, "role of \(user.email) is now \(role); \(revoked) session(s) revoked", revoked: revoked)
     }
 

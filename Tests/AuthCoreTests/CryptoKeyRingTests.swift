@@ -48,8 +48,8 @@ import Testing
         #expect(ring.signing.kid == second)
         #expect(ring.keys.allSatisfy { $0.secret.count == 32 })
         #expect(stat(path, &st) == 0 && st.st_mode & 0o777 == 0o600)
-        // No temp files left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["keys"])
+        // No temp files left behind (the lock file stays: removing it would break the lock).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["keys", "keys.lock"])
     }
 
     @Test func rotateKeepsCommentsAndLoosensNothing() throws {
@@ -85,9 +85,12 @@ import Testing
         try "garbage".write(toFile: path, atomically: true, encoding: .utf8)
         store.reload()
         #expect(store.current.signing.kid == second)
-        // Without an explicit reload, a change is picked up within about a second.
+        // Without an explicit reload, a change is picked up within about a second (written
+        // owner-only: a ring readable by group or others is refused).
         let third = "k3"
+        let mask = umask(0o077)
         try "k3:\(Self.secret())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        umask(mask)
         let deadline = Date().addingTimeInterval(3)
         while store.current.signing.kid != third && Date() < deadline { usleep(20_000) }
         #expect(store.current.signing.kid == third)

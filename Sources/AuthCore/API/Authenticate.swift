@@ -37,18 +37,15 @@ extension Worker {
     /// Signature and claims only (the session's state is `state.sessionCheck`).
     /// A token this worker already verified under the same key ring skips the HMAC and the
     /// claims parse (the result depends only on the token, the ring, iss/aud and the clock);
-    /// exp/iat are re-checked against the current time exactly as `JWT.verify` checks them.
+    /// exp/iat are re-checked against the current time by the rule `JWT.verify` uses
+    /// (`AccessClaims.timeError`).
     func checkAccessToken(_ token: String) throws(AuthError) -> AccessClaims {
         let now = Time.now()
         let ring = app.keys.current(cache: &tokenMemo.ringCache)
         let leeway = settings.clockLeeway
         let claims: AccessClaims
         if let known = tokenMemo.claims(for: token, ring: ring) {
-            let (notBefore, o1) = now.subtractingReportingOverflow(leeway)
-            let (notAfter, o2) = now.addingReportingOverflow(leeway)
-            guard known.exp > (o1 ? (leeway > 0 ? Int64.min : Int64.max) : notBefore),
-                  known.iat <= (o2 ? (leeway > 0 ? Int64.max : Int64.min) : notAfter)
-            else { throw AuthError.invalidToken() }
+            guard known.timeError(now: now, leeway: leeway) == nil else { throw AuthError.invalidToken() }
             claims = known
         } else {
             let result = JWT.verify(token, ring: ring, issuer: settings.issuer,

@@ -69,11 +69,23 @@ public final class Worker {
         ]))
     }
 
-    /// Runs a storage call, turning any storage failure into a logged 500.
+    /// Runs a storage call. A database still locked after the busy handler gave up (5 s) is 503
+    /// `unavailable` with `Retry-After` (the client may simply retry); any other storage
+    /// failure is a logged 500.
     func store<T>(_ body: () throws -> T) throws(AuthError) -> T {
-        do { return try body() } catch let e as AuthError { throw e } catch {
+        do { return try body() } catch let e as AuthError { throw e } catch let e as StorageError where e.isBusy {
+            var busy = AuthError.unavailable(retryAfter: 1)
+            busy.cause = "storage busy: \(e)"
+            throw busy
+        } catch {
             throw AuthError.internalError("storage: \(error)")
         }
+    }
+
+    /// Several writes as one: a write transaction (`BEGIN IMMEDIATE`) run through `store`, so
+    /// either every statement of `body` commits or none does. Never hash inside it.
+    func write<T>(_ body: () throws -> T) throws(AuthError) -> T {
+        try store { try db.transaction(immediate: true, body) }
     }
 
     func audit(_ event: String, tenantID: String?, actor: String?, request: Request, detail: String? = nil) {

@@ -24,16 +24,14 @@ extension Worker {
             throw AuthError.invalidCredentials
         }
         // Count the attempt before hashing, atomically, so parallel guesses cannot slip past the threshold.
-        var allowed: [User] = []
-        for user in candidates {
-            let counted = try store {
+        // One transaction for every candidate account: all are counted or none.
+        let counted = try write {
+            try candidates.map { user in
                 try db.users.recordFailure(userID: user.id, now: now, threshold: settings.lockoutThreshold,
                                            lockSeconds: settings.lockoutSeconds)
             }
-            if counted.failedAttempts <= settings.lockoutThreshold && counted.status == "active" {
-                allowed.append(counted)
-            }
         }
+        let allowed = counted.filter { $0.failedAttempts <= settings.lockoutThreshold && $0.status == "active" }
         var matched: User?
         for user in allowed where try hashCheck(password, against: user.passwordHash) {
             matched = user
@@ -47,21 +45,24 @@ extension Worker {
             }
             throw AuthError.invalidCredentials
         }
-        try store { try db.users.resetFailures(userID: user.id) }
-        // Failures counted on the user's accounts in other tenants were not theirs to pay for.
-        for other in candidates where other.id != user.id {
-            try store { try db.users.undoFailure(userID: other.id) }
-        }
-        if candidates.count > 1 {
-            audit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
-                  detail: "email exists in \(candidates.count) tenants")
-        }
         upgradeHashIfNeeded(user: user, password: password, now: now)
-        let session = try store {
-            try db.sessions.create(userID: user.id, now: now, userAgent: String((request.header("user-agent") ?? "").prefix(256)),
-                                   ip: request.remoteAddress)
+        // The success writes as one: counts reset, the session, its audit row.
+        let session = try write {
+            try db.users.resetFailures(userID: user.id)
+            // Failures counted on the user's accounts in other tenants were not theirs to pay for.
+            for other in candidates where other.id != user.id {
+                try db.users.undoFailure(userID: other.id)
+            }
+            if candidates.count > 1 {
+                audit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
+                      detail: "email exists in \(candidates.count) tenants")
+            }
+            let session = try db.sessions.create(userID: user.id, now: now,
+                                                 userAgent: String((request.header("user-agent") ?? "").prefix(256)),
+                                                 ip: request.remoteAddress)
+            audit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
+            return session
         }
-        audit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
         let fresh = (try? db.users.byID(user.id)) ?? user
         return tokenResponse(issueTokens(user: fresh, session: session, counter: session.counter, now: now))
     }

@@ -37,12 +37,13 @@ extension Worker {
             throw AuthError.invalidCredentials
         }
         let hash = try makeHash(new)
-        try store {
+        // One write transaction: the new password never exists while the other sessions still live.
+        try write {
             try db.users.resetFailures(userID: user.id)
             try db.users.setPassword(userID: user.id, hash: hash, mustChange: false, now: now)
             _ = try db.sessions.revokeAll(userID: user.id, reason: "password_changed", now: now, except: p.sessionID)
+            audit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
         }
-        audit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
         return profile.respond(200, APIProfile.successTrue)
     }
 }

@@ -36,13 +36,28 @@ final class Statement {
             let rc: Int32
             switch value {
             case let .text(text):
-                rc = sqlite3_bind_text(handle, index, text, -1, authgate_sqlite_transient())
+                rc = Statement.bindText(handle, index, text)
             case let .int(int):
                 rc = sqlite3_bind_int64(handle, index, int)
             case .null:
                 rc = sqlite3_bind_null(handle, index)
             }
             try check(rc)
+        }
+    }
+
+    /// Binds the UTF-8 bytes with their count, never a C string: an embedded NUL must not cut
+    /// what SQLite stores or compares (a `-1` length stops at the first NUL). An empty string is
+    /// bound from a non-NULL pointer, because a NULL pointer would bind SQL NULL, not ''.
+    static func bindText(_ handle: OpaquePointer, _ index: Int32, _ text: String) -> Int32 {
+        var text = text
+        return text.withUTF8 { bytes -> Int32 in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                return sqlite3_bind_text64(handle, index, "", 0, authgate_sqlite_transient(), UInt8(SQLITE_UTF8))
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text64(handle, index, $0, UInt64(bytes.count), authgate_sqlite_transient(), UInt8(SQLITE_UTF8))
+            }
         }
     }
 

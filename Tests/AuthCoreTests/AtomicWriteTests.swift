@@ -1,0 +1,88 @@
+import AuthCrypto
+import Foundation
+import Testing
+@testable import AuthCore
+
+/// Multi-statement writes are one transaction: a failure between two statements leaves
+/// nothing half done, and a busy database answers 503 `unavailable`, not 500.
+@Suite struct AtomicWriteTests {
+    static let oldPassword = "correct horse battery"
+    static let newPassword = "a brand new password"
+    static let change = #"{"current_password":"correct horse battery","new_password":"a brand new password"}"#
+
+    /// A trigger on this worker's own connection (TEMP: nobody else sees it) makes the last
+    /// statement of the password change (revoking the other sessions) fail.
+    @Test func passwordChangeIsAllOrNothing() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        let user = try h.user("pw@acme.test", tenant: t)
+        let (mine, _) = h.login("pw@acme.test")
+        let (other, _) = h.login("pw@acme.test")
+        try h.db.connection.execScript("""
+            CREATE TEMP TRIGGER inject_failure BEFORE UPDATE OF revoked_at ON main.sessions
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+            """)
+        let failed = h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine)
+        #expect(failed.status == 500 && failed.json?.errorCode == "internal")
+        // Nothing happened: the old hash is in place and every session is live.
+        #expect(try h.db.users.byID(user.id)?.passwordHash == user.passwordHash)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 200)
+        #expect(try h.db.audit.list(tenantID: t.id).contains { $0.event == "password_changed" } == false)
+        try h.db.connection.execScript("DROP TRIGGER temp.inject_failure;")
+        #expect(h.login("pw@acme.test", Self.newPassword).0.isEmpty)
+        #expect(h.login("pw@acme.test", Self.oldPassword).0.hasPrefix("eyJ"))
+
+        // All of it: the new password, the other sessions revoked, the caller's kept.
+        #expect(h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: mine).status == 200)
+        #expect(h.login("pw@acme.test", Self.newPassword).0.hasPrefix("eyJ"))
+        #expect(try h.db.audit.list(tenantID: t.id).contains { $0.event == "password_changed" })
+    }
+
+    /// Another connection holds the write lock past the busy handler's 5 s: 503 with
+    /// Retry-After, nothing written; once it lets go the same request succeeds.
+    @Test func busyDatabaseAnswers503NotA500() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        let user = try h.user("busy@acme.test", tenant: t)
+        let (mine, _) = h.login("busy@acme.test")
+        let (other, _) = h.login("busy@acme.test")
+        let blocker = try Database(path: h.app.settings.dbPath)
+        try blocker.connection.execute("BEGIN IMMEDIATE")
+        let busy = h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine)
+        try blocker.connection.execute("ROLLBACK")
+        #expect(busy.status == 503 && busy.json?.errorCode == "unavailable")
+        #expect(busy.response.header("Retry-After") == "1")
+        #expect(try h.db.users.byID(user.id)?.passwordHash == user.passwordHash)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 200)
+        #expect(h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)
+    }
+
+    /// A login's success writes (reset counts, undo the other tenants' counts, the session,
+    /// the audit rows) commit together: a failing session insert leaves the counted attempts
+    /// as they were and no audit row claiming a login.
+    @Test func loginSuccessWritesAreOneTransaction() throws {
+        let h = try APIHarness()
+        let a = try h.tenant("a.test")
+        let b = try h.tenant("b.test")
+        let mine = try h.user("twin@x.test", tenant: a)
+        let twin = try h.user("twin@x.test", tenant: b, password: "another password 42")
+        try h.db.connection.execScript("""
+            CREATE TEMP TRIGGER inject_failure BEFORE INSERT ON main.sessions
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+            """)
+        let r = h.call("POST", "/api/v1/auth/login", json: #"{"email":"twin@x.test","password":"correct horse battery"}"#)
+        #expect(r.status == 500)
+        #expect(try h.db.users.byID(mine.id)?.failedAttempts == 1)
+        #expect(try h.db.users.byID(twin.id)?.failedAttempts == 1)
+        let events = try h.db.audit.list().map(\.event)
+        #expect(!events.contains("login_succeeded") && !events.contains("login_tenant_resolved"))
+        try h.db.connection.execScript("DROP TRIGGER temp.inject_failure;")
+        #expect(h.login("twin@x.test").0.hasPrefix("eyJ"))
+        #expect(try h.db.users.byID(mine.id)?.failedAttempts == 0)
+        #expect(try h.db.users.byID(twin.id)?.failedAttempts == 1)   // the first request's count stays
+        #expect(try h.db.audit.list().map(\.event).contains("login_tenant_resolved"))
+    }
+}
