@@ -55,7 +55,7 @@ mkdir -p "$T/run" "$T/log" "$T/demo" "$T/tls" "$T/nginx/snippets" "$T/wrk"
 group="$(id -gn "$NGINX_USER")"
 chgrp "$group" "$T/run"; chmod 0750 "$T/run"
 printf 'ok\n' > "$T/demo/plain.txt"; chmod 0644 "$T/demo/plain.txt"
-CACHE_DIR="/dev/shm/authgate-bench-$$-verify-cache"
+CACHE_DIR="$T/run/verify-cache"   # inside the 0750 run dir, never world-writable /dev/shm
 pids=()
 cleanup() {
     local p
@@ -110,6 +110,7 @@ subst="s|@T@|$T|g;s|@PORT@|$PORT|g;s|@TLSPORT@|$TLSPORT|g;s|@NGINX_USER@|$NGINX_
 subst="$subst;s|@AUTH_SOCKET@|$AUTH_SOCKET|g;s|@AUTH_WS_SOCKET@|$AUTH_WS_SOCKET|g;s|@UPSTREAM_SOCKET@|$UPSTREAM_SOCKET|g"
 subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g;s|@VERIFY_CACHE_SECONDS@|1|g"
 subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
+subst="$subst;s|@PASSWORD_RATE@|1000000r/s|g;s|@PASSWORD_BURST@|100000|g"
 for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
 sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
 if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal}.conf >&2; then

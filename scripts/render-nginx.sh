@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Renders nginx/authgate.conf.template and nginx/snippets/* into OUTDIR (nginx.conf +
 # snippets/), replacing every @NAME@ with the environment variable NAME.
-# usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE
-# and DEMO_FASTCGI_SOCKET, default $RUNDIR/demo-fastcgi.sock)
+# usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE,
+# DEMO_FASTCGI_SOCKET (default $RUNDIR/demo-fastcgi.sock), VERIFY_CACHE_DIR (default
+# $RUNDIR/verify-cache) and PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST)).
+# The verify micro-cache holds bearer tokens: its directory is always VERIFY_CACHE_DIR, never a
+# CACHE_DIR inherited from the environment, and never inside a group/other-writable directory.
 set -euo pipefail
 
 out="${1:?usage: render-nginx.sh OUTDIR}"
@@ -10,10 +13,28 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
-       LOGIN_RATE LOGIN_BURST NOFILE DEMO_FASTCGI_SOCKET)
+       LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET)
 
 # Optional: the demo's FastCGI echo socket (authgate-demo-upstream --fastcgi-socket).
 DEMO_FASTCGI_SOCKET="${DEMO_FASTCGI_SOCKET:-${RUNDIR:-}/demo-fastcgi.sock}"
+PASSWORD_RATE="${PASSWORD_RATE:-${LOGIN_RATE:-}}"
+PASSWORD_BURST="${PASSWORD_BURST:-${LOGIN_BURST:-}}"
+
+# The cache dir: derived, not inherited (an old caller's CACHE_DIR=/dev/shm/... is ignored).
+CACHE_DIR="${VERIFY_CACHE_DIR:-${RUNDIR:?render-nginx.sh: RUNDIR is not set}/verify-cache}"
+case "$CACHE_DIR" in
+    /*) ;;
+    *) echo "render-nginx.sh: VERIFY_CACHE_DIR must be an absolute path: '$CACHE_DIR'" >&2; exit 1 ;;
+esac
+cache_parent="$(dirname -- "$CACHE_DIR")"
+if [ -d "$cache_parent" ]; then
+    parent_mode="$(stat -L -c %a -- "$cache_parent")"
+    if [ $(( 8#$parent_mode & 8#022 )) -ne 0 ]; then
+        echo "render-nginx.sh: the verify cache's parent $cache_parent is group/other-writable (mode $parent_mode):" \
+             "another local user could plant cache entries there; use a root-owned runtime dir (VERIFY_CACHE_DIR)" >&2
+        exit 1
+    fi
+fi
 
 # sed script: one s|@NAME@|value|g per variable, value escaped for sed's replacement side.
 # nginx cannot raise its fd limit above the hard limit (no CAP_SYS_RESOURCE in containers).

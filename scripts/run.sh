@@ -75,7 +75,24 @@ if [ "$is_root" -eq 1 ]; then export AUTH_SOCKET_GROUP="${AUTH_SOCKET_GROUP:-$gr
 UPSTREAM_SOCKET="$RUNDIR/demo-upstream.sock"
 # TODO(companion owner): confirm the variable the companion reads for its upstream.
 export AUTH_WS_UPSTREAM="${AUTH_WS_UPSTREAM:-unix:$UPSTREAM_SOCKET}"
-CACHE_DIR="/dev/shm/authgate-$PORT-verify-cache"
+# Verify micro-cache: it holds bearer tokens in clear, so never in a world-writable place like
+# /dev/shm. As root: /run/authgate-$PORT (tmpfs, root-owned, 0750, nginx's group), the cache in it
+# 0700 owned by nginx's user; otherwise in our own runtime dir. An existing cache dir with another
+# owner or any group/other permission (someone made it first) refuses the start.
+if [ "$is_root" -eq 1 ]; then
+    CACHE_PARENT="/run/authgate-$PORT"
+    CACHE_USER="$NGINX_USER"
+else
+    CACHE_PARENT="$RUNDIR"
+    CACHE_USER="$(id -un)"
+fi
+made_cache_parent=""
+[ -e "$CACHE_PARENT" ] || made_cache_parent="$CACHE_PARENT"
+CACHE_DIR="$CACHE_PARENT/verify-cache"
+if ! "$root/scripts/prepare-cache-dir.sh" "$CACHE_DIR" "$CACHE_USER" "$group"; then
+    loud "not starting: the verify cache dir $CACHE_DIR is not safe (see the message above)"
+    exit 1
+fi
 
 # Key ring (mode 0600): one random 32-byte key if none exists.
 if [ ! -s "$AUTH_KEYS_FILE" ]; then
@@ -111,10 +128,11 @@ cache_zone=authgate_verify
 if [ "$cache_seconds" = 0 ]; then cache_zone=off; cache_seconds=1; fi
 PORT="$PORT" VAR="$VAR" RUNDIR="$RUNDIR" LOGDIR="$VAR/log" NGINX_USER="$NGINX_USER" \
 NGINX_WORKERS="${NGINX_WORKERS:-auto}" AUTH_SOCKET="$AUTH_SOCKET" AUTH_WS_SOCKET="$AUTH_WS_SOCKET" \
-UPSTREAM_SOCKET="$UPSTREAM_SOCKET" CACHE_DIR="$CACHE_DIR" VERIFY_CACHE_ZONE="$cache_zone" \
+UPSTREAM_SOCKET="$UPSTREAM_SOCKET" VERIFY_CACHE_DIR="$CACHE_DIR" VERIFY_CACHE_ZONE="$cache_zone" \
 VERIFY_CACHE_SECONDS="$cache_seconds" CERT="$CERT" CERT_KEY="$CERT_KEY" DEMO_ROOT="$RUNDIR/demo" \
 DEMO_FASTCGI_SOCKET="$RUNDIR/demo-fastcgi.sock" AUTH_API_PROFILE="$AUTH_API_PROFILE" LOGIN_RATE="${AUTH_LOGIN_RATE:-10r/s}" \
-LOGIN_BURST="${AUTH_LOGIN_BURST:-20}" \
+LOGIN_BURST="${AUTH_LOGIN_BURST:-20}" PASSWORD_RATE="${AUTH_PASSWORD_RATE:-1r/s}" \
+PASSWORD_BURST="${AUTH_PASSWORD_BURST:-5}" \
     scripts/render-nginx.sh "$VAR/nginx"
 "$NGINX" -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e "$VAR/log/nginx-error.log"
 
@@ -158,6 +176,7 @@ stop_all() {
     wait 2>/dev/null || true
     rm -rf -- "${CACHE_DIR:?}"
     if [ -n "$made_rundir" ]; then rm -rf -- "${made_rundir:?}"; fi
+    if [ -n "$made_cache_parent" ] && [ -d "$made_cache_parent" ]; then rmdir -- "$made_cache_parent" 2>/dev/null || true; fi
     log "stopped"
     exit 0
 }

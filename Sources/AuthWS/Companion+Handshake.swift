@@ -43,7 +43,8 @@ extension Companion {
         let key = head.value("sec-websocket-key") ?? ""
         guard head.method == "GET", head.tokens("upgrade").contains("websocket"),
               head.tokens("connection").contains("upgrade"), head.value("sec-websocket-version") == "13",
-              head.count("sec-websocket-key") == 1, Base64.decode(key)?.count == 16, head.count("host") <= 1
+              head.count("sec-websocket-key") == 1, Base64.decode(key)?.count == 16, head.count("host") <= 1,
+              !Self.carriesBody(head)
         else {
             reject(c, .invalidRequest("not a WebSocket upgrade"))
             return
@@ -59,6 +60,11 @@ extension Companion {
             reject(c, error, tokenSent: token != nil)
             return
         case let .success(identity):
+            if let refusal = Self.tenantRefusal(head.query, identity: identity) {
+                logger.info("ws refused route=\(route.path) status=403 code=\(refusal.code) (tenant_id)")
+                reject(c, refusal)
+                return
+            }
             c.identity = identity
         }
         c.route = route
@@ -68,46 +74,66 @@ extension Companion {
         connectUpstream(c, route.upstream)
     }
 
-    /// Removes every `token` parameter; returns its value (nil when absent or repeated) and the rest.
+    /// Removes every `token` parameter (any spelling a framework reads as `token`, through the
+    /// shared `Query` parser); returns the token (nil when absent, repeated, disguised or
+    /// malformed) and the rest of the query, re-joined with `&` exactly as it was parsed.
     static func splitToken(_ query: Substring) -> (String?, String) {
-        var tokens: [String] = []
-        var rest: [Substring] = []
-        for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
-            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            if name == "token" {
-                tokens.append(percentDecode(pair.dropFirst(name.count + 1)))
-            } else if !pair.isEmpty {
-                rest.append(pair)
+        var tokens: [String?] = []
+        var rest = ""
+        for p in Query.parameters(query) {
+            if Query.frameworkName(p.name) == "token" {
+                tokens.append(p.name == "token" ? Query.decode(p.value ?? "") : nil)
+                continue
             }
+            if !rest.isEmpty { rest += "&" }
+            rest += p.pair
         }
-        return (tokens.count == 1 ? tokens[0] : nil, rest.joined(separator: "&"))
+        return (tokens.count == 1 ? tokens[0] : nil, rest)
     }
 
-    static func percentDecode(_ s: Substring) -> String {
-        guard s.contains("%") || s.contains("+") else { return String(s) }
-        var out: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let b = it.popFirst() {
-            if b == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
-                out.append(v)
-                it = it.dropFirst(2)
-            } else {
-                out.append(b)
-            }
+    /// `?tenant_id=` on an upgrade: the same rule as the gate (`Query.tenant`); a WebSocket acts in
+    /// the token's own tenant only (cross-tenant WebSockets are not supported), so any other is 403.
+    static func tenantRefusal(_ query: Substring, identity: WSIdentity) -> AuthError? {
+        switch Query.tenant(query) {
+        case let .failure(refusal): return refusal.authError
+        case let .success(tenant?) where tenant != identity.tenantID: return .forbidden("not allowed for this tenant")
+        case .success: return nil
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Headers that belong to one hop (RFC 9110 7.6.1) or to a body: never forwarded. The
+    /// upgrade's own `Upgrade`/`Connection` are written fresh.
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+                                        "content-length", "sec-websocket-extensions"]
+
+    /// Lowercased, `_` as `-`: nginx and many frameworks treat `X_Auth_Role` like `X-Auth-Role`.
+    static func canonicalHeaderName(_ name: String) -> String {
+        String(name.lowercased().map { $0 == "_" ? "-" : $0 })
     }
 
     static func forwardedRequest(_ head: HTTPHead, path: String, query: String, identity: WSIdentity) -> [UInt8] {
         var text = "GET \(path)\(query.isEmpty ? "" : "?" + query) HTTP/1.1\r\n"
+        let listed = Set(head.tokens("connection").map(canonicalHeaderName))
         for h in head.headers {
-            let name = h.name.lowercased()
-            if name.hasPrefix("x-auth-") || name == "sec-websocket-extensions" { continue }
+            let name = canonicalHeaderName(h.name)
+            if name.hasPrefix("x-auth-") || name.hasPrefix("proxy-") || hopByHop.contains(name) || listed.contains(name) {
+                continue
+            }
             text += "\(h.name): \(h.value)\r\n"
         }
+        text += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "X-Auth-Kind: user\r\nX-Auth-User-Id: \(identity.userID)\r\nX-Auth-Tenant-Id: \(identity.tenantID)\r\n"
         text += "X-Auth-Role: \(identity.role)\r\nX-Auth-Email: \(identity.email)\r\nX-Auth-Session-Id: \(identity.sessionID)\r\n\r\n"
         return Array(text.utf8)
+    }
+
+    /// An upgrade has no body: a `Transfer-Encoding` or a non-zero `Content-Length` would put
+    /// body bytes where frames are expected (request smuggling towards the upstream).
+    static func carriesBody(_ head: HTTPHead) -> Bool {
+        head.headers.contains { h in
+            let name = canonicalHeaderName(h.name)
+            return name == "transfer-encoding" || (name == "content-length" && h.value != "0")
+        }
     }
 
     func connectUpstream(_ c: Connection, _ upstream: Upstream) {

@@ -1,4 +1,5 @@
 import AuthCore
+import Foundation
 import CFastCGI
 import Glibc
 import Synchronization
@@ -32,6 +33,8 @@ enum Responder {
             listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024)
         } catch { fail(error.description) }
 
+        warnAboutSocketGroup(settings.socketGroup, log: log)
+
         let app: App
         do { app = try App(settings: settings, log: log) } catch {
             listener.removeFile()
@@ -51,6 +54,18 @@ enum Responder {
         var received: Int32 = 0
         while sigwait(&stopSignals, &received) != 0 {}
         stop(listener, log: log, signal: received, stopSignals: stopSignals)
+    }
+
+    /// Anyone else in the socket's group can bypass nginx: say so at every start.
+    private static func warnAboutSocketGroup(_ group: String?, log: Logger) {
+        guard let group else { return }
+        let env = ProcessInfo.processInfo.environment
+        let nginxUser = env["AUTH_NGINX_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "www-data"
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        if let warning = SocketGroupAudit.warning(group: group, nginxUser: nginxUser,
+                                                  groupFile: read("/etc/group"), passwdFile: read("/etc/passwd")) {
+            log.warning(warning)
+        }
     }
 
     private static func stop(_ listener: Listener, log: Logger, signal: Int32, stopSignals: sigset_t) -> Never {

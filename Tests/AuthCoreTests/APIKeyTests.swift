@@ -40,7 +40,9 @@ import Testing
         let k = h.call("POST", "/x", bearer: key, verify: keys)
         #expect(k.status == 204 && k.response.header("X-Auth-Project-Id") == pid && k.response.header("X-Auth-Tenant-Id") == t.id)
         #expect(h.call("GET", "/x", bearer: agent, verify: keys).status == 403)
-        let n = h.call("GET", "/x?tenant_id=someone-else", bearer: nodeKey, verify: nodes)
+        // Node keys: identity forced from the key; naming another tenant is refused (issue 11).
+        #expect(h.call("GET", "/x?tenant_id=someone-else", bearer: nodeKey, verify: nodes).status == 403)
+        let n = h.call("GET", "/x?tenant_id=\(t.id)", bearer: nodeKey, verify: nodes)
         #expect(n.status == 204 && n.response.header("X-Auth-Node-Id") == nodeID && n.response.header("X-Auth-Tenant-Id") == t.id)
         #expect(h.call("GET", "/x", bearer: agent, verify: admins).status == 403)
         #expect(h.call("GET", "/x", bearer: admin, verify: admins).status == 204)

@@ -111,7 +111,7 @@ import Testing
         let path = dir + "/keys"
         _ = try KeyRing.rotate(path: path)
         let kids = Mutex<[String]>([])
-        runOnThreads(8) { _ in
+        try runOnThreads(8) { _ in
             for _ in 0..<6 {
                 let kid = try! KeyRing.rotate(path: path)
                 kids.withLock { $0.append(kid) }

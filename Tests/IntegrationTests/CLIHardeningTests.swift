@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
@@ -87,8 +88,8 @@ import Testing
         defer { cli.cleanUp() }
         try cli.ok(["init"])
         let processes = try (0..<6).map { _ in try cli.start(["keys", "rotate"]) }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let statuses = try processes.map { try $0.wait(timeout: 60, for: "a concurrent keys rotate") }
+        #expect(statuses == [0, 0, 0, 0, 0, 0])
         #expect(try KeyRing.load(path: cli.keysPath).keys.count == 7)
     }
 }

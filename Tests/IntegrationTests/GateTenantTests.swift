@@ -50,8 +50,9 @@ struct GateTenantTests {
             let otherKey = try stack.get("/demo/ingest", token: w.otherAPIKey).echoedHeaders
             #expect(otherKey["x-auth-tenant-id"] == w.other && otherKey["x-auth-project-id"] == w.otherProject)
 
-            // Node keys: identity forced from the key, whatever the request says.
-            for query in ["", "?tenant_id=\(w.other)", "?node_id=evil&tenant_id=\(w.demo)"] {
+            // Node keys: identity forced from the key; another tenant's tenant_id is refused (issue 11).
+            #expect(try stack.get("/demo/node?tenant_id=\(w.other)", token: w.nodeKey).status == 403)
+            for query in ["", "?tenant_id=\(w.demo)", "?node_id=evil&tenant_id=\(w.demo)"] {
                 let r = try stack.get("/demo/node\(query)", token: w.nodeKey, headers: spoofedHeaders)
                 #expect(r.status == 200, "node \(query): \(r.status)")
                 let h = r.echoedHeaders

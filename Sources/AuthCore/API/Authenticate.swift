@@ -72,65 +72,14 @@ extension Worker {
     }
 
     /// `?tenant_id=`: a platform_admin may name any existing tenant; anyone else only their own.
-    /// Repeated or percent-encoded forms are refused.
+    /// Read through the one shared parser (`gateTenant`): repeated or disguised forms are refused.
     func actingTenant(_ request: Request, homeTenant: String, isPlatformAdmin: Bool) throws(AuthError) -> String {
-        guard let requested = try requestedTenant(query: request.query) else { return homeTenant }
+        guard let requested = try gateTenant(request.query) else { return homeTenant }
         if requested == homeTenant { return homeTenant }
         guard isPlatformAdmin else { throw AuthError.forbidden("not allowed for this tenant") }
         guard (try store { try db.tenants.byID(requested) }) != nil else {
             throw AuthError.forbidden("unknown tenant")
         }
         return requested
-    }
-
-    /// The single raw `tenant_id` value of a query, nil when absent; 403 when ambiguous: repeated,
-    /// or spelled so that some app framework reads it as `tenant_id` (percent-encoded, `+`, PHP's
-    /// `tenant.id` / `tenant id` / `tenant[id` / `tenant_id[]`, other letter case, `;` separators).
-    func requestedTenant(query: String) throws(AuthError) -> String? {
-        guard !query.isEmpty else { return nil }
-        var found: String?
-        for pair in query.split(whereSeparator: { $0 == "&" || $0 == ";" }) {
-            let eq = pair.firstIndex(of: "=") ?? pair.endIndex
-            let name = pair[..<eq]
-            let value = eq == pair.endIndex ? Substring("") : pair[pair.index(after: eq)...]
-            let isTenant = name == "tenant_id"
-            if !isTenant, Self.frameworkParameterName(name) == "tenant_id" {
-                throw AuthError.forbidden("encoded tenant_id")
-            }
-            guard isTenant else { continue }
-            if found != nil { throw AuthError.forbidden("repeated tenant_id") }
-            guard !value.isEmpty, !value.contains("%"), !value.contains("+") else {
-                throw AuthError.forbidden("malformed tenant_id")
-            }
-            found = String(value)
-        }
-        return found
-    }
-
-    /// The name a lenient framework would see: percent-decoded, `+` as space, lowercased, a
-    /// `[...]` suffix dropped (PHP arrays), and `.`, space and `[` turned into `_` (PHP).
-    static func frameworkParameterName(_ raw: Substring) -> String {
-        var name = (percentDecoded(raw) ?? String(raw)).lowercased()
-        if let open = name.firstIndex(of: "["), name[open...].contains("]") {
-            name = String(name[..<open])
-        }
-        return String(name.map { $0 == "." || $0 == " " || $0 == "[" ? "_" : $0 })
-    }
-
-    static func percentDecoded(_ s: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var it = s.utf8.makeIterator()
-        while let b = it.next() {
-            if b == UInt8(ascii: "%") {
-                guard let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(v)
-            } else if b == UInt8(ascii: "+") {
-                bytes.append(32)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -1,3 +1,5 @@
+import AuthCrypto
+
 /// A transport-free HTTP request: what the FastCGI responder (or a test) hands the router.
 public struct Request: Sendable {
     public var method: String
@@ -34,18 +36,10 @@ public struct Request: Sendable {
         return String(value.dropFirst(prefix.count)).trimmingASCIISpaces()
     }
 
-    /// Values of one query parameter, raw (not percent-decoded).
+    /// Values of one query parameter, raw (not percent-decoded), through the shared parser
+    /// (`Query.parameters`: `&` and `;` separate pairs).
     public func rawQueryValues(_ name: String) -> [Substring] {
-        guard !query.isEmpty else { return [] }
-        var out: [Substring] = []
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            if let eq = pair.firstIndex(of: "=") {
-                if pair[..<eq] == name { out.append(pair[pair.index(after: eq)...]) }
-            } else if pair == name {
-                out.append("")
-            }
-        }
-        return out
+        Query.parameters(query).filter { $0.name == name }.map { $0.value ?? "" }
     }
 }
 

@@ -11,6 +11,7 @@ public struct Logger: Sendable {
     public init(json: Bool = false) { self.json = json }
 
     public func info(_ message: String) { write("info", message) }
+    public func warning(_ message: String) { write("warning", message) }
     public func error(_ message: String) { write("error", message) }
 
     /// The access line of the responder: method, path without query, status, microseconds.

@@ -28,7 +28,7 @@ extension Worker {
         guard let credential = request.bearer, !credential.isEmpty else {
             throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
         }
-        let requestedTenant = try requestedTenant(query: request.query)
+        let requestedTenant = try gateTenant(request.query)
         // Fail closed: a state that cannot be confirmed current answers nothing but 401.
         guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         let now = Time.now()
@@ -70,7 +70,8 @@ extension Worker {
             }
             guard policy.allowNode else { throw AuthError.forbidden("node keys not accepted here") }
             if !policy.roles.isEmpty { throw AuthError.forbidden("role required") }
-            // Node identity is forced from the key, whatever the request names.
+            // Node identity is forced from the key; naming another tenant is refused, as for API keys.
+            if let requestedTenant, requestedTenant != node.tenantID { throw AuthError.forbidden("other tenant") }
             headers += [("X-Auth-Kind", "node"), ("X-Auth-Tenant-Id", node.tenantID), ("X-Auth-Node-Id", node.nodeID)]
         case .unknown:
             throw AuthError.invalidToken("unrecognized credential")
