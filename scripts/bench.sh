@@ -197,17 +197,76 @@ rsid="$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(j
 before="$(code -H "Authorization: Bearer $RTOK" "$URL/gated")/$(code -H "Authorization: Bearer $RTOK" "$URL/gated-cache")"
 CLI session revoke --session "$rsid" >/dev/null
 r0="$(date +%s%N)"
+# Another process revoked: the responder's verify state applies it within its 10 ms poll.
 nocache_after="$(code -H "Authorization: Bearer $RTOK" "$URL/gated")"
+nocache_ms=-1
+while [ $(( ($(date +%s%N) - r0) / 1000000 )) -lt 3000 ]; do
+    if [ "$(code -H "Authorization: Bearer $RTOK" "$URL/gated")" = 401 ]; then nocache_ms=$(( ($(date +%s%N) - r0) / 1000000 )); break; fi
+done
 cache_ms=-1
 while [ $(( ($(date +%s%N) - r0) / 1000000 )) -lt 3000 ]; do
     if [ "$(code -H "Authorization: Bearer $RTOK" "$URL/gated-cache")" = 401 ]; then cache_ms=$(( ($(date +%s%N) - r0) / 1000000 )); break; fi
     sleep 0.01
 done
-echo "before=$before nocache_after=$nocache_after cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
+echo "before=$before nocache_after=$nocache_after nocache_denied_after_ms=$nocache_ms cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
 log "revocation: $(cat "$T/revocation.txt")"
 
 skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
 : > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
+
+# ---- revocation load: gated/plain while sessions are logged out at 10/s, with 0 and then with
+# 1,000,000 revoked sessions in the database (revoked_at spread over the 30 days rows are kept) ----
+: > "$T/revload.tsv"
+health_state() { curl -s "$URL/api/v1/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d.get("data", d); v=d["verify_state"]; print(v["revoked_sessions"], v["fresh"])'; }
+rev_phase() { # label
+    local label="$1" per=$(( DUR * 10 + 10 )) r lg
+    for r in $(seq "$ROUNDS"); do
+        round="$r"
+        for lg in plain gated; do
+            mint --count "$per" > "$T/rev-$label-$r-$lg.txt"
+            python3 scripts/bench/revocation.py "$URL" "$T/rev-$label-$r-$lg.txt" "$DUR" 10 "$T/rev-$label-$r-$lg.json" &
+            local streamer=$!
+            if [ "$lg" = plain ]; then run "rev$label" plain "$URL/plain" "$T/token1.txt" 32
+            else run "rev$label" gated "$URL/gated" "$T/token1.txt" 32; fi
+            wait "$streamer"
+        done
+    done
+    round=0
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$(rssKiB "$fcgi")" "$(rssKiB "$ws")" "$(health_state)" \
+        "$(sqlite3 "$AUTH_DB_PATH" "SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL")" >> "$T/revload.tsv"
+}
+rssKiB() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+if ! skip revocation; then
+    log "revocation load: 0 revoked sessions, logouts at 10/s"
+    rev_phase 0
+    count="${BENCH_REVOKED:-1000000}"
+    log "inserting $count revoked sessions (revoked_at over the last 30 days)..."
+    now_s="$(date +%s)"
+    sqlite3 "$AUTH_DB_PATH" >&2 <<SQL
+PRAGMA busy_timeout = 60000;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
+INSERT INTO sessions(id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at)
+SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+             || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+       'bench-user-' || (i % 5000), $now_s - 2592000, $now_s - 2592000,
+       $now_s - (i * 2592000 / $count), 'logout', 1, $now_s - 2592000
+FROM n;
+SQL
+    for _ in $(seq 600); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/health")" = 200 ] && break; sleep 0.1
+    done
+    log "revocation load: $count revoked sessions (state: $(health_state)), logouts at 10/s"
+    rev_phase 1M
+    python3 - "$T" > "$T/revload-latency.json" <<'PY'
+import glob, json, sys
+t = sys.argv[1]
+out = {}
+for label in ("0", "1M"):
+    runs = [json.load(open(p)) for p in sorted(glob.glob(f"{t}/rev-{label}-*.json"))]
+    out[label] = {k: [r.get(k) for r in runs] for k in runs[0]} if runs else {}
+print(json.dumps(out))
+PY
+fi
 
 # ---- login: latency (one client), then all cores busy ----
 if ! skip login; then
@@ -269,6 +328,8 @@ cp "$T"/wrk/*.txt "$OUT/raw/" 2>/dev/null || true
 sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
 cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$OUT/raw/"
+cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
+cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
 echo "$checks" > "$OUT/raw/checks.txt"
 {
     echo "date=$(date -u +%FT%TZ) quick=$quick dur=$DUR rounds=$ROUNDS nproc=$(nproc) clk_tck=$(getconf CLK_TCK)"

@@ -185,8 +185,43 @@ else:
     print(f"idle WebSockets: {idle}")
 rev = dict(kv.split("=", 1) for kv in open(f"{raw}/revocation.txt").read().split())
 result["revocation"] = rev
-print(f"revocation via the CLI: gated/cached before {rev['before']}; cache OFF right after: {rev['nocache_after']}; "
-      f"cache ON denied after {rev['cache_denied_after_ms']} ms (bound: 1 s)")
+print(f"revocation via the CLI (another process): gated/cached before {rev['before']}; cache OFF right after: "
+      f"{rev['nocache_after']}, denied after {rev.get('nocache_denied_after_ms', '?')} ms; cache ON denied after "
+      f"{rev['cache_denied_after_ms']} ms (bound: 1 s)")
+
+revload = {}
+if os.path.exists(f"{raw}/revload.tsv"):
+    lat = json.load(open(f"{raw}/revload-latency.json")) if os.path.exists(f"{raw}/revload-latency.json") else {}
+    for line in open(f"{raw}/revload.tsv"):
+        label, rss_r, rss_ws, state, db_revoked = line.rstrip("\n").split("\t")
+        st = pair_stats("rev" + label)
+        l = lat.get(label, {})
+        flat = lambda k: [x for x in l.get(k, []) if x is not None]
+        revload[label] = {
+            "revoked_in_db": int(db_revoked), "state_entries": int(state.split()[0]), "state_fresh": state.split()[1],
+            "plain_rps": st["plain_rps"], "gated_rps": st["gated_rps"], "ratio": st["ratio"], "ratios": st["ratios"],
+            "gated_non2xx": st["gated_non2xx"], "responder_rss_mib": int(rss_r) / 1024, "companion_rss_mib": int(rss_ws) / 1024,
+            "logouts": sum(flat("logouts")), "errors": sum(flat("errors")),
+            "denied_on_first_verify": sum(flat("first_verify_denied")),
+            "nocache_ms_p50": med(flat("nocache_ms_p50")), "nocache_ms_p99": max(flat("nocache_ms_p99"), default=None),
+            "cache_ms_p50": med(flat("cache_ms_p50")), "cache_ms_p99": max(flat("cache_ms_p99"), default=None),
+            "cache_ms_max": max(flat("cache_ms_max"), default=None),
+        }
+result["revocation_load"] = revload
+if revload:
+    print("\n| revocation load (logouts at 10/s during every run) | revoked in DB | state entries | plain req/s | gated req/s | "
+          "gated/plain | responder RSS MiB | companion RSS MiB | logouts | denied on the next verify | ms to denial, cache off p50/p99 | cache on p50/p99/max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, r in revload.items():
+        print(f"| {label} | {r['revoked_in_db']:,} | {r['state_entries']:,} | {f(r['plain_rps'])} | {f(r['gated_rps'])} | "
+              f"{f(r['ratio'], 3)} | {f(r['responder_rss_mib'], 1)} | {f(r['companion_rss_mib'], 1)} | {r['logouts']} "
+              f"(errors {r['errors']}) | {r['denied_on_first_verify']}/{r['logouts']} | {f(r['nocache_ms_p50'], 2)} / "
+              f"{f(r['nocache_ms_p99'], 2)} | {f(r['cache_ms_p50'], 1)} / {f(r['cache_ms_p99'], 1)} / {f(r['cache_ms_max'], 1)} |")
+    if "0" in revload and "1M" in revload and revload["0"]["ratio"]:
+        k = revload["1M"]["ratio"] / revload["0"]["ratio"]
+        result["revocation_load_ratio_1M_vs_0"] = k
+        print(f"gated/plain with the revoked sessions vs without, same run: {f(k, 3)} (target >= 0.95)")
+
 print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
       f"raw wrk outputs: {raw}/")
 json.dump(result, open(out_json, "w"), indent=1, default=str)
