@@ -10,9 +10,13 @@ import Testing
 struct GateCacheTests {
     static func now() -> Double { Date().timeIntervalSince1970 }
 
-    /// Waits until the wall clock is early in a second, so several requests fit before its end.
+    /// Waits for the start of a second that begins after this call (so no entry stored by an
+    /// earlier request can still be fresh), leaving room for several requests before its end.
     static func startOfASecond() throws {
-        try waitFor("the start of a second", timeout: 3, every: 2_000) { now().truncatingRemainder(dividingBy: 1) < 0.2 }
+        let called = floor(now())
+        try waitFor("the start of a new second", timeout: 3, every: 2_000) {
+            floor(now()) > called && now().truncatingRemainder(dividingBy: 1) < 0.2
+        }
     }
 
     @Test func cacheHitSkipsTheResponderAndDiesAtTheNextSecond() throws {

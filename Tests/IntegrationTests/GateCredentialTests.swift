@@ -86,10 +86,8 @@ struct GateCredentialTests {
             let noneAlg = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
             let expired = try stack.mintToken(sub: w.alice, tid: w.demo, sid: UUIDs.random(), ttl: -120)
             let wrongAudience = try stack.mintToken(sub: w.alice, tid: w.demo, sid: UUIDs.random(), audience: "someone-else")
-            let otherKey = JWT.sign(AccessClaims(iss: "authgate", aud: "2signal", sub: w.alice, tid: w.demo, email: "alice@demo.local",
-                                                 role: "admin", sid: UUIDs.random(), jti: UUIDs.random(),
-                                                 iat: Time.now(), exp: Time.now() + 600),
-                                    key: SigningKey(kid: "nope", secret: Crypto.randomBytes(32)))
+            let otherKey = mintAccessToken(key: SigningKey(kid: "nope", secret: Crypto.randomBytes(32)), sub: w.alice,
+                                           tid: w.demo, email: "alice@demo.local", role: "admin", sid: UUIDs.random())
             let nineKiB = String(repeating: "A", count: 9 * 1024)
             // RFC 6750 §3.1: `error="invalid_token"` when a bearer credential was sent, plain
             // `Bearer` when none was (no Authorization, another scheme, an empty Bearer).
