@@ -88,23 +88,16 @@ import Testing
         let t = try h.tenant("acme.test")
         try h.user("busy@acme.test", tenant: t)
         nonisolated(unsafe) let app = h.app
-        let statuses = try Mutex503.collect(threads: 6) {
-            let w = try! app.makeWorker()
+        let statuses = try onThreads(6) { _ -> Int in
+            let w = try app.makeWorker()
             let r = w.handle(Request(method: "POST", path: "/api/v1/auth/login",
                                      body: Array(#"{"email":"busy@acme.test","password":"correct horse battery"}"#.utf8)))
             if r.status == 503 { #expect(r.header("Retry-After") != nil) }
             return r.status
-        }
+        }.map { try $0.get() }
         #expect(statuses.contains(503))
         #expect(statuses.contains(200))
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 })
-    }
-}
-
-/// Runs `body` on N threads at once and collects the results.
-enum Mutex503 {
-    static func collect(threads: Int, _ body: @escaping @Sendable () -> Int) throws -> [Int] {
-        try onThreads(threads) { _ in body() }.map { try $0.get() }
     }
 }
 

@@ -11,9 +11,8 @@ import Testing
         let t = try h.tenant("acme.test")
         try h.user("fuzz@acme.test", tenant: t)
         let (access, refresh) = h.login("fuzz@acme.test")
-        let seed = UInt64.random(in: 0...UInt64.max)
-        print("APIFuzzTests seed \(seed)")
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix.seeded("APIFuzzTests")
+        let seed = rng.seed
         let valid = Array(#"{"email":"fuzz@acme.test","password":"correct horse battery","refresh_token":"\#(refresh)","current_password":"x","new_password":"y","name":"n"}"#.utf8)
         let routes: [(String, String)] = [("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
                                           ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/me/password"),
@@ -35,7 +34,7 @@ import Testing
             let (method, path) = routes[Int.random(in: 0..<routes.count, using: &rng)]
             let r = h.worker.handle(Request(method: method, path: path, headers: ["authorization": "Bearer \(access)"],
                                             body: body, remoteAddress: "127.0.0.1"))
-            #expect(r.status < 500 || r.status == 503, "\(path) \(String(decoding: body, as: UTF8.self))")
+            #expect(r.status < 500 || r.status == 503, "seed \(seed): \(path) \(String(decoding: body, as: UTF8.self))")
             n += 1
         }
         #expect(n > 10)

@@ -33,9 +33,22 @@ import Testing
         #expect(nodeKey.hasPrefix("node_"))
 
         // Gate: each kind where allowed, refused elsewhere.
+        // X-Accel-Expires is exactly the current Unix second (so nginx drops the entry at the
+        // next boundary): "@" + the second the verify ran in, taken before and after the call.
+        let secondBefore = Time.now()
         let ok = h.call("GET", "/x", bearer: agent, verify: user)
+        let secondAfter = Time.now()
         #expect(ok.status == 204 && ok.response.header("X-Auth-Kind") == "user")
-        #expect(ok.response.header("X-Accel-Expires") == "@\(Time.now())" || ok.response.header("X-Accel-Expires")?.hasPrefix("@") == true)
+        let expires = try #require(ok.response.header("X-Accel-Expires"))
+        #expect(expires == "@\(secondBefore)" || expires == "@\(secondAfter)", "X-Accel-Expires: \(expires)")
+        #expect(ok.response.headers.filter { $0.0.lowercased() == "x-accel-expires" }.count == 1)
+        for allowed in [h.call("POST", "/x", bearer: key, verify: keys), h.call("GET", "/x", bearer: nodeKey, verify: nodes)] {
+            let value = try #require(allowed.response.header("X-Accel-Expires"))
+            #expect(value == "@\(Time.now())" || value == "@\(Time.now() - 1)", "X-Accel-Expires: \(value)")
+        }
+        // Refusals are never cacheable: no X-Accel-Expires on a 401 or 403.
+        #expect(h.call("GET", "/x", bearer: key, verify: user).response.header("X-Accel-Expires") == nil)
+        #expect(h.call("GET", "/x", bearer: "2s_live_nope", verify: user).response.header("X-Accel-Expires") == nil)
         #expect(h.call("GET", "/x", bearer: key, verify: user).status == 403)
         let k = h.call("POST", "/x", bearer: key, verify: keys)
         #expect(k.status == 204 && k.response.header("X-Auth-Project-Id") == pid && k.response.header("X-Auth-Tenant-Id") == t.id)

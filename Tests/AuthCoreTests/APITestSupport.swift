@@ -1,17 +1,20 @@
 import AuthCrypto
 import Foundation
+import TestSupport
+import Testing
 @testable import AuthCore
 
 /// A fresh database, key ring and worker per test; cheap scrypt parameters.
 final class APIHarness {
-    let dir: String
+    private let temp: TempDir
+    var dir: String { temp.path }
     let app: App
     let worker: Worker
     var db: Database { worker.db }
 
     init(profile: String = "2signal", env extra: [String: String] = [:]) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("authgate-api-\(UUIDs.random())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        temp = try TempDir("authgate-api")
+        let dir = temp.path
         _ = try KeyRing.rotate(path: "\(dir)/keys")
         var env = ["AUTH_DB_PATH": "\(dir)/db.sqlite", "AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
                    "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2"]
@@ -19,8 +22,6 @@ final class APIHarness {
         app = try App(settings: try Settings(environment: env))
         worker = try app.makeWorker()
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     @discardableResult
     func tenant(_ domain: String, platform: Bool = false) throws -> Tenant {
@@ -47,15 +48,22 @@ final class APIHarness {
         return (res.status, JSONParser.parse(res.body), res)
     }
 
-    /// Logs in and returns (access, refresh) in the 2signal shape.
-    func login(_ email: String, _ password: String = "correct horse battery", tenantDomain: String? = nil) -> (String, String) {
+    /// Logs in and returns (access, refresh) in the 2signal shape; a login that gives no tokens
+    /// fails the calling test (an empty token would make later "refused" checks pass vacuously).
+    func login(_ email: String, _ password: String = "correct horse battery", tenantDomain: String? = nil,
+               sourceLocation: SourceLocation = #_sourceLocation) -> (String, String) {
         var body = #"{"email":"\#(email)","password":"\#(password)""#
         if let tenantDomain { body += #","tenant_domain":"\#(tenantDomain)""# }
         body += "}"
         let r = call("POST", "/api/v1/auth/login", json: body)
         let data = r.json?["data"]
-        let access = data?["access_token"]?.stringValue ?? data?["token"]?.stringValue ?? ""
-        return (access, data?["refresh_token"]?.stringValue ?? "")
+        guard let access = data?["access_token"]?.stringValue ?? data?["token"]?.stringValue,
+              let refresh = data?["refresh_token"]?.stringValue else {
+            Issue.record("login \(email): \(r.status) \(String(decoding: r.response.body, as: UTF8.self))",
+                         sourceLocation: sourceLocation)
+            return ("", "")
+        }
+        return (access, refresh)
     }
 }
 

@@ -1,15 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCrypto
 
 @Suite struct CryptoKeyRingTests {
     static func secret(_ n: Int = 32) -> String { Base64URL.encode(Crypto.randomBytes(n)) }
 
-    static func tempDir() throws -> String {
-        let path = NSTemporaryDirectory() + "authgate-keyring-\(UUIDs.random())"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func tempDir() throws -> TempDir { try TempDir("authgate-keyring") }
 
     @Test func parse() throws {
         let text = "# keys\n\nold:\(Self.secret())\r\n  new:\(Self.secret(48))  \n"
@@ -34,8 +31,9 @@ import Testing
     }
 
     @Test func rotateCreatesAppendsAtomically() throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temp = try Self.tempDir()
+        defer { withExtendedLifetime(temp) {} }
+        let dir = temp.path
         let path = dir + "/keys"
         let first = try KeyRing.rotate(path: path)
         var st = stat()
@@ -53,8 +51,9 @@ import Testing
     }
 
     @Test func rotateKeepsCommentsAndLoosensNothing() throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temp = try Self.tempDir()
+        defer { withExtendedLifetime(temp) {} }
+        let dir = temp.path
         let path = dir + "/keys"
         let original = "# production ring\nk0:\(Self.secret())"
         try original.write(toFile: path, atomically: false, encoding: .utf8)
@@ -71,8 +70,9 @@ import Testing
     }
 
     @Test func storeReloadsAndKeepsOldRingOnError() throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temp = try Self.tempDir()
+        defer { withExtendedLifetime(temp) {} }
+        let dir = temp.path
         let path = dir + "/keys"
         #expect(throws: KeyRingError.self) { try KeyRingStore(path: path) }
         let first = try KeyRing.rotate(path: path)
@@ -97,8 +97,9 @@ import Testing
     }
 
     @Test func storeIsCheapAndThreadSafe() async throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temp = try Self.tempDir()
+        defer { withExtendedLifetime(temp) {} }
+        let dir = temp.path
         let path = dir + "/keys"
         _ = try KeyRing.rotate(path: path)
         let store = try KeyRingStore(path: path)

@@ -32,11 +32,15 @@ import Testing
     }
 
     @Test func mutatedTokensAndRandomBytes() {
-        let seed = UInt64(UInt32.random(in: 0...UInt32.max))
-        print("JWT fuzz seed: \(seed)")
-        var rng = SplitMix(state: seed)
-        let ring = KeyRing(keys: [SigningKey(kid: "ka", secret: JWTFixture.secretA), SigningKey(kid: "kb", secret: JWTFixture.secretB)])
-        let valid = (0..<8).map { i in JWT.sign(JWTFixture.claims(), key: ring.keys[i % 2]) }
+        var rng = SplitMix.seeded("JWTFuzzTests")
+        let seed = rng.seed
+        // Keys and claims come from the generator too, so a replayed seed mutates the same tokens.
+        let ring = KeyRing(keys: [SigningKey(kid: "ka", secret: rng.bytes(32)), SigningKey(kid: "kb", secret: rng.bytes(32))])
+        let valid = (0..<8).map { i in
+            JWT.sign(AccessClaims(iss: "authgate", aud: "2signal", sub: rng.uuid(), tid: rng.uuid(), email: "ann@example.com",
+                                  role: "agent", sid: rng.uuid(), jti: rng.uuid(), iat: JWTFixture.now, exp: JWTFixture.now + 3600),
+                     key: ring.keys[i % 2])
+        }
         let validSet = Set(valid)
         let forgedPayloads = (0..<4).map { _ in Array(JWTFixture.payload().utf8) }
             + [Array(#"{"alg":"HS256","typ":"JWT","kid":"ka"}"#.utf8), Array(#"{"a":[1,{"b":-0.5e3}],"c":"\u00e9"}"#.utf8)]

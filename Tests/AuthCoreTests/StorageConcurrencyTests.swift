@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 @testable import AuthCore
@@ -12,7 +13,7 @@ import Testing
         let threads = 16, perThread = 10, threshold = 10
         let results = Mutex<[User]>([])
         let errors = Mutex<[String]>([])
-        try runOnThreads(threads) { _ in
+        _ = try onThreads(threads) { _ in
             do {
                 let db = try Database(path: path)
                 for _ in 0..<perThread {
@@ -45,7 +46,7 @@ import Testing
         let path = dir.dbPath
         let winners = Mutex(0)
         let errors = Mutex<[String]>([])
-        try runOnThreads(16) { _ in
+        _ = try onThreads(16) { _ in
             do {
                 let mine = try Database(path: path)
                 if try mine.sessions.advance(id: session.id, from: 1, now: 2) { winners.withLock { $0 += 1 } }

@@ -45,7 +45,7 @@ import Testing
         let dir = try StorageTestDirectory()
         let path = dir.dbPath
         let failures = Mutex<[String]>([])
-        try runOnThreads(8) { _ in
+        _ = try onThreads(8) { _ in
             do {
                 let db = try Database(path: path)
                 try db.migrate()

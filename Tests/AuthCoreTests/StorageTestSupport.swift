@@ -36,7 +36,3 @@ struct StorageFixture {
     }
 }
 
-/// Runs `body(i)` on `count` OS threads released together and waits (with a deadline) for all.
-func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) throws {
-    _ = try onThreads(count) { body($0) }
-}

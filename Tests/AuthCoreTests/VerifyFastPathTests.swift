@@ -67,9 +67,9 @@ import Testing
     }
 
     @Test func ringSnapshotFollowsReloads() throws {
-        let dir = NSTemporaryDirectory() + "ring-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = dir + "/keys"
+        let temp = try TempDir("authgate-ring")   // this one was left behind in /tmp before
+        defer { withExtendedLifetime(temp) {} }
+        let path = temp.path + "/keys"
         let first = try KeyRing.rotate(path: path)
         let store = try KeyRingStore(path: path)
         var cache = KeyRingStore.Snapshot()

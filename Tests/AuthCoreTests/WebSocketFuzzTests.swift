@@ -7,11 +7,6 @@ import Glibc
 /// Randomized, time-bounded (~2 s) hostile input for both parsers: never crash, never buffer more
 /// than their limits. The seed is printed so a failure can be replayed.
 @Suite struct WebSocketFuzzTests {
-    static func seed() -> UInt64 {
-        if let s = getenv("WS_FUZZ_SEED").flatMap({ UInt64(String(cString: $0)) }) { return s }
-        return UInt64.random(in: 1...UInt64.max)
-    }
-
     static let validRequest = WebSocketUpgradeParserTests.request
 
     /// Mutates a valid input: flips, inserts, deletes, duplicates slices, or pure noise.
@@ -48,9 +43,8 @@ import Glibc
     }
 
     @Test func fuzzBothParsers() {
-        let seed = Self.seed()
-        print("WebSocketFuzzTests seed=\(seed) (replay with WS_FUZZ_SEED=\(seed))")
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix.seeded("WebSocketFuzzTests")
+        let seed = rng.seed
         let frameBase = WebSocketFrame.encode(.text, Array("hi".utf8), fin: false, maskKey: [1, 2, 3, 4])
             + WebSocketFrame.encode(.ping, [1], maskKey: [5, 6, 7, 8])
             + WebSocketFrame.encode(.continuation, [UInt8](repeating: 9, count: 300), maskKey: [1, 1, 1, 1])
@@ -64,7 +58,7 @@ import Glibc
             var total = 0
             for c in Self.chunks(Self.mutate(Self.validRequest, &rng), &rng) {
                 let r = hp.feed(c)
-                #expect(hp.bufferedCount <= HTTPUpgradeParser.defaultMaxHeadSize)
+                #expect(hp.bufferedCount <= HTTPUpgradeParser.defaultMaxHeadSize, "seed \(seed)")
                 if case let .complete(_, consumed) = r { #expect(consumed <= c.count); break }
                 if case .failed = r { break }
                 total += c.count
@@ -83,7 +77,7 @@ import Glibc
                         }
                     } catch { return false }
                 }
-                #expect(index <= c.count)
+                #expect(index <= c.count, "seed \(seed)")
                 if !ok { break outer }
             }
         }

@@ -8,22 +8,38 @@ import Testing
 /// the window, 16 concurrent refreshes of one token, the auth routes' rate limit.
 @Suite("API refresh and lockout through nginx")
 struct APIRefreshLockoutTests {
+    /// 30 guesses sent at once (HTTP/2 streams of one connection): every one is counted (failed_attempts is
+    /// exactly 30: no lost update), exactly 10 (the threshold) were hashed against the real
+    /// password, and the requests did overlap in the server.
     @Test func parallelGuessesLockTheAccount() throws {
         var options = Stack.Options()
         options.environment["AUTH_LOCKOUT_THRESHOLD"] = "10"
         try Stack.with(options) { stack in
             _ = try stack.makeTenant("acme.test")
             let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
-            let results = try parallel(30) { i in try stack.login("alice@acme.test", password: "wrong guess number \(i)") }
-            let statuses = results.map { (try? $0.get().status) ?? -1 }
-            #expect(statuses.allSatisfy { $0 == 401 }, "\(statuses)")
-            // Locked: the right password fails the same way.
+            let guesses = try (0..<30).map { i in
+                try stack.postRequest("/api/v1/auth/login", json: ["email": "alice@acme.test", "password": "wrong guess number \(i)"])
+            }
+            let answers = try stack.client.parallel(guesses)
+            #expect(answers.allSatisfy { $0.status == 401 }, "\(answers.map(\.status))")
+            let peak = peakOverlap(try stack.serverSpans("/api/v1/auth/login", count: 30))
+            print("parallelGuessesLockTheAccount: at most \(peak) of 30 logins held by nginx at once")
+            #expect(peak >= 10, "the 30 logins did not overlap: at most \(peak) at once")
+            let db = try Database(path: stack.dbPath)
+            let counted = try #require(try db.users.byID(alice))
+            #expect(counted.failedAttempts == 30)
+            let lockedUntil = try #require(counted.lockedUntil)
+            #expect(lockedUntil > Time.now() + 800)
+            let audit = try stack.cliOK(["audit", "--json", "--limit", "1000"]).joined(separator: "\n")
+            let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.utf8)) as? [[String: Any]])
+            let failed = events.filter { $0["event"] as? String == "login_failed" }
+            #expect(failed.count == 30)
+            #expect(failed.filter { $0["detail"] as? String == "wrong password" }.count == 10)
+            #expect(failed.filter { $0["detail"] as? String == "locked or disabled" }.count == 20)
+            // Locked: the right password fails the same way (and is counted too).
             let right = try stack.login("alice@acme.test")
             #expect(right.status == 401 && right.errorCode == "invalid_credentials")
-            let db = try Database(path: stack.dbPath)
-            let user = try #require(try db.users.byID(alice))
-            #expect(user.failedAttempts >= 10)
-            #expect((user.lockedUntil ?? 0) > Time.now() + 800)
+            #expect(try db.users.byID(alice)?.failedAttempts == 31)
             // Unlocked by the CLI, the right password works again and resets the count.
             try stack.cliOK(["user", "unlock", "--tenant", "acme.test", "--email", "alice@acme.test"])
             #expect(try stack.login("alice@acme.test").status == 200)
@@ -36,10 +52,12 @@ struct APIRefreshLockoutTests {
             _ = try stack.makeTenant("acme.test")
             let alice = try stack.makeUser("alice@acme.test", tenant: "acme.test")
             let first = try stack.tokens("alice@acme.test")
-            let results = try parallel(16) { _ in try stack.post("/api/v1/auth/refresh", json: ["refresh_token": first.refresh]) }
-            let answers = results.compactMap { try? $0.get() }
-            #expect(answers.count == 16)
+            let refresh = try stack.postRequest("/api/v1/auth/refresh", json: ["refresh_token": first.refresh])
+            let answers = try stack.client.parallel(Array(repeating: refresh, count: 16))
             #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map { $0.status })")
+            let peak = peakOverlap(try stack.serverSpans("/api/v1/auth/refresh", count: 16))
+            print("sixteenConcurrentRefreshes: at most \(peak) of 16 refreshes held by nginx at once")
+            #expect(peak >= 8, "the 16 refreshes did not overlap: at most \(peak) at once")
             let refreshTokens = Set(answers.compactMap { $0.data["refresh_token"] as? String })
             #expect(refreshTokens.count == 1, "\(refreshTokens)")
             let next = try #require(refreshTokens.first)
@@ -86,8 +104,10 @@ struct APIRefreshLockoutTests {
             #expect(o3.status == 200)
             let stale = try refresh(other.refresh)
             #expect(stale.status == 401 && stale.errorCode == "invalid_token")
-            #expect(try refresh(o3.data["refresh_token"] as? String ?? "").status == 401)
-            #expect(try stack.get("/api/v1/auth/me", token: o3.data["access_token"] as? String ?? "").status == 401)
+            let o3refresh = try #require(o3.data["refresh_token"] as? String)
+            let o3access = try #require(o3.data["access_token"] as? String)
+            #expect(try refresh(o3refresh).status == 401)
+            #expect(try stack.get("/api/v1/auth/me", token: o3access).status == 401)
 
             // After the window (1 s; timestamps are whole seconds): counter-1 revokes the session.
             try waitFor("the 1 s reuse window to pass", timeout: 5) { Date().timeIntervalSince(rotated) >= 2.05 }
@@ -107,12 +127,11 @@ struct APIRefreshLockoutTests {
         options.environment["AUTH_LOGIN_BURST"] = "2"
         try Stack.with(options) { stack in
             _ = try stack.makeTenant("acme.test")
-            let results = try parallel(12) { i in
+            let results = try onThreads(12) { i in
                 try stack.post(i % 2 == 0 ? "/api/v1/auth/login" : "/api/v1/auth/refresh",
                                json: ["email": "x@acme.test", "password": "whatever it is", "refresh_token": "v1.x"])
             }
-            let answers = results.compactMap { try? $0.get() }
-            #expect(answers.count == 12)
+            let answers = try results.map { try $0.get() }
             let statuses = answers.map(\.status)
             #expect(statuses.allSatisfy { $0 < 500 }, "\(statuses)")
             #expect(statuses.filter { $0 == 429 }.count >= 6, "\(statuses)")

@@ -124,7 +124,7 @@ struct APISessionTests {
                 let r = try stack.client.request("POST", "/api/v1/auth/login",
                                                  headers: ["Content-Type": "application/json", "User-Agent": agent],
                                                  body: Array(#"{"email":"alice@acme.test","password":"\#(GateFixture.password)"}"#.utf8))
-                sessions.append((r.data["access_token"] as? String ?? "", r.data["refresh_token"] as? String ?? ""))
+                sessions.append((try #require(r.data["access_token"] as? String), try #require(r.data["refresh_token"] as? String)))
             }
             let bob = try stack.tokens("bob@acme.test")
             func list(_ token: String) throws -> [[String: Any]] {

@@ -4,17 +4,23 @@ import Foundation
 import TestSupport
 import Testing
 
+/// The one CLI runner: the built `authgate` binary to completion, within `timeout` seconds.
+func runCLI(_ args: [String], environment: [String: String], stdin: String? = nil,
+            timeout: Double = 60) throws -> ChildOutput {
+    try Child.run(try Binaries.require("authgate"), args, environment: environment, stdin: stdin, timeout: timeout)
+}
+
 /// Runs the built `authgate` binary against a fresh database in a temporary directory.
 struct CLIHarness {
-    let dir: URL
+    let temp: TempDir
+    var dir: URL { URL(fileURLWithPath: temp.path) }
     let dbPath: String
     let keysPath: String
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("authgate-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        dbPath = dir.appendingPathComponent("db/authgate.db").path
-        keysPath = dir.appendingPathComponent("keys").path
+        temp = try TempDir("authgate-cli")
+        dbPath = temp.path + "/db/authgate.db"
+        keysPath = temp.path + "/keys"
     }
 
     struct Result {
@@ -42,8 +48,7 @@ struct CLIHarness {
 
     @discardableResult
     func run(_ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> Result {
-        let r = try Child.run(try Binaries.require("authgate"), args, environment: environment, stdin: stdin,
-                              timeout: timeout)
+        let r = try runCLI(args, environment: environment, stdin: stdin, timeout: timeout)
         return Result(status: r.status, out: r.stdout, err: r.stderr)
     }
 
@@ -84,5 +89,4 @@ struct CLIHarness {
         return db
     }
 
-    func cleanUp() { try? FileManager.default.removeItem(at: dir) }
 }

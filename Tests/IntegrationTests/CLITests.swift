@@ -10,7 +10,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 @Suite struct CLITests {
     @Test func initIsIdempotent() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let first = try cli.ok(["init"])
         #expect(first.out.contains("initialized"))
         let second = try cli.ok(["init"])
@@ -30,7 +29,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func concurrentInitsAgree() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let processes = try (0..<4).map { _ in try cli.start(["init"]) }
         let statuses = try processes.map { try $0.wait(timeout: 60, for: "a concurrent authgate init") }
         #expect(statuses == [0, 0, 0, 0])
@@ -41,7 +39,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func tenants() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.ok(["init"])
         let created = try cli.ok(["tenant", "create", "--name", "Acme Corp", "--domain", "Acme.Test"])
         #expect(created.lines.count == 1 && isUUID(created.lines[0]))
@@ -60,7 +57,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func userCreate() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let (tenantID, aliceID) = try cli.seed()
         #expect(isUUID(aliceID))
 
@@ -110,7 +106,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func userLifecycleRevokesSessions() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let (_, aliceID) = try cli.seed()
         let db = try cli.database()
         let user = ["--tenant", "acme.test", "--email", "alice@acme.test"]
@@ -167,13 +162,14 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
         let s8 = try newSession()
         try cli.ok(["user", "delete"] + user)
         #expect(try db.users.byID(aliceID) == nil)
-        #expect(try db.sessions.byID(s8).map { $0.revokedAt != nil } ?? true)
+        // The deleted user's session stays as a revoked row (README: kept until pruned).
+        let s8row = try #require(try db.sessions.byID(s8))
+        #expect(s8row.revokedAt != nil)
         try cli.fails(["user", "disable"] + user)
     }
 
     @Test func keysRotateAndList() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.ok(["init"])
         let rotated = try cli.ok(["keys", "rotate"])
         #expect(rotated.lines.count == 1)
@@ -197,10 +193,9 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func projectsAPIKeysNodes() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let (tenantID, _) = try cli.seed()
         let project = try cli.ok(["project", "create", "--tenant", "acme.test", "--name", "Ingest"])
-        let projectID = project.lines.first ?? ""
+        let projectID = try #require(project.lines.first)
         #expect(project.lines.count == 1 && isUUID(projectID))
         let projects = try cli.ok(["project", "list", "--tenant", "acme.test", "--json"]).jsonArray
         #expect(projects.count == 1 && projects.first?["tenant_id"] as? String == tenantID)
@@ -238,7 +233,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func auditListsEvents() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let before = Time.now()
         let (tenantID, _) = try cli.seed()
         try cli.ok(["user", "disable", "--tenant", "acme.test", "--email", "alice@acme.test"])
@@ -259,7 +253,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func usageErrors() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.fails(["frobnicate"], status: 2)
         try cli.fails([], status: 2)
         try cli.fails(["tenant"], status: 2)
@@ -272,7 +265,6 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
 
     @Test func dbFlagOverridesEnvironment() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let other = cli.dir.appendingPathComponent("other.db").path
         try cli.ok(["init", "--db", other])
         #expect(!FileManager.default.fileExists(atPath: cli.dbPath), "--db must win over AUTH_DB_PATH")

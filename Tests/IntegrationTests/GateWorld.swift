@@ -21,15 +21,15 @@ struct GateWorld {
         admin = try stack.makeUser("admin@demo.local", tenant: "demo.local", role: "admin")
         olga = try stack.makeUser("olga@other.test", tenant: "other.test", role: "agent")
         root = try stack.makeUser("root@platform.local", tenant: "platform.local", role: "platform_admin")
-        project = try stack.cliOK(["project", "create", "--tenant", "demo.local", "--name", "Ingest"]).first ?? ""
-        let key = try stack.cliOK(["apikey", "create", "--project", project, "--name", "ci"])
-        apiKeyID = key.first ?? ""
-        apiKey = key.last ?? ""
-        otherProject = try stack.cliOK(["project", "create", "--tenant", "other.test", "--name", "Other"]).first ?? ""
-        otherAPIKey = try stack.cliOK(["apikey", "create", "--project", otherProject]).last ?? ""
-        let node = try stack.cliOK(["node", "create", "--tenant", "demo.local", "--name", "edge-1"])
-        nodeID = node.first ?? ""
-        nodeKey = node.last ?? ""
+        project = try stack.cliLines(["project", "create", "--tenant", "demo.local", "--name", "Ingest"])[0]
+        let key = try stack.cliLines(["apikey", "create", "--project", project, "--name", "ci"], count: 2)
+        apiKeyID = key[0]
+        apiKey = key[key.count - 1]
+        otherProject = try stack.cliLines(["project", "create", "--tenant", "other.test", "--name", "Other"])[0]
+        otherAPIKey = try stack.cliLines(["apikey", "create", "--project", otherProject], count: 2).last!
+        let node = try stack.cliLines(["node", "create", "--tenant", "demo.local", "--name", "edge-1"], count: 2)
+        nodeID = node[0]
+        nodeKey = node[node.count - 1]
         #expect(apiKey.hasPrefix("2s_live_") && nodeKey.hasPrefix("node_") && !platform.isEmpty)
     }
 }

@@ -87,17 +87,19 @@ struct ResponderNginxTests {
             _ = try stack.client.get("/demo/plain?api_key=sekrit-two")
             _ = try stack.client.get("/demo/gated?token=sekrit-three")
             _ = try stack.client.get("/api/v1/nope?x=sekrit-four")
+            // Wait for the lines of all four requests first: an unwritten log must not pass.
             var log = ""
-            try waitFor("4 lines in nginx's access log", timeout: 5) {
-                log = (try? String(contentsOfFile: stack.accessLogPath, encoding: .utf8)) ?? ""
-                return log.split(separator: "\n").count >= 4
+            try waitFor("the 4 requests' lines in nginx's access log", timeout: 5) {
+                log = stack.log("nginx-access")
+                return ["/api/v1/health", "/demo/plain", "/demo/gated", "/api/v1/nope"].allSatisfy { log.contains($0) }
             }
-            #expect(log.split(separator: "\n").count >= 4)
-            #expect(log.contains("/demo/plain"))
             #expect(!log.contains("sekrit"))
             #expect(!log.contains("?"))
-            let responderLog = (try? String(contentsOfFile: stack.responderLogPath, encoding: .utf8)) ?? ""
-            #expect(responderLog.contains("/api/v1/health 200"))
+            var responderLog = ""
+            try waitFor("the responder's lines of the health and unknown-route requests", timeout: 5) {
+                responderLog = stack.log("authgate-fcgi")
+                return responderLog.contains("/api/v1/health 200") && responderLog.contains("/api/v1/nope 404")
+            }
             #expect(!responderLog.contains("sekrit"))
         }
     }

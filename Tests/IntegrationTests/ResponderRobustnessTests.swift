@@ -71,7 +71,7 @@ struct ResponderRobustnessTests {
         }
     }
 
-    @Test func verifyRequestsIgnoreContentLengthAndAnswerOnly204_401_403() throws {
+    @Test func verifyRequestsIgnoreContentLengthAndAnswer401WithoutACredential() throws {
         try Stack.with { (stack: Stack) throws in
             // The original request's CONTENT_LENGTH (huge) and its REQUEST_URI (an API route)
             // must not matter: the verify route answers, with a verify status.
@@ -81,7 +81,10 @@ struct ResponderRobustnessTests {
                 ("AUTH_VERIFY", "1"), ("AUTH_ALLOW", "user"),
             ]) + FastCGIWire.stdin([])
             let answer = try FastCGIWire.exchange(stack.socketPath, request)
-            #expect([204, 401, 403].contains(answer.status), "\(answer.text)")
+            // No credential: exactly 401 with a plain Bearer challenge (not a 403 for the
+            // tenant_id, not a 204, not a 413 for the announced body).
+            #expect(answer.status == 401, "\(answer.text)")
+            #expect(answer.text.contains("WWW-Authenticate: Bearer\r\n"), "\(answer.text)")
             let gated = try stack.client.request("POST", "/demo/gated", body: [UInt8](repeating: 1, count: 300_000))
             #expect(gated.status == 401)
         }
@@ -134,6 +137,30 @@ struct ResponderRobustnessTests {
             #expect(status == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
             _ = (silent, half)
+        }
+    }
+
+    /// The password-hash queue through nginx: one hashing slot, no queue, default-cost scrypt,
+    /// 8 overlapping logins: the ones that find the slot busy get the responder's 503
+    /// `unavailable` with `Retry-After` (nginx passes it through, JSON intact), the others 200.
+    @Test func hashQueueFullIs503ThroughNginx() throws {
+        var options = Stack.Options()
+        options.environment = ["AUTH_HASH_CONCURRENCY": "1", "AUTH_HASH_QUEUE": "0", "AUTH_SCRYPT": "ln=15,r=8,p=3"]
+        try Stack.with(options) { (stack: Stack) throws in
+            _ = try stack.makeTenant("busy.test")
+            try stack.makeUser("busy@busy.test", tenant: "busy.test")
+            let login = try stack.postRequest("/api/v1/auth/login", json: ["email": "busy@busy.test", "password": GateFixture.password])
+            let answers = try stack.client.parallel(Array(repeating: login, count: 8))
+            let statuses = answers.map(\.status)
+            let peak = peakOverlap(try stack.serverSpans("/api/v1/auth/login", count: 8))
+            print("hashQueueFullIs503ThroughNginx: \(statuses), at most \(peak) logins held by nginx at once")
+            #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 }, "\(statuses)")
+            #expect(statuses.contains(200) && statuses.contains(503), "\(statuses)")
+            for busy in answers where busy.status == 503 {
+                #expect(busy.errorCode == "unavailable", "\(busy.text)")
+                #expect(busy.header("retry-after").flatMap { Int($0) }.map { $0 >= 1 } == true)
+                #expect(busy.header("content-type") == "application/json")
+            }
         }
     }
 }

@@ -27,11 +27,14 @@ final class Stack: @unchecked Sendable {
         var plainHTTP = false
         /// Extra environment for every Authgate process (AUTH_* overrides).
         var environment: [String: String] = [:]
+        /// Tests only: nginx config inserted into the demo server block (e.g. a uwsgi location).
+        var extraServerConfig = ""
         init() {}
     }
 
     let options: Options
-    let dir: String
+    private let temp: TempDir
+    var dir: String { temp.path }
     private(set) var port: Int = 0
     private(set) var plainPort: Int = 0
     var socketPath: String { dir + "/authgate.sock" }
@@ -69,11 +72,7 @@ final class Stack: @unchecked Sendable {
 
     init(_ options: Options = Options()) throws {
         self.options = options
-        var template = Array("/tmp/authgate-it-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StackError("mkdtemp failed")
-        }
-        dir = String(cString: made)
+        temp = try TempDir("authgate-it", parent: "/tmp")
         // 0750 root:www-data: nginx's workers reach sockets and files, other users do not.
         chmod(dir, 0o750)
         if Stack.isRoot, let group = getgrnam(Stack.nginxGroup) { chown(dir, uid_t.max, group.pointee.gr_gid) }
@@ -92,18 +91,17 @@ final class Stack: @unchecked Sendable {
         trace("start begin")
         defer { trace("start end") }
         try writeKeyRing()
-        try startResponder()
-        try waitForSocket(socketPath)
-        if options.companion, let bin = Stack.binary("authgate-ws") {
-            others.append(try launch(bin, [], log: "authgate-ws"))
-            try waitFor("authgate-ws to accept on \(wsSocketPath)") {
-                guard others.last!.isRunning else { throw StackError("authgate-ws exited: \(log("authgate-ws").suffix(2000))") }
-                return UnixSocket.canConnect(wsSocketPath)
-            }
+        try UnixSocket.waitUntilAccepting(socketPath, served: try startResponder(), log: { self.log("authgate-fcgi") })
+        if options.companion, let bin = Binaries.path("authgate-ws") {
+            let companion = try launch(bin, [], log: "authgate-ws")
+            others.append(companion)
+            try UnixSocket.waitUntilAccepting(wsSocketPath, served: companion, log: { self.log("authgate-ws") })
         }
-        if options.upstream, let bin = Stack.binary("authgate-demo-upstream") {
-            others.append(try launch(bin, ["--socket", upstreamSocketPath, "--fastcgi-socket", upstreamFastCGISocketPath],
-                                    log: "demo-upstream"))
+        if options.upstream, let bin = Binaries.path("authgate-demo-upstream") {
+            let upstream = try launch(bin, ["--socket", upstreamSocketPath, "--fastcgi-socket", upstreamFastCGISocketPath],
+                                      log: "demo-upstream")
+            others.append(upstream)
+            try UnixSocket.waitUntilAccepting(upstreamSocketPath, served: upstream, log: { self.log("demo-upstream") })
         }
         if options.nginx { try startNginx() }
     }
@@ -120,9 +118,7 @@ final class Stack: @unchecked Sendable {
             trace("exited: \(p.name) status \(status)")
         }
         if port != 0 { try? FileManager.default.removeItem(atPath: cacheDir) }
-        if ProcessInfo.processInfo.environment["AUTHGATE_KEEP_STACK"] == nil {
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        // The directory itself goes with `temp` (kept when AUTHGATE_KEEP_STACK is set).
     }
 
     // MARK: responder
@@ -130,7 +126,7 @@ final class Stack: @unchecked Sendable {
     /// Starts (or restarts) the responder with this stack's environment.
     @discardableResult
     func startResponder(extraEnvironment: [String: String] = [:]) throws -> Child {
-        guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
+        let bin = try Binaries.require("authgate-fcgi")
         let p = try launch(bin, [], log: "authgate-fcgi", extraEnvironment: extraEnvironment)
         responder = p
         return p
@@ -138,7 +134,7 @@ final class Stack: @unchecked Sendable {
 
     /// Runs a second responder process to completion (for "refuses to start" checks).
     func runResponderOnce(timeout: Double = 10) throws -> (status: Int32, stderr: String) {
-        guard let bin = Stack.binary("authgate-fcgi") else { throw StackError("authgate-fcgi is not built") }
+        let bin = try Binaries.require("authgate-fcgi")
         let p = try launch(bin, [], log: "authgate-fcgi-second")
         let status = try p.wait(timeout: timeout, for: "a second responder to refuse to start")
         return (status, log("authgate-fcgi-second"))
@@ -153,18 +149,22 @@ final class Stack: @unchecked Sendable {
 
     func keyRing() throws -> KeyRing { try KeyRing.load(path: keysPath) }
 
-    /// An access token signed with the stack's current key (claims as the responder expects).
+    /// An access token signed with the stack's current signing key (`mintAccessToken`).
     func mintToken(sub: String, tid: String, email: String = "user@example.test", role: String = "agent",
-                   sid: String, ttl: Int64 = 600, issuer: String = "authgate", audience: String? = nil) throws -> String {
-        let now = Int64(Date().timeIntervalSince1970)
-        let claims = AccessClaims(iss: issuer, aud: audience ?? options.profile, sub: sub, tid: tid, email: email,
-                                  role: role, sid: sid, jti: UUIDs.random(), iat: now, exp: now + ttl)
-        return JWT.sign(claims, key: try keyRing().signing)
+                   sid: String, ttl: Int64 = 600, exp: Int64? = nil, issuer: String = "authgate",
+                   audience: String? = nil) throws -> String {
+        mintAccessToken(key: try keyRing().signing, sub: sub, tid: tid, email: email, role: role, sid: sid, ttl: ttl,
+                        exp: exp, issuer: issuer, audience: audience ?? options.profile)
+    }
+
+    /// The same, for an account made in the database.
+    func mintToken(for a: TestAccount, ttl: Int64 = 600, exp: Int64? = nil) throws -> String {
+        try mintToken(sub: a.userID, tid: a.tenantID, email: a.email, role: a.role, sid: a.sessionID, ttl: ttl, exp: exp)
     }
 
     /// Runs the `authgate` CLI against this stack's database and key ring.
     func cli(_ args: [String], stdin: String? = nil, timeout: Double = 60) throws -> ChildOutput {
-        try Child.run(try Binaries.require("authgate"), args, environment: environment, stdin: stdin, timeout: timeout)
+        try runCLI(args, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     var client: HTTPSClient { HTTPSClient(port: port, caFile: certPath) }
@@ -182,7 +182,6 @@ final class Stack: @unchecked Sendable {
     static let nginxUser = "www-data"
     static let nginxGroup = "www-data"
     static var repositoryRoot: String { Binaries.repositoryRoot }
-    static func binary(_ name: String) -> String? { Binaries.path(name) }
 
     private func launch(_ path: String, _ args: [String], log: String,
                         extraEnvironment: [String: String] = [:]) throws -> Child {
@@ -231,6 +230,8 @@ final class Stack: @unchecked Sendable {
             for (k, v) in values { env[k] = v }
             try run("/bin/bash", [Stack.repositoryRoot + "/scripts/render-nginx.sh", confDir], environment: env)
             if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
+            try addTimingLog(confDir + "/nginx.conf")
+            if !options.extraServerConfig.isEmpty { try addServerConfig(confDir + "/nginx.conf") }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
             // nginx -c … daemonizes unless told not to: the rendered config says `daemon off`,
@@ -261,14 +262,40 @@ final class Stack: @unchecked Sendable {
         try patched.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
-    /// Waits until the responder accepts on `path`; fails at once when it exited.
-    func waitForSocket(_ path: String) throws {
-        try waitFor("authgate-fcgi to accept on \(path)", timeout: 15) {
-            guard let responder, responder.isRunning else {
-                throw StackError("authgate-fcgi did not start: \(log("authgate-fcgi").suffix(2000))")
+    /// Tests only: a second access log, `nginx-timing.log`, with when nginx finished each
+    /// request and how long it held it (`$msec $request_time $status $request_method $uri`).
+    private func addTimingLog(_ conf: String) throws {
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        let anchor = "    access_log \(logDir)/nginx-access.log authgate;"
+        guard let range = text.range(of: anchor) else { throw StackError("no access_log line in \(conf)") }
+        let timing = "\n    log_format authgate_timing '$msec $request_time $status $request_method $uri';\n"
+            + "    access_log \(logDir)/nginx-timing.log authgate_timing;"
+        try text.replacingCharacters(in: range.upperBound..<range.upperBound, with: timing)
+            .write(toFile: conf, atomically: true, encoding: .utf8)
+    }
+
+    /// When nginx held each of the last `count` requests for `uri` ([start, end] in seconds,
+    /// millisecond resolution, from `nginx-timing.log`); waits for their lines.
+    func serverSpans(_ uri: String, count: Int) throws -> [(start: Double, end: Double)] {
+        var spans: [(start: Double, end: Double)] = []
+        try waitFor("\(count) lines for \(uri) in nginx's timing log") {
+            spans = log("nginx-timing").split(separator: "\n").compactMap { line in
+                let f = line.split(separator: " ")
+                guard f.count == 5, f[4] == uri, let end = Double(f[0]), let held = Double(f[1]) else { return nil }
+                return (start: end - held, end: end)
             }
-            return UnixSocket.canConnect(path)
+            return spans.count >= count
         }
+        return Array(spans.suffix(count))
+    }
+
+    /// Inserts `options.extraServerConfig` before the demo server's catch-all location.
+    private func addServerConfig(_ conf: String) throws {
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        let anchor = "        location / {\n"
+        guard let range = text.range(of: anchor) else { throw StackError("no catch-all location in \(conf)") }
+        let patched = text.replacingCharacters(in: range.lowerBound..<range.lowerBound, with: options.extraServerConfig + "\n")
+        try patched.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
     private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,6 +50,19 @@ final class UnixSocket {
 
     static func canConnect(_ path: String) -> Bool {
         (try? UnixSocket(path: path)) != nil
+    }
+
+    /// The one socket waiter: until something accepts on `path`. When `served` (the process
+    /// meant to listen there) exits first, fails at once with the tail of its `log`.
+    static func waitUntilAccepting(_ path: String, served child: Child? = nil, timeout: Double = 15,
+                                   log: () -> String = { "" }) throws {
+        let who = child?.name ?? "something"
+        try waitFor("\(who) to accept on \(path)", timeout: timeout) {
+            if let child, !child.isRunning {
+                throw StackError("\(child.name) exited (status \(child.terminationStatus ?? -1)) before accepting on \(path): \(log().suffix(2000))")
+            }
+            return canConnect(path)
+        }
     }
 
     static func address(_ path: String) -> sockaddr_un {

@@ -8,7 +8,8 @@ import Glibc
 
 /// A real companion + real demo upstream on temporary sockets, with a temp database and key ring.
 final class WSFixture {
-    let dir: String
+    private let temp: TempDir
+    var dir: String { temp.path }
     let wsSocket: String
     let upstreamSocket: String
     let db: Database
@@ -19,9 +20,8 @@ final class WSFixture {
     var companionLog: String { dir + "/ws.log" }
 
     init(routes: String? = nil, leeway: Int = 1, startUpstream: Bool = true) throws {
-        var buf = Array("/tmp/agws-XXXXXX".utf8CString)
-        guard let made = buf.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw WSTestError("mkdtemp") }
-        dir = String(cString: made)
+        temp = try TempDir("agws", parent: "/tmp")
+        let dir = temp.path
         wsSocket = dir + "/ws.sock"
         upstreamSocket = dir + "/up.sock"
         let secret = Crypto.randomBytes(32)
@@ -36,7 +36,7 @@ final class WSFixture {
         let upBin = try Binaries.require("authgate-demo-upstream")
         if startUpstream {
             upstream = try Child.spawn(upBin, ["--socket", upstreamSocket], stderr: dir + "/upstream.log")
-            try Self.waitForSocket(upstreamSocket)
+            try UnixSocket.waitUntilAccepting(upstreamSocket, served: upstream)
         }
         var env = ProcessInfo.processInfo.environment
         env["AUTH_DB_PATH"] = dir + "/authgate.db"
@@ -48,7 +48,7 @@ final class WSFixture {
         env["AUTH_WS_ROUTES"] = routes
         companionEnvironment = env
         companion = try startCompanion()
-        try Self.waitForSocket(wsSocket)
+        try UnixSocket.waitUntilAccepting(wsSocket, served: companion, log: { self.companionLogText })
     }
 
     /// The environment the companion runs with (a second companion gets the same).
@@ -62,33 +62,27 @@ final class WSFixture {
 
     deinit { stop() }
 
+    /// Stops the processes (the directory goes with `temp`).
     func stop() {
         for p in [companion, upstream].compactMap({ $0 }) { p.stop(grace: 3) }
-        try? FileManager.default.removeItem(atPath: dir)
     }
 
-    static func waitForSocket(_ path: String, timeout: Double = 10) throws {
-        try waitFor("\(path) to accept connections", timeout: timeout) { UnixSocket.canConnect(path) }
+    /// The companion's log so far ("" before its first line).
+    var companionLogText: String { (try? String(contentsOfFile: companionLog, encoding: .utf8)) ?? "" }
+
+    func account(role: String, mustChange: Bool = false) throws -> TestAccount {
+        try TestAccount.make(db, tenantID: tenantID, role: role, mustChange: mustChange)
     }
 
-    struct Account { var userID: String; var sessionID: String; var role: String; var email: String }
-
-    func account(role: String, mustChange: Bool = false) throws -> Account {
-        let email = "\(role)-\(UUIDs.random().prefix(8))@acme.test"
-        let user = try db.users.create(tenantID: tenantID, email: email, passwordHash: "x", role: role,
-                                       mustChangePassword: mustChange, now: Time.now())
-        let session = try db.sessions.create(userID: user.id, now: Time.now())
-        return Account(userID: user.id, sessionID: session.id, role: role, email: email)
+    /// A token for `a` signed with the fixture's key (or `key`), through `mintAccessToken`.
+    func token(_ a: TestAccount, ttl: Int64 = 600, exp: Int64? = nil, key: SigningKey? = nil) -> String {
+        mintAccessToken(key: key ?? self.key, sub: a.userID, tid: a.tenantID, email: a.email, role: a.role,
+                        sid: a.sessionID, ttl: ttl, exp: exp)
     }
 
-    func token(_ a: Account, ttl: Int64 = 600, exp: Int64? = nil, key: SigningKey? = nil) -> String {
-        let now = Time.now()
-        let claims = AccessClaims(iss: "authgate", aud: "2signal", sub: a.userID, tid: tenantID, email: a.email,
-                                  role: a.role, sid: a.sessionID, jti: UUIDs.random(), iat: now, exp: exp ?? now + ttl)
-        return JWT.sign(claims, key: key ?? self.key)
+    func client(timeoutSeconds: Int = 5) throws -> WSTestClient {
+        try WSTestClient(socketPath: wsSocket, timeoutSeconds: timeoutSeconds)
     }
-
-    func client() throws -> WSTestClient { try WSTestClient(socketPath: wsSocket) }
 
     /// Resident set size of the companion, in KiB (throws when it cannot be read).
     func companionRSSKiB() throws -> Int {

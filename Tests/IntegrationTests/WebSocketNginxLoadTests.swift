@@ -18,9 +18,8 @@ import Glibc
         var options = Stack.Options()
         options.plainHTTP = true
         try Stack.with(options) { (stack: Stack) throws in
-            #expect(WebSocketNginxTests.ready(stack))
             let agent = try WebSocketNginxTests.account(stack, role: "agent")
-            let token = try WebSocketNginxTests.token(stack, agent)
+            let token = try stack.mintToken(for: agent)
             let count = 1000
             var clients: [WSTestClient] = []
             clients.reserveCapacity(count)

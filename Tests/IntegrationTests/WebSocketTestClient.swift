@@ -78,7 +78,7 @@ final class WSTestClient {
     /// TLS to nginx the way a browser does it, through `openssl s_client` on a socketpair
     /// (verifying the stack's certificate); the process ends when either side closes.
     /// The caller stops the returned child (`defer { proc.stop(grace: 1) }`): it is reaped there.
-    static func tls(port: Int, caFile: String) throws -> (WSTestClient, Child) {
+    static func tls(port: Int, caFile: String, timeoutSeconds: Int = 5) throws -> (WSTestClient, Child) {
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw WSTestError("socketpair")
@@ -94,7 +94,7 @@ final class WSTestClient {
             throw error
         }
         close(fds[1])
-        return (WSTestClient(fd: fds[0]), p)
+        return (WSTestClient(fd: fds[0], timeoutSeconds: timeoutSeconds), p)
     }
 
     deinit { close(fd) }
