@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 @testable import AuthCore
@@ -8,12 +9,6 @@ import Testing
 @Suite struct KeyRingFileTests {
     static func secret() -> String { Base64URL.encode(Crypto.randomBytes(32)) }
 
-    static func tempDir() throws -> String {
-        let path = NSTemporaryDirectory() + "authgate-keyfile-\(UUIDs.random())"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     static func mode(_ path: String) -> mode_t {
         var st = stat()
         return stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0
@@ -21,7 +16,8 @@ import Testing
 
     @Test(arguments: [0o640, 0o604, 0o620, 0o602, 0o644, 0o660, 0o666, 0o610] as [mode_t])
     func loadRefusesGroupOrOtherAccess(_ mode: mode_t) throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/keys"
         try "k1:\(Self.secret())\n".write(toFile: path, atomically: false, encoding: .utf8)
@@ -40,7 +36,8 @@ import Testing
     /// A running process keeps its ring when the file turns loose, and takes the new one once
     /// the mode is fixed (chmod alone changes only the ctime).
     @Test func storeIgnoresALooseFileUntilItsModeIsFixed() throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/keys"
         let first = try KeyRing.rotate(path: path)
@@ -57,7 +54,8 @@ import Testing
     }
 
     @Test func retireRemovesOnlyAVerifyingKey() throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/keys"
         try "# production ring\nold:\(Self.secret())\n".write(toFile: path, atomically: false, encoding: .utf8)
@@ -106,17 +104,18 @@ import Testing
 
     /// Eight threads rotating at once: no rotation is lost (the read-modify-write is locked).
     @Test func concurrentRotationsLoseNothing() throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/keys"
         _ = try KeyRing.rotate(path: path)
         let kids = Mutex<[String]>([])
-        try runOnThreads(8) { _ in
+        for r in try onThreads(8, { _ in
             for _ in 0..<6 {
-                let kid = try! KeyRing.rotate(path: path)
+                let kid = try KeyRing.rotate(path: path)
                 kids.withLock { $0.append(kid) }
             }
-        }
+        }) { try r.get() }
         let ring = try KeyRing.load(path: path)
         #expect(ring.keys.count == 1 + 48)
         #expect(Set(ring.keys.map(\.kid)).isSuperset(of: kids.withLock { $0 }))
@@ -125,7 +124,8 @@ import Testing
 
     /// Rotate and retire keep the file's owner (as root: chown'ed back) and its owner mode bits.
     @Test func rewritesKeepOwnerAndMode() throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/keys"
         let first = try KeyRing.rotate(path: path)
@@ -150,7 +150,8 @@ import Testing
 
     /// A symlinked ring stays a symlink; its target is rewritten.
     @Test func symlinkedRingIsRewrittenAtItsTarget() throws {
-        let dir = try Self.tempDir()
+        let dirTemp = try TempDir("authgate-keyfile")
+        let dir = dirTemp.path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let target = dir + "/real-keys"
         _ = try KeyRing.rotate(path: target)

@@ -10,7 +10,6 @@ import Testing
     /// With the audit insert failing, every mutating command fails and changes nothing.
     @Test func changesAndTheirAuditRowAreAllOrNothing() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         let (tenantID, aliceID) = try cli.seed()
         let db = try cli.database()
         let before = try #require(try db.users.byID(aliceID))
@@ -47,7 +46,6 @@ import Testing
 
     @Test func keysRetire() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.ok(["init"])
         let first = try #require(try cli.ok(["keys", "list", "--json"]).jsonArray.first?["kid"] as? String)
         let second = try #require(try cli.ok(["keys", "rotate"]).lines.first)
@@ -72,7 +70,6 @@ import Testing
 
     @Test func keyRingWithLooseModeIsRefused() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.ok(["init"])
         chmod(cli.keysPath, 0o644)
         let refused = try cli.fails(["keys", "list"])
@@ -85,7 +82,6 @@ import Testing
     /// Concurrent `keys rotate` processes: every one of them lands in the ring.
     @Test func concurrentRotateProcessesLoseNothing() throws {
         let cli = try CLIHarness()
-        defer { cli.cleanUp() }
         try cli.ok(["init"])
         let processes = try (0..<6).map { _ in try cli.start(["keys", "rotate"]) }
         let statuses = try processes.map { try $0.wait(timeout: 60, for: "a concurrent keys rotate") }

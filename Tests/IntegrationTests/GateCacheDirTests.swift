@@ -13,14 +13,6 @@ struct GateCacheDirTests {
     static let isRoot = geteuid() == 0
     static let script = Stack.repositoryRoot + "/scripts/prepare-cache-dir.sh"
 
-    static func tempDir() throws -> String {
-        var template = Array("/tmp/authgate-cachedir-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StackError("mkdtemp failed")
-        }
-        return String(cString: made)
-    }
-
     /// Runs a command (in its own process group) with a bounded wait; returns (exit status, stderr).
     static func run(_ path: String, _ args: [String], environment: [String: String] = [:],
                     timeout: Double = 60) throws -> (Int32, String) {
@@ -39,9 +31,10 @@ struct GateCacheDirTests {
     }
 
     @Test func runRefusesAPlantedCacheDir() throws {
-        let bin = try #require(Stack.binary("authgate-fcgi").map { ($0 as NSString).deletingLastPathComponent })
+        let bin = try #require(Binaries.path("authgate-fcgi").map { ($0 as NSString).deletingLastPathComponent })
         let port = Int.random(in: 42000...48000)
-        let state = try Self.tempDir()
+        let stateTemp = try TempDir("authgate-cachedir")
+        let state = stateTemp.path
         let parent = Self.isRoot ? "/run/authgate-\(port)" : state + "/run"
         defer {
             try? FileManager.default.removeItem(atPath: state)
@@ -72,7 +65,8 @@ struct GateCacheDirTests {
     }
 
     @Test func prepareMakesASafeDirAndRefusesUnsafeParents() throws {
-        let base = try Self.tempDir()
+        let baseTemp = try TempDir("authgate-cachedir")
+        let base = baseTemp.path
         defer { try? FileManager.default.removeItem(atPath: base) }
         chmod(base, 0o755)
         let owner = Self.isRoot ? "www-data" : String(cString: getpwuid(geteuid()).pointee.pw_name)

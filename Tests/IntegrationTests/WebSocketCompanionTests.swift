@@ -110,12 +110,12 @@ import Glibc
         #expect(reply.errorCode == "unavailable")
     }
 
-    /// Closed at `exp`, told apart from `exp + leeway`: the leeway (3 s) is six times the tolerance.
+    /// Closed at `exp`, told apart from `exp + leeway`: the leeway (5 s) is over three times the tolerance (1.5 s: the companion ticks every 200 ms, and a loaded 2-core machine adds the rest).
     @Test func closesWith4001AtExpiryNotAtExpPlusLeeway() throws {
-        let f = try WSFixture(leeway: 3)
+        let f = try WSFixture(leeway: 5)
         let agent = try f.account(role: "agent")
-        let exp = Time.now() + 5
-        let c = try f.client(timeoutSeconds: 12)
+        let exp = Time.now() + 8
+        let c = try f.client(timeoutSeconds: 15)
         #expect(try c.upgrade("/ws/agent?token=\(f.token(agent, exp: exp))").status == 101)
         try c.sendText("still here")
         #expect(try c.receive()?.payload == Array("still here".utf8))
@@ -123,7 +123,7 @@ import Glibc
         let at = Date().timeIntervalSince1970
         #expect(close?.closeCode == 4001)
         #expect(String(decoding: close?.payload.dropFirst(2) ?? [], as: UTF8.self) == "token expired")
-        #expect(at >= Double(exp) - 0.05 && at <= Double(exp) + 0.5, "closed \(at - Double(exp)) s after exp")
+        #expect(at >= Double(exp) - 0.05 && at <= Double(exp) + 1.5, "closed \(at - Double(exp)) s after exp")
     }
 
     @Test func closesWith4003OnRevocation() throws {
