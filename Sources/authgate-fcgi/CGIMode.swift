@@ -40,7 +40,7 @@ enum CGIMode {
         }
         let bytes = ResponseBytes.encode(response, log: log)
         writeAll(bytes)
-        log.request(method: request.method, path: "cgi " + params.logPath, status: response.status,
+        log.request(method: request.method, path: "cgi " + request.path, status: response.status,
                     micros: monotonicMicros() - started)
         exit(0)
     }
