@@ -105,3 +105,23 @@ struct WebServerFlowTests {
         }
     }
 }
+
+/// AUTH_LISTEN_TCP is loopback only: any other address stops the responder at start.
+@Suite("Responder: loopback TCP listener")
+struct ResponderTCPListenerTests {
+    @Test func nonLoopbackAddressesAreRefused() throws {
+        let bin = try Binaries.require("authgate-fcgi")
+        let dir = try TempDir("authgate-tcp")
+        for spec in ["0.0.0.0:9100", "192.0.2.1:9100", "[::]:9100", "localhost:9100", "127.0.0.1:0"] {
+            var env = ProcessInfo.processInfo.environment
+            env["AUTH_SOCKET"] = dir.path + "/authgate.sock"
+            env["AUTH_DB_PATH"] = dir.path + "/authgate.db"
+            env["AUTH_KEYS_FILE"] = dir.path + "/keys"
+            env["AUTH_LISTEN_TCP"] = spec
+            env.removeValue(forKey: "GATEWAY_INTERFACE")
+            let r = try Child.run(bin, [], environment: env, timeout: 30)
+            #expect(r.status != 0, "\(spec) was accepted")
+            #expect(r.stderr.contains("AUTH_LISTEN_TCP"), "\(spec): \(r.stderr)")
+        }
+    }
+}
