@@ -24,7 +24,8 @@ SERVER_USER="$NGINX_USER" PROFILE=2signal PROCESSES=40 CGI_BIN="$T/srv/bin/authg
 CGI_DB="$AUTH_DB_PATH" CGI_KEYS="$AUTH_KEYS_FILE" CGI_SCRYPT="${AUTH_SCRYPT:-ln=15,r=8,p=3}" \
     scripts/render-servers.sh "$T/srv/conf" >&2
 if [ "$apache_ok" = 1 ]; then
-    /usr/sbin/apache2 -f "$T/srv/conf/apache/httpd.conf" -DFOREGROUND >> "$T/log/apache.log" 2>&1 & apache=$!; pids+=("$apache")
+    # Its own session: on shutdown prefork signals its whole process group (it would hit bench.sh).
+    setsid /usr/sbin/apache2 -f "$T/srv/conf/apache/httpd.conf" -DFOREGROUND >> "$T/log/apache.log" 2>&1 & apache=$!; pids+=("$apache")
     for _ in $(seq 100); do [ "$(code "http://127.0.0.1:$APORT/plain.txt")" = 200 ] && break; sleep 0.1; done
     apache_pids="$apache $(pgrep -P "$apache" | tr '\n' ' ')"
     AURL="http://127.0.0.1:$APORT"

@@ -46,7 +46,7 @@ public final class App: Sendable {
         // A login burst must never occupy every responder thread (verifies would stall behind
         // it): hashing plus waiting logins get at most half of AUTH_THREADS.
         let queue = min(settings.hashQueue, max(0, settings.threads / 2 - settings.hashConcurrency))
-        if queue < settings.hashQueue {
+        if queue < settings.hashQueue && !oneShot {
             self.log.info("AUTH_HASH_QUEUE \(settings.hashQueue) lowered to \(queue): at most half of AUTH_THREADS (\(settings.threads)) may wait on password hashing")
         }
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
