@@ -58,6 +58,6 @@ for svc in apache2 lighttpd; do
         "${sudo[@]}" kill "$(cat "$pidfile")" 2>/dev/null || true
     fi
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        "${sudo[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        if systemctl is-active --quiet "$svc" 2>/dev/null; then "${sudo[@]}" systemctl stop "$svc" || true; fi
     fi
 done
