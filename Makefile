@@ -37,6 +37,10 @@ install: build
 	install -m 0644 nginx/authgate.conf.template "$(DESTDIR)$(PREFIX)/share/authgate/nginx/"
 	install -m 0644 nginx/snippets/*.conf "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/"
 	install -m 0755 scripts/render-nginx.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
+	install -d "$(DESTDIR)$(PREFIX)/share/authgate/apache" "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd"
+	install -m 0644 apache/* "$(DESTDIR)$(PREFIX)/share/authgate/apache/"
+	install -m 0644 lighttpd/* "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd/"
+	install -m 0755 scripts/render-servers.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
 
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:

@@ -70,6 +70,9 @@ trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT="$(free_port)"; TLSPORT="$(free_port)"
+APORT="$(free_port)"; LPORT="$(free_port)"; TCPPORT="$(free_port)"
+# Apache's mod_authnz_fcgi reaches the responder over loopback TCP only (issue 15).
+export AUTH_LISTEN_TCP="127.0.0.1:$TCPPORT"
 (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" 2>/dev/null)
 
@@ -145,6 +148,7 @@ case "$checks" in
     "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200") ;;
     *) log "a check failed; see $T/log"; tail -5 "$T/log/nginx-error.log" "$T/log/fcgi.log" >&2; exit 1 ;;
 esac
+. scripts/bench/servers.sh   # Apache httpd and lighttpd in front of the same responder (AURL, LURL)
 
 # ---- wrk runs: one line per run in $T/runs.tsv ----
 ticks() { local s=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && s=$((s + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$s"; }
@@ -154,7 +158,9 @@ run() { # pair label url tokens-file conns [lua]
     if [ -n "${BENCH_PAIRS:-}" ] && [[ " $BENCH_PAIRS " != *" $pair "* ]]; then return 0; fi
     n=$((n + 1))
     local f="$T/wrk/$n.txt" n0 r0 n1 r1
-    n0="$(ticks "$ngw")"; r0="$(ticks "$fcgi")"
+    local web="${WEB_PIDS:-$ngw}"
+    # shellcheck disable=SC2086  # WEB_PIDS: the pids of the web server under test
+    n0="$(ticks $web)"; r0="$(ticks "$fcgi")"
     if [ -n "${BENCH_PERF:-}" ] && [ "$label" = gated ] && [ "$round" = 1 ] && [[ " $BENCH_PERF " == *" $pair "* ]]; then
         mkdir -p "$OUT"   # BENCH_PERF="user1 nocred": perf-record the responder during those gated runs
         local target="$fcgi"; [ "${BENCH_PERF_TARGET:-}" = nginx ] && target="$ngw"
@@ -165,7 +171,8 @@ run() { # pair label url tokens-file conns [lua]
         timeout -s INT $((DUR > 2 ? DUR - 1 : 1)) strace -f -c -o "$OUT/strace-$pair.txt" -p "$fcgi" >/dev/null 2>&1 &
     fi
     BENCH_TOKENS="$tokens" wrk -t1 -c"$conns" -d"${DUR}s" --latency -s "$lua" "$url" > "$f" 2>&1 || true
-    n1="$(ticks "$ngw")"; r1="$(ticks "$fcgi")"
+    # shellcheck disable=SC2086
+    n1="$(ticks $web)"; r1="$(ticks "$fcgi")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$pair" "$label" "$f" $((n1 - n0)) $((r1 - r0)) >> "$T/runs.tsv"
 }
 : > "$T/none.txt"   # empty: no Authorization header (the 401 floor)
@@ -187,7 +194,19 @@ for round in $(seq "$ROUNDS"); do
     run tls1 plain "$TLS/plain" "$T/token1.txt" 32;             run tls1 gated "$TLS/gated" "$T/token1.txt" 32
     run tls1cache plain "$TLS/plain" "$T/token1.txt" 32;        run tls1cache gated "$TLS/gated-cache" "$T/token1.txt" 32
     run light plain "$URL/plain" "$T/token1.txt" 4;             run light gated "$URL/gated" "$T/token1.txt" 4
+    if [ -n "$AURL" ]; then WEB_PIDS="$apache_pids"
+        run apache_user1 plain "$AURL/plain.txt" "$T/token1.txt" 32;  run apache_user1 gated "$AURL/gated/plain.txt" "$T/token1.txt" 32
+        run apache_apikey plain "$AURL/plain.txt" "$T/apikey.txt" 32; run apache_apikey gated "$AURL/gated-any/plain.txt" "$T/apikey.txt" 32
+        run apache_nocred plain "$AURL/plain.txt" "$T/none.txt" 32;   run apache_nocred gated "$AURL/gated/plain.txt" "$T/none.txt" 32
+        unset WEB_PIDS; fi
+    if [ -n "$LURL" ]; then WEB_PIDS="$lighttpd_pid"
+        run lighttpd_user1 plain "$LURL/plain.txt" "$T/token1.txt" 32;  run lighttpd_user1 gated "$LURL/gated/plain.txt" "$T/token1.txt" 32
+        run lighttpd_apikey plain "$LURL/plain.txt" "$T/apikey.txt" 32; run lighttpd_apikey gated "$LURL/gated-any/plain.txt" "$T/apikey.txt" 32
+        run lighttpd_nocred plain "$LURL/plain.txt" "$T/none.txt" 32;   run lighttpd_nocred gated "$LURL/gated/plain.txt" "$T/none.txt" 32
+        unset WEB_PIDS; fi
 done
+round=0
+cgi_bench   # plain CGI mode: per-request cost (scripts/bench/servers.sh)
 round=0
 
 # ---- revocation through the CLI (another process): cache OFF must deny at once, cache ON within 1 s ----
@@ -327,7 +346,7 @@ rm -f "$OUT"/raw/*.txt
 cp "$T"/wrk/*.txt "$OUT/raw/" 2>/dev/null || true
 sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
 cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
-cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$OUT/raw/"
+cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
 echo "$checks" > "$OUT/raw/checks.txt"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Authgate needs, only when one is missing (make deps).
-# nginx is installed without starting a system nginx: a temporary policy-rc.d refuses every
-# service start during the install and is removed afterwards.
+# nginx, apache2 and lighttpd are installed without starting their system services: a temporary
+# policy-rc.d refuses every service start during the install and is removed afterwards (their
+# postinst scripts start the service only through invoke-rc.d / deb-systemd-invoke, which honour
+# it). The tests and the bench start their own instances on temp configs.
 set -euo pipefail
 
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx)
@@ -17,6 +19,11 @@ elif ! /usr/sbin/nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module'; t
     echo "deps: the installed nginx has no http_auth_request_module; install nginx-light or nginx" >&2
     exit 1
 fi
+# Apache httpd (mod_authnz_fcgi, mod_proxy_fcgi, mod_cgi ship in apache2-bin) and lighttpd
+# (mod_fastcgi is built in) for the "behind any web server" tests and bench.
+need_servers=0
+if [ ! -x /usr/sbin/apache2 ]; then need_servers=1; missing+=(apache2); fi
+if [ ! -x /usr/sbin/lighttpd ]; then need_servers=1; missing+=(lighttpd); fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
@@ -31,8 +38,8 @@ cleanup() {
     if [ "$created_policy" -eq 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
 }
 trap cleanup EXIT
-if [ "$need_nginx" -eq 1 ] && [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# authgate make deps: no service starts while nginx is installed\nexit 101\n' \
+if { [ "$need_nginx" -eq 1 ] || [ "$need_servers" -eq 1 ]; } && [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# authgate make deps: no service starts while nginx/apache2/lighttpd are installed\nexit 101\n' \
         | "${sudo[@]}" tee "$policy" >/dev/null
     "${sudo[@]}" chmod 0755 "$policy"
     created_policy=1
@@ -40,3 +47,17 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Belt and braces: a service that started anyway (a policy-rc.d that existed before and allowed
+# it, or a postinst that bypassed it) is stopped again, so no system web server is left running.
+for svc in apache2 lighttpd; do
+    case " ${missing[*]} " in *" $svc "*) ;; *) continue ;; esac
+    pidfile=/run/$svc.pid
+    [ "$svc" = apache2 ] && pidfile=/run/apache2/apache2.pid
+    if [ -s "$pidfile" ]; then
+        echo "deps: the $svc package started its system service; stopping it" >&2
+        "${sudo[@]}" kill "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        if systemctl is-active --quiet "$svc" 2>/dev/null; then "${sudo[@]}" systemctl stop "$svc" || true; fi
+    fi
+done

@@ -52,11 +52,19 @@ enum CoreBench {
                 _ = JWT.verify(token, ring: ring, issuer: settings.issuer, audience: settings.audience,
                                now: now, leeway: 30)
             }
-            // Revocation through another connection (as the CLI would) must be seen by the very next verify.
+            // Revocation through another connection (as the CLI would): since the verify state's
+            // refresher thread (10 ms marker poll) another process's write is seen within its bound
+            // (1 s), not necessarily by the very next verify. Measure the delay; fail past the bound.
             let other = try Database(path: dir + "/a.db")
             _ = try other.sessions.revoke(id: session.id, reason: "bench", now: now)
-            let afterRevoke = worker.handle(allowed).status
-            guard afterRevoke == 401 else { fail("verify answered \(afterRevoke) right after a revocation") }
+            let revokedAt = nowSeconds()
+            var afterRevoke = worker.handle(allowed).status
+            while afterRevoke != 401 && nowSeconds() - revokedAt < 1 {
+                usleep(1000)
+                afterRevoke = worker.handle(allowed).status
+            }
+            let revokeMillis = (nowSeconds() - revokedAt) * 1000
+            guard afterRevoke == 401 else { fail("verify still answered \(afterRevoke) 1 s after a revocation") }
             let iterations = args.int("hash-runs", 3)
             var hashTimes: [Double] = []
             for _ in 0..<iterations {
@@ -70,7 +78,7 @@ enum CoreBench {
             "no_credential_calls_per_s": \(Int(floorRate)), "no_credential_us": \(fmt(1e6 / floorRate)), \
             "jwt_verify_per_s": \(Int(jwtRate)), "jwt_verify_us": \(fmt(1e6 / jwtRate)), \
             "scrypt_params": "\(app.scrypt)", "scrypt_ms_median": \(fmt(hashTimes[hashTimes.count / 2], 1)), \
-            "scrypt_ms_min": \(fmt(hashTimes[0], 1)), "revoked_next_verify": \(afterRevoke)}
+            "scrypt_ms_min": \(fmt(hashTimes[0], 1)), "revoked_denied_after_ms": \(fmt(revokeMillis, 1))}
             """)
         } catch {
             fail("core: \(error)")

@@ -16,6 +16,9 @@ struct FastCGIExchange {
         let started = monotonicMicros()
         let app = worker.app
         let params = FastCGIParams(envp: authgate_fcgx_envp(fcgi))
+        if fcgi.pointee.role == fcgiAuthorizerRole {
+            return serveAuthorizer(fcgi, params: params, started: started)
+        }
         var request = params.makeRequest()
         let input = authgate_fcgx_in(fcgi)
         var response: Response
@@ -60,51 +63,15 @@ struct FastCGIExchange {
         return tooLarge ? nil : body
     }
 
+    mutating func drainInput(_ fcgi: UnsafeMutablePointer<FCGX_Request>) { drain(authgate_fcgx_in(fcgi)) }
+
     private mutating func drain(_ input: UnsafeMutablePointer<FCGX_Stream>?) {
         while chunk.withUnsafeMutableBytes({ authgate_fcgx_read($0.baseAddress, Int32($0.count), input) }) > 0 {}
     }
 
-    private func write(_ response: Response, to output: UnsafeMutablePointer<FCGX_Stream>?) {
-        var out: [UInt8] = []
-        out.reserveCapacity(160 + response.body.count)
-        out.append(contentsOf: "Status: \(response.status) \(reasonPhrase(response.status))\r\n".utf8)
-        var hasLength = false
-        for (name, value) in response.headers {
-            guard Self.isToken(name), Self.isFieldValue(value) else {
-                worker.app.log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
-                continue
-            }
-            if !hasLength, Self.isContentLength(name) { hasLength = true }
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
-        }
-        if !hasLength, !response.body.isEmpty {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
-        }
-        out.append(contentsOf: "\r\n".utf8)
-        out.append(contentsOf: response.body)
+    func write(_ response: Response, to output: UnsafeMutablePointer<FCGX_Stream>?) {
+        let out = ResponseBytes.encode(response, log: worker.app.log)
         // A failed write means the client (nginx) went away: nothing left to do for it.
         _ = out.withUnsafeBytes { authgate_fcgx_write($0.baseAddress, Int32($0.count), output) }
-    }
-
-    /// Case-insensitive "content-length" without allocating a lowercased copy per header.
-    private static func isContentLength(_ name: String) -> Bool {
-        let target = "content-length".utf8
-        guard name.utf8.count == target.count else { return false }
-        return zip(name.utf8, target).allSatisfy { a, b in (a | 0x20) == b || (a == b) }
-    }
-
-    private static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { b in
-            b > 32 && b < 127 && b != UInt8(ascii: ":")
-        }
-    }
-
-    /// No CR, LF, NUL or other control characters (tab allowed): a header value never
-    /// splits into a second header line.
-    private static func isFieldValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { b in b == 9 || (b >= 32 && b != 127) }
     }
 }

@@ -10,6 +10,8 @@ enum Responder {
     /// Worker threads still looping (decremented as each one leaves its accept loop).
     static let runningThreads = Atomic<Int>(0)
     static let stopping = Atomic<Bool>(false)
+    /// The loopback TCP listener's fd (AUTH_LISTEN_TCP), -1 when there is none.
+    static let tcpFD = Atomic<Int32>(-1)
 
     nonisolated static func run() -> Never {
         let settings: Settings
@@ -17,6 +19,8 @@ enum Responder {
         let log = Logger(json: settings.logJSON)
 
         configureLibFCGI()
+        // Started by a web server as a CGI program: answer the one request and exit.
+        if CGIMode.isCGI() { CGIMode.run(settings: settings, log: log) }
         guard FCGX_Init() == 0 else { fail("FCGX_Init failed") }
         // FCGX_Init replaces SIG_IGN with an empty handler (no SA_RESTART): ignore SIGPIPE again.
         signal(SIGPIPE, SIG_IGN)
@@ -34,6 +38,11 @@ enum Responder {
         } catch { fail(error.description) }
 
         warnAboutSocketGroup(settings.socketGroup, log: log)
+        let tcp: TCPListener?
+        do { tcp = try TCPListener.fromEnvironment(threads: settings.threads) } catch {
+            listener.removeFile()
+            fail(error.description)
+        }
 
         let app: App
         do { app = try App(settings: settings, log: log) } catch {
@@ -47,6 +56,17 @@ enum Responder {
                 listener.removeFile()
                 fail("cannot start worker thread \(index): \(error)")
             }
+        }
+        if let tcp {
+            let tcpContext = WorkerThreadContext(app: app, listenFD: tcp.fd, socketPath: listener.path)
+            for index in 0..<tcp.threads {
+                do { try WorkerThread.start(tcpContext) } catch {
+                    listener.removeFile()
+                    fail("cannot start TCP worker thread \(index): \(error)")
+                }
+            }
+            tcpFD.store(tcp.fd, ordering: .sequentiallyConsistent)
+            log.info("authgate-fcgi: also listening on tcp \(tcp.address) (loopback) with \(tcp.threads) threads")
         }
         MaintenanceThread.start(context)
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
@@ -73,6 +93,8 @@ enum Responder {
         log.info("authgate-fcgi: signal \(signal), stopping: no new connections, finishing in-flight requests")
         // Wakes every thread blocked in accept(); FCGX_Accept_r then returns an error.
         shutdown(listener.fd, Int32(SHUT_RDWR))
+        let tcp = tcpFD.load(ordering: .sequentiallyConsistent)
+        if tcp >= 0 { shutdown(tcp, Int32(SHUT_RDWR)) }
         listener.removeFile()
         let deadline = monotonicMicros() + 1_800_000
         while runningThreads.load(ordering: .sequentiallyConsistent) > 0 && monotonicMicros() < deadline {

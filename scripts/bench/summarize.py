@@ -80,6 +80,12 @@ labels = {
     "tls1cache": "TLS: user token, cache ON",
     "light": "light load wrk -c4: user token, cache OFF",
     "nocred": "no credential (401 floor), cache OFF",
+    "apache_user1": "Apache httpd (prefork, mod_authnz_fcgi over TCP): user token",
+    "apache_apikey": "Apache httpd: API key",
+    "apache_nocred": "Apache httpd: no credential (401)",
+    "lighttpd_user1": "lighttpd (mod_fastcgi authorizer, Unix socket): user token",
+    "lighttpd_apikey": "lighttpd: API key",
+    "lighttpd_nocred": "lighttpd: no credential (401)",
 }
 gate = {k: pair_stats(k) for k in labels if k in runs}
 result["gated"] = gate
@@ -222,6 +228,19 @@ if revload:
         result["revocation_load_ratio_1M_vs_0"] = k
         print(f"gated/plain with the revoked sessions vs without, same run: {f(k, 3)} (target >= 0.95)")
 
+if os.path.exists(f"{raw}/servers.txt"):
+    result["servers"] = open(f"{raw}/servers.txt").read().strip()
+    print(f"web servers: {result['servers']} (their rows above: 'nginx µs/req' is that server's own CPU)")
+try:
+    cgi = json.load(open(f"{raw}/cgi.json"))
+except Exception:
+    cgi = {}
+result["cgi"] = cgi
+if cgi:
+    print(f"plain CGI mode, one process per request ({cgi['runs']} runs): verify decision {cgi['verify_ms']} ms, "
+          f"GET /auth/me {cgi['me_ms']} ms per request (exec of /bin/true: {cgi['exec_true_ms']} ms; answers "
+          f"{cgi['verify_status']!r} / {cgi['me_status']!r}); through Apache mod_cgi (wrk -c4): "
+          f"{f(cgi.get('apache_mod_cgi_me_rps'))} req/s, p50 {cgi.get('apache_mod_cgi_me_p50')}, non-2xx {cgi.get('apache_mod_cgi_non2xx')}")
 print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
       f"raw wrk outputs: {raw}/")
 json.dump(result, open(out_json, "w"), indent=1, default=str)

@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import Synchronization
 
 /// The process-wide core: settings, router, key ring, hash limiter. Shared by every worker
 /// thread; everything in it is immutable or internally synchronized.
@@ -13,12 +14,23 @@ public final class App: Sendable {
     public let hashLimiter: HashLimiter
     public let scrypt: ScryptParameters
     /// Hashed against when no account matches, so unknown emails cost what known ones do.
-    public let dummyHash: String
+    /// Made at start by a daemon; by a one-shot (CGI) process only when a login needs it.
+    public var dummyHash: String {
+        dummyHashCell.withLock { cell in
+            if let hash = cell { return hash }
+            let hash = (try? PasswordHash.make(password: UUIDs.random(), parameters: scrypt)) ?? ""
+            cell = hash
+            return hash
+        }
+    }
+    private let dummyHashCell: Mutex<String?>
     /// The process's one verify state, shared by every worker (each reads through its own
     /// `VerifyReader`). The responder starts its refresher thread.
     public let verifyState: VerifyState
 
-    public init(settings: Settings, log: Logger? = nil) throws {
+    /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
+    /// thread (the state is loaded once, here) and no dummy hash made up front.
+    public init(settings: Settings, log: Logger? = nil, oneShot: Bool = false) throws {
         self.settings = settings
         self.router = Router.api()
         self.log = log ?? Logger(json: settings.logJSON)
@@ -34,16 +46,16 @@ public final class App: Sendable {
         // A login burst must never occupy every responder thread (verifies would stall behind
         // it): hashing plus waiting logins get at most half of AUTH_THREADS.
         let queue = min(settings.hashQueue, max(0, settings.threads / 2 - settings.hashConcurrency))
-        if queue < settings.hashQueue {
+        if queue < settings.hashQueue && !oneShot {
             self.log.info("AUTH_HASH_QUEUE \(settings.hashQueue) lowered to \(queue): at most half of AUTH_THREADS (\(settings.threads)) may wait on password hashing")
         }
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
-        self.dummyHash = try PasswordHash.make(password: UUIDs.random(), parameters: params)
+        self.dummyHashCell = try Mutex(oneShot ? nil : PasswordHash.make(password: UUIDs.random(), parameters: params))
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(path: settings.dbPath)
         try db.migrate()
         self.verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: self.log)
-        verifyState.startRefresher()
+        if !oneShot { verifyState.startRefresher() }
     }
 
     deinit { verifyState.stopRefresher() }

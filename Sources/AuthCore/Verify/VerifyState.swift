@@ -253,9 +253,10 @@ public final class VerifyState: @unchecked Sendable {
     }
 
     public var health: Health {
-        let age = (VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed)) / 1_000_000
+        let ageNanos = VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed)
         let s = writer.withLock { _ in cell.current }
-        return Health(fresh: age * 1_000_000 <= maxStaleNanos, ageMillis: age, error: failure.withLock { $0 },
+        // The same comparison as `ensureFresh`, in nanoseconds (milliseconds would round).
+        return Health(fresh: ageNanos <= maxStaleNanos, ageMillis: ageNanos / 1_000_000, error: failure.withLock { $0 },
                       revokedSessions: s.revokedCount, blockedUsers: s.blockedUsers.count, watermark: s.watermark)
     }
 

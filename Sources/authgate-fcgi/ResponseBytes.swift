@@ -1,0 +1,48 @@
+import AuthCore
+
+/// A `Response` as CGI/FastCGI response bytes: `Status:` line, headers, blank line, body.
+/// Header names must be tokens and values free of control characters (a value never splits
+/// into a second header line); anything else is dropped and logged.
+enum ResponseBytes {
+    static func encode(_ response: Response, log: Logger) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + response.body.count)
+        out.append(contentsOf: "Status: \(response.status) \(reasonPhrase(response.status))\r\n".utf8)
+        var hasLength = false
+        for (name, value) in response.headers {
+            guard isToken(name), isFieldValue(value) else {
+                log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
+                continue
+            }
+            if !hasLength, isContentLength(name) { hasLength = true }
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if !hasLength, !response.body.isEmpty {
+            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: response.body)
+        return out
+    }
+
+    /// Case-insensitive "content-length" without allocating a lowercased copy per header.
+    private static func isContentLength(_ name: String) -> Bool {
+        let target = "content-length".utf8
+        guard name.utf8.count == target.count else { return false }
+        return zip(name.utf8, target).allSatisfy { a, b in (a | 0x20) == b || (a == b) }
+    }
+
+    private static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { b in
+            b > 32 && b < 127 && b != UInt8(ascii: ":")
+        }
+    }
+
+    /// No CR, LF, NUL or other control characters (tab allowed).
+    private static func isFieldValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { b in b == 9 || (b >= 32 && b != 127) }
+    }
+}
