@@ -10,8 +10,8 @@ public enum ReturnTo {
     public static func validate(_ raw: String?) -> String? {
         guard let raw, !raw.isEmpty, raw.utf8.count <= 2048 else { return nil }
         var form = raw
-        for _ in 0..<4 {
-            guard isSafe(form) else { return nil }
+        for round in 0..<4 {
+            guard isSafe(form, decoded: round > 0) else { return nil }
             guard form.utf8.contains(0x25) else { return raw }
             guard let decoded = Query.decode(Substring(form.replacingPlus()), lenient: false) else { return nil }
             if decoded == form { return raw }
@@ -23,10 +23,13 @@ public enum ReturnTo {
     /// The path to come back to, or `/`.
     public static func orFallback(_ raw: String?) -> String { validate(raw) ?? fallback }
 
-    static func isSafe(_ s: String) -> Bool {
+    /// The raw value: printable ASCII only. A decoded form may hold spaces and UTF-8 (what
+    /// `%20` and `%E2%82%AC` stand for), never control characters or a backslash.
+    static func isSafe(_ s: String, decoded: Bool) -> Bool {
         let b = Array(s.utf8)
         guard b.first == 0x2F else { return false }                         // "/"
         if b.count > 1 && (b[1] == 0x2F || b[1] == 0x5C) { return false }    // "//" or "/\"
+        if decoded { return !b.contains { $0 < 0x20 || $0 == 0x7F || $0 == 0x5C } }
         return !b.contains { $0 <= 0x20 || $0 == 0x7F || $0 == 0x5C || $0 >= 0x80 }
     }
 
