@@ -2,6 +2,7 @@ import AuthCrypto
 import Foundation
 import Testing
 @testable import AuthCore
+@testable import AuthWS
 
 /// Issue 13, in process: return_to, cookie parsing, CORS, the CSRF rule, cookie verify.
 @Suite("Browser rules")
@@ -111,5 +112,22 @@ struct BrowserRulesTests {
         let post = h.call("POST", "/app", headers: ["cookie": jar, "origin": "https://evil.example", "host": "auth.example"],
                           verify: browser).response
         #expect(post.status == 403)
+    }
+}
+
+@Suite("Browser rules: companion")
+struct BrowserCompanionRulesTests {
+    @Test func forwardedUpgradeDropsAuthgateCookies() {
+        var p = HTTPUpgradeParser()
+        let text = "GET /ws/agent HTTP/1.1\r\nHost: x\r\nCookie: theme=dark; __Host-authgate=a.b.c; __Host-authgate-refresh=v1.x\r\n\r\n"
+        guard case let .complete(head, _) = p.feed(Array(text.utf8)) else {
+            Issue.record("not complete")
+            return
+        }
+        let id = WSIdentity(userID: "u1", tenantID: "t1", role: "agent", email: "a@b.c", sessionID: "s1", iat: 0, exp: 0)
+        let out = String(decoding: Companion.forwardedRequest(head, path: "/ws/agent", query: "", identity: id,
+                                                              dropCookies: ["__Host-authgate", "__Host-authgate-refresh"]),
+                         as: UTF8.self)
+        #expect(out.contains("Cookie: theme=dark\r\n") && !out.contains("a.b.c") && !out.contains("v1.x"))
     }
 }
