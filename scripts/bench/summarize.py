@@ -72,6 +72,8 @@ labels = {
     "ceiling": "auth_request -> internal return 204 (ceiling)",
     "user1": "user token, micro-cache OFF",
     "user1cache": "user token, micro-cache ON (hot token)",
+    "cookie1": "browser: access cookie, micro-cache OFF",
+    "cookie1cache": "browser: access cookie, micro-cache ON (hot token)",
     "user1000": "1,000 distinct user tokens, cache OFF",
     "user1000cache": "1,000 distinct user tokens, cache ON",
     "apikey": "API key, cache OFF",
