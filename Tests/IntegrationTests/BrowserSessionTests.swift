@@ -135,6 +135,21 @@ struct BrowserSessionTests {
         }
     }
 
+    @Test func rateLimitedFormLoginShowsItsMessage() throws {
+        var options = Stack.Options()
+        options.environment["AUTH_LOGIN_RATE"] = "1r/s"
+        options.environment["AUTH_LOGIN_BURST"] = "1"
+        try Stack.with(options) { stack in
+            _ = try stack.makeTenant("demo.local")
+            _ = try stack.makeUser("alice@demo.local", tenant: "demo.local")
+            let answers = try (0..<4).map { _ in try signIn(stack, "alice@demo.local") }
+            let limited = answers.filter { $0.header("location")?.hasSuffix("/auth/login?error=rate_limited") == true }
+            #expect(!limited.isEmpty && limited.allSatisfy { $0.status == 303 }, "\(answers.map { $0.header("location") ?? "" })")
+            let page = try stack.client.get("/auth/login?error=rate_limited")
+            #expect(page.text.contains("Too many sign-in attempts") && page.text.contains(#"role="alert""#))
+        }
+    }
+
     @Test func silentRenewalRotatesWithTheReuseWindow() throws {
         var options = Stack.Options()
         options.environment = ["AUTH_REFRESH_REUSE_SECONDS": "1"]
