@@ -5,7 +5,7 @@ import AuthCrypto
 /// refresh cookie through the one rotation (`rotate`, the rules of /auth/refresh).
 extension Worker {
     func verifyBrowser(_ request: Request, policy: VerifyPolicy) throws -> Response {
-        let access = accessCookie(request), refresh = refreshCookie(request)
+        let (access, refresh) = sessionCookieValues(request)
         guard access != nil || refresh != nil else {
             throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
         }
