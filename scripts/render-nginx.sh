@@ -3,7 +3,8 @@
 # snippets/), replacing every @NAME@ with the environment variable NAME.
 # usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE,
 # DEMO_FASTCGI_SOCKET (default $RUNDIR/demo-fastcgi.sock), VERIFY_CACHE_DIR (default
-# $RUNDIR/verify-cache) and PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST)).
+# $RUNDIR/verify-cache), PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST) and
+# AUTH_COOKIE_NAME (default __Host-authgate, the browser access cookie the verify cache keys on)).
 # The verify micro-cache holds bearer tokens: its directory is always VERIFY_CACHE_DIR, never a
 # CACHE_DIR inherited from the environment, and never inside a group/other-writable directory.
 set -euo pipefail
