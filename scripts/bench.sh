@@ -114,9 +114,10 @@ subst="$subst;s|@AUTH_SOCKET@|$AUTH_SOCKET|g;s|@AUTH_WS_SOCKET@|$AUTH_WS_SOCKET|
 subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g;s|@VERIFY_CACHE_SECONDS@|1|g"
 subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
 subst="$subst;s|@PASSWORD_RATE@|1000000r/s|g;s|@PASSWORD_BURST@|100000|g"
+subst="$subst;s|@COOKIE_NAME_RE@|__Host-authgate|g"
 for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
 sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
-if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal}.conf >&2; then
+if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal,browser,protect-browser}.conf >&2; then
     log "unreplaced placeholder in the bench nginx config"; exit 1
 fi
 "$NGINX" -t -q -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/log/nginx-error.log"
@@ -143,9 +144,10 @@ checks="plain=$(code "$URL/plain") gated=$(code -H "Authorization: Bearer $TOKEN
 checks="$checks gated_tampered=$(code -H "Authorization: Bearer ${TOKEN}x" "$URL/gated") gated_none=$(code "$URL/gated")"
 checks="$checks cache=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-cache") apikey=$(code -H "Authorization: Bearer $APIKEY" "$URL/gated-apikey")"
 checks="$checks node=$(code -H "Authorization: Bearer $NODEKEY" "$URL/gated-node") tls=$(code -k -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$TLSPORT/gated")"
+checks="$checks cookie=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie") cookie_cache=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie-cache")"
 log "checks: $checks"
 case "$checks" in
-    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200") ;;
+    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200 cookie=200 cookie_cache=200") ;;
     *) log "a check failed; see $T/log"; tail -5 "$T/log/nginx-error.log" "$T/log/fcgi.log" >&2; exit 1 ;;
 esac
 . scripts/bench/servers.sh   # Apache httpd and lighttpd in front of the same responder (AURL, LURL)
@@ -187,6 +189,10 @@ for round in $(seq "$ROUNDS"); do
     run user1 plain "$URL/plain" "$T/token1.txt" 32;            run user1 gated "$URL/gated" "$T/token1.txt" 32
     run nocred plain "$URL/plain" "$T/none.txt" 32;             run nocred gated "$URL/gated" "$T/none.txt" 32
     run user1cache plain "$URL/plain" "$T/token1.txt" 32;       run user1cache gated "$URL/gated-cache" "$T/token1.txt" 32
+    run cookie1 plain "$URL/plain" "$T/token1.txt" 32 scripts/bench/cookie.lua
+    run cookie1 gated "$URL/gated-cookie" "$T/token1.txt" 32 scripts/bench/cookie.lua
+    run cookie1cache plain "$URL/plain" "$T/token1.txt" 32 scripts/bench/cookie.lua
+    run cookie1cache gated "$URL/gated-cookie-cache" "$T/token1.txt" 32 scripts/bench/cookie.lua
     run user1000 plain "$URL/plain" "$T/token1000.txt" 32;      run user1000 gated "$URL/gated" "$T/token1000.txt" 32
     run user1000cache plain "$URL/plain" "$T/token1000.txt" 32; run user1000cache gated "$URL/gated-cache" "$T/token1000.txt" 32
     run apikey plain "$URL/plain" "$T/apikey.txt" 32;           run apikey gated "$URL/gated-apikey" "$T/apikey.txt" 32

@@ -6,7 +6,9 @@
 # it). The tests and the bench start their own instances on temp configs.
 set -euo pipefail
 
-packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx)
+# chromium + chromium-driver: the real-browser test of the browser mode (BrowserFlowTests,
+# driven over WebDriver by Tests/browser/browser_flow.py with Python's stdlib only: no venv).
+packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -3,7 +3,8 @@
 # snippets/), replacing every @NAME@ with the environment variable NAME.
 # usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE,
 # DEMO_FASTCGI_SOCKET (default $RUNDIR/demo-fastcgi.sock), VERIFY_CACHE_DIR (default
-# $RUNDIR/verify-cache) and PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST)).
+# $RUNDIR/verify-cache), PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST) and
+# AUTH_COOKIE_NAME (default __Host-authgate, the browser access cookie the verify cache keys on)).
 # The verify micro-cache holds bearer tokens: its directory is always VERIFY_CACHE_DIR, never a
 # CACHE_DIR inherited from the environment, and never inside a group/other-writable directory.
 set -euo pipefail
@@ -13,11 +14,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
-       LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET)
+       LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE)
 
 # Optional: the demo's FastCGI echo socket (authgate-demo-upstream --fastcgi-socket).
 DEMO_FASTCGI_SOCKET="${DEMO_FASTCGI_SOCKET:-${RUNDIR:-}/demo-fastcgi.sock}"
 PASSWORD_RATE="${PASSWORD_RATE:-${LOGIN_RATE:-}}"
+# The access cookie's name (AUTH_COOKIE_NAME) as a regex for the cache-key map: dots escaped.
+COOKIE_NAME="${AUTH_COOKIE_NAME:-__Host-authgate}"
+case "$COOKIE_NAME" in
+    *[!A-Za-z0-9._-]*) echo "render-nginx.sh: AUTH_COOKIE_NAME may hold only letters, digits and . _ -: '$COOKIE_NAME'" >&2; exit 1 ;;
+esac
+COOKIE_NAME_RE="${COOKIE_NAME//./\\.}"
 PASSWORD_BURST="${PASSWORD_BURST:-${LOGIN_BURST:-}}"
 
 # The cache dir: derived, not inherited (an old caller's CACHE_DIR=/dev/shm/... is ignored).

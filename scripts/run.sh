@@ -283,6 +283,7 @@ cat >&2 <<EOF
   Clients that verify:   export SSL_CERT_FILE=$CERT CURL_CA_BUNDLE=$CERT
   Demo paths:            /demo/plain /demo/gated /demo/echo /demo/ingest /demo/admin /demo/node
                          /demo/fcgi-echo /ws/agent /ws/supervisor
+  Browser demo:          $url/demo/dashboard/   (sign in as a demo user below; cookie session)
   $demo_credentials
   State: $VAR   Runtime: $RUNDIR   Logs: $VAR/log/
   Ctrl-C stops everything.

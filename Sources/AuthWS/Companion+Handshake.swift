@@ -53,7 +53,17 @@ extension Companion {
             reject(c, .notFound)
             return
         }
-        let (token, query) = Self.splitToken(head.query)
+        let (queryToken, query) = Self.splitToken(head.query)
+        // No ?token=: the browser's access cookie (then no token is in any URL), accepted only
+        // from the site's own origin or a listed one (cross-site WebSocket hijacking).
+        let cookieToken = queryToken == nil ? Cookies.value(settings.browser.accessCookie, in: head.value("cookie")) : nil
+        if cookieToken != nil,
+           !Origins(settings.browser).allowsUpgrade(origin: head.value("origin"), host: head.value("host")) {
+            logger.info("ws refused route=\(route.path) status=403 code=forbidden (cookie upgrade from another origin)")
+            reject(c, .forbidden("cross-site WebSocket refused"))
+            return
+        }
+        let token = queryToken ?? cookieToken
         switch auth.authorize(token: token, route: route, now: wallMillis() / 1000) {
         case let .failure(error):
             logger.info("ws refused route=\(route.path) status=\(error.status) code=\(error.code)")
@@ -70,7 +80,8 @@ extension Companion {
         c.route = route
         c.expectedAccept = Self.acceptValue(key: key)
         c.offeredProtocols = head.tokens("sec-websocket-protocol")
-        c.c2u.out = Self.forwardedRequest(head, path: String(head.path), query: query, identity: c.identity!)
+        c.c2u.out = Self.forwardedRequest(head, path: String(head.path), query: query, identity: c.identity!,
+                                          dropCookies: [settings.browser.accessCookie, settings.browser.refreshCookie])
         connectUpstream(c, route.upstream)
     }
 
@@ -111,12 +122,18 @@ extension Companion {
         String(name.lowercased().map { $0 == "_" ? "-" : $0 })
     }
 
-    static func forwardedRequest(_ head: HTTPHead, path: String, query: String, identity: WSIdentity) -> [UInt8] {
+    static func forwardedRequest(_ head: HTTPHead, path: String, query: String, identity: WSIdentity,
+                                 dropCookies: Set<String> = []) -> [UInt8] {
         var text = "GET \(path)\(query.isEmpty ? "" : "?" + query) HTTP/1.1\r\n"
         let listed = Set(head.tokens("connection").map(canonicalHeaderName))
         for h in head.headers {
             let name = canonicalHeaderName(h.name)
             if name.hasPrefix("x-auth-") || name.hasPrefix("proxy-") || hopByHop.contains(name) || listed.contains(name) {
+                continue
+            }
+            if name == "cookie" {
+                // Authgate's own cookies are credentials: the upstream app never receives them.
+                if let kept = Cookies.removing(dropCookies, from: h.value) { text += "\(h.name): \(kept)\r\n" }
                 continue
             }
             text += "\(h.name): \(h.value)\r\n"

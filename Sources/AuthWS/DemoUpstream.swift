@@ -70,6 +70,10 @@ public enum DemoUpstream {
             if n <= 0 { break }
             remaining -= n
         }
+        if let page = DemoDashboard.response(head) {
+            writeAll(fd, page)
+            return
+        }
         var headers: [(String, JSON)] = []
         for h in head.headers { headers.append((h.name.lowercased(), .string(h.value))) }
         let body = JSON.object([("method", .string(head.method)), ("uri", .string(head.target)),

@@ -72,6 +72,8 @@ labels = {
     "ceiling": "auth_request -> internal return 204 (ceiling)",
     "user1": "user token, micro-cache OFF",
     "user1cache": "user token, micro-cache ON (hot token)",
+    "cookie1": "browser: access cookie, micro-cache OFF",
+    "cookie1cache": "browser: access cookie, micro-cache ON (hot token)",
     "user1000": "1,000 distinct user tokens, cache OFF",
     "user1000cache": "1,000 distinct user tokens, cache ON",
     "apikey": "API key, cache OFF",
@@ -123,7 +125,7 @@ if cpu:
 core = json.load(open(f"{raw}/core.json"))
 result["core"] = core
 if core: print(f"core in process: verify {f(core['verify_calls_per_s'])}/s ({core['verify_us']} µs), no credential "
-      f"{core['no_credential_us']} µs, JWT.verify alone {f(core['jwt_verify_per_s'])}/s ({core['jwt_verify_us']} µs), "
+      f"{core['no_credential_us']} µs, the same token as the access cookie {core.get('verify_cookie_us', '-')} µs, JWT.verify alone {f(core['jwt_verify_per_s'])}/s ({core['jwt_verify_us']} µs), "
       f"scrypt {core['scrypt_params']} {core['scrypt_ms_median']} ms")
 
 login = {}

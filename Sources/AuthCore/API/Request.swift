@@ -48,6 +48,9 @@ public struct VerifyPolicy: Sendable, Equatable {
     public var allowUser: Bool
     public var allowAPIKey: Bool
     public var allowNode: Bool
+    /// `browser`: the access cookie is accepted too (same checks as a bearer token), with silent
+    /// renewal from the refresh cookie and the login redirect for navigations.
+    public var allowBrowser: Bool
     /// Empty: any role.
     public var roles: [String]
 
@@ -56,6 +59,7 @@ public struct VerifyPolicy: Sendable, Equatable {
         allowUser = kinds.isEmpty || kinds.contains("user")
         allowAPIKey = kinds.contains("api_key")
         allowNode = kinds.contains("node")
+        allowBrowser = kinds.contains("browser")
         self.roles = (roles ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
     }
 }

@@ -52,6 +52,7 @@ public struct Router: Sendable {
         r.add("GET", "/api/v1/health", Worker.health)
         Worker.registerAuthRoutes(&r)
         Worker.registerKeyRoutes(&r)
+        Worker.registerBrowserRoutes(&r)
         return r
     }
 }

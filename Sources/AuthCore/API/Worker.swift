@@ -28,6 +28,11 @@ public final class Worker {
         if let policy = request.verify {
             return verify(request, policy: policy)
         }
+        if let preflight = corsPreflight(request) { return preflight }
+        return withCORS(route(request), request)
+    }
+
+    private func route(_ request: Request) -> Response {
         if request.body.count > settings.maxBody {
             return profile.respond(.payloadTooLarge)
         }

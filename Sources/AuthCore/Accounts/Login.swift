@@ -9,7 +9,13 @@ extension Worker {
     }
 
     func login(_ request: Request) throws(AuthError) -> Response {
-        let body = try Body(request)
+        let (user, session, now) = try signIn(try Body(request), request)
+        return tokenResponse(issueTokens(user: user, session: session, counter: session.counter, now: now))
+    }
+
+    /// The checks of every login (JSON API and browser session): lockout, generic failures,
+    /// one hash per attempt. Returns the account and its new session.
+    func signIn(_ body: Body, _ request: Request) throws(AuthError) -> (User, Session, Int64) {
         let rawEmail = try? body.string("email", maxBytes: 1024)
         let password = try? body.string("password", maxBytes: Validation.maxPasswordLength)
         guard let rawEmail, let password, !rawEmail.trimmingASCIISpaces().isEmpty, !password.isEmpty else {
@@ -64,7 +70,7 @@ extension Worker {
             return session
         }
         let fresh = (try? db.users.byID(user.id)) ?? user
-        return tokenResponse(issueTokens(user: fresh, session: session, counter: session.counter, now: now))
+        return (fresh, session, now)
     }
 
     /// The accounts a login may be for: with `tenant_domain` only that tenant's; without it,

@@ -17,7 +17,12 @@ extension Worker {
 
     func changePassword(_ request: Request) throws(AuthError) -> Response {
         let p = try authenticate(request, allowPendingPasswordChange: true)
-        let body = try Body(request)
+        _ = try changePassword(p, try Body(request), request)
+        return profile.respond(200, APIProfile.successTrue)
+    }
+
+    /// The password change of every route (bearer and browser session); returns the updated user.
+    func changePassword(_ p: Principal, _ body: Body, _ request: Request) throws(AuthError) -> User {
         guard let current = try body.string("current_password", maxBytes: Validation.maxPasswordLength), !current.isEmpty,
               let new = try body.string("new_password", maxBytes: Validation.maxPasswordLength), !new.isEmpty
         else { throw AuthError.invalidRequest("missing current_password or new_password") }
@@ -44,6 +49,6 @@ extension Worker {
             _ = try db.sessions.revokeAll(userID: user.id, reason: "password_changed", now: now, except: p.sessionID)
             audit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
         }
-        return profile.respond(200, APIProfile.successTrue)
+        return (try? db.users.byID(user.id)) ?? user
     }
 }

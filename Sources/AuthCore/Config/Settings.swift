@@ -31,6 +31,8 @@ public struct Settings: Sendable {
     /// Past this age without a confirmed-current verify state, every verify is refused.
     public var stateMaxStaleSeconds: Double
     public var logJSON: Bool
+    /// Cookie sessions, CORS and origins (Browser/BrowserSettings.swift).
+    public var browser: BrowserSettings
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
@@ -82,6 +84,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_LOG_FORMAT must be text or json, got '\(format)'")
         }
         logJSON = format == "json"
+        browser = try BrowserSettings(environment: env)
     }
 }
 

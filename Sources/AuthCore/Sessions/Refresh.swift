@@ -14,6 +14,12 @@ extension Worker {
         guard let token = try? body.string("refresh_token"), !token.isEmpty else {
             throw AuthError.invalidRequest("missing refresh token")
         }
+        return tokenResponse(try rotate(refreshToken: token, request: request))
+    }
+
+    /// The one rotation (API refresh and the browser's silent renewal): the session's current
+    /// pair, or 401 `invalid_token`; a replay outside the reuse window revokes the session.
+    func rotate(refreshToken token: String, request: Request) throws(AuthError) -> IssuedTokens {
         guard let parsed = RefreshToken.parse(token, ring: app.keys.current) else {
             throw AuthError.invalidToken("invalid refresh token")
         }
@@ -44,7 +50,7 @@ extension Worker {
         }
         switch outcome {
         case let .rotated(session, user, counter):
-            return tokenResponse(issueTokens(user: user, session: session, counter: counter, now: now))
+            return issueTokens(user: user, session: session, counter: counter, now: now)
         case let .reused(session):
             let user = (try? db.users.byID(session.userID)) ?? nil
             audit("refresh_token_reused", tenantID: user?.tenantID, actor: session.userID, request: request,

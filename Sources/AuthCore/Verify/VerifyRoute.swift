@@ -7,7 +7,9 @@ extension Worker {
         do {
             return try verifyAllowing(request, policy: policy)
         } catch let error as AuthError {
-            return verifyDenial(error, credentialSent: request.bearer != nil)
+            var denial = verifyDenial(error, credentialSent: request.bearer != nil)
+            if policy.allowBrowser { denial.headers += browserDenialHeaders(request, error) }
+            return denial
         } catch {
             app.log.error("verify: \(error)")
             return verifyDenial(.invalidToken(), credentialSent: true)
@@ -25,6 +27,9 @@ extension Worker {
     }
 
     func verifyAllowing(_ request: Request, policy: VerifyPolicy) throws -> Response {
+        if request.bearer == nil && policy.allowBrowser {
+            return try verifyBrowser(request, policy: policy)
+        }
         guard let credential = request.bearer, !credential.isEmpty else {
             throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
         }
@@ -37,24 +42,8 @@ extension Worker {
         switch CredentialKind.classify(credential) {
         case .jwt:
             let claims = try checkAccessToken(credential)
-            switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
-            case .ok: break
-            case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
-            case .passwordChangeRequired: throw AuthError.passwordChangeRequired
-            }
-            guard policy.allowUser else { throw AuthError.forbidden("user tokens not accepted here") }
-            if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
-                throw AuthError.forbidden("role not allowed")
-            }
-            var tenant = claims.tid
-            if let requestedTenant, requestedTenant != claims.tid {
-                tenant = try actingTenant(request, homeTenant: claims.tid, isPlatformAdmin: claims.role == "platform_admin")
-                headers.append(("X-Auth-Home-Tenant-Id", claims.tid))
-                audit("cross_tenant_access", tenantID: tenant, actor: claims.sub, request: request,
-                      detail: "\(request.method) \(request.path)")
-            }
-            headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
-                        ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid)]
+            headers += try userIdentity(claims, request, policy: policy, kindAllowed: policy.allowUser,
+                                        requestedTenant: requestedTenant)
         case .apiKey:
             guard let key = state.apiKey(digest: CredentialKeys.digest(credential)) else {
                 throw AuthError.invalidToken("unknown api key")
@@ -78,6 +67,32 @@ extension Worker {
         }
         headers.append(("X-Accel-Expires", "@\(now)"))
         return Response(status: 204, headers: headers)
+    }
+
+    /// A verified session token (bearer or cookie): the live session state, the location's
+    /// roles and `?tenant_id=`, then the identity headers.
+    func userIdentity(_ claims: AccessClaims, _ request: Request, policy: VerifyPolicy, kindAllowed: Bool,
+                      requestedTenant: String?) throws -> [(String, String)] {
+        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
+        case .ok: break
+        case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
+        case .passwordChangeRequired: throw AuthError.passwordChangeRequired
+        }
+        guard kindAllowed else { throw AuthError.forbidden("user tokens not accepted here") }
+        if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
+            throw AuthError.forbidden("role not allowed")
+        }
+        var headers: [(String, String)] = []
+        var tenant = claims.tid
+        if let requestedTenant, requestedTenant != claims.tid {
+            tenant = try actingTenant(request, homeTenant: claims.tid, isPlatformAdmin: claims.role == "platform_admin")
+            headers.append(("X-Auth-Home-Tenant-Id", claims.tid))
+            audit("cross_tenant_access", tenantID: tenant, actor: claims.sub, request: request,
+                  detail: "\(request.method) \(request.path)")
+        }
+        headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
+                    ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid)]
+        return headers
     }
 
     /// `last_used_at` is written in batches, at most every 30 s per worker.

@@ -1,0 +1,45 @@
+/// Same-origin rules for cookie-authenticated requests (CSRF) and for CORS.
+public struct Origins: Sendable {
+    public let settings: BrowserSettings
+
+    public init(_ settings: BrowserSettings) { self.settings = settings }
+
+    /// The site's own origin: AUTH_SITE_ORIGIN, else `https://` + Host (cookies are Secure:
+    /// the browser mode is HTTPS only).
+    public func siteOrigin(host: String?) -> String? {
+        if let fixed = settings.siteOrigin { return fixed }
+        guard let host, !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == " " || $0 == "@" }) else { return nil }
+        return "https://" + host.lowercased()
+    }
+
+    public func isListed(_ origin: String) -> Bool { settings.corsOrigins.contains(origin) }
+
+    /// A state-changing cookie request is let through only with the site's own `Origin` (or a
+    /// listed one), or, without `Origin`, `Sec-Fetch-Site: same-origin`. Browsers set both;
+    /// neither can be forged by a page of another site.
+    public func allowsCookieWrite(origin: String?, secFetchSite: String?, host: String?) -> Bool {
+        if let origin {
+            return origin == siteOrigin(host: host) || isListed(origin)
+        }
+        return secFetchSite == "same-origin"
+    }
+
+    /// A cookie-authenticated WebSocket upgrade (cross-site WebSocket hijacking is the
+    /// WebSocket form of CSRF): browsers always send `Origin` with it.
+    public func allowsUpgrade(origin: String?, host: String?) -> Bool {
+        guard let origin else { return false }
+        return origin == siteOrigin(host: host) || isListed(origin)
+    }
+}
+
+extension Worker {
+    var origins: Origins { Origins(settings.browser) }
+
+    /// 403 `forbidden` unless the request is same-origin (or from a listed origin).
+    func requireSameOrigin(_ request: Request) throws(AuthError) {
+        guard origins.allowsCookieWrite(origin: request.header("origin"), secFetchSite: request.header("sec-fetch-site"),
+                                        host: request.header("host")) else {
+            throw AuthError.forbidden("cross-site request refused")
+        }
+    }
+}

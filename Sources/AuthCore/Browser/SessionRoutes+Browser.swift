@@ -1,0 +1,116 @@
+import AuthCrypto
+
+/// Cookie sessions (README "Protecting a browser app"): the same login, rotation, logout and
+/// password change as the JSON API, answered with cookies instead of tokens. Every route here
+/// is state-changing and cookie-authenticated, so each starts with the CSRF rule.
+extension Worker {
+    static func registerBrowserRoutes(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/session", { w, req, _ throws(AuthError) in try w.sessionLogin(req) })
+        r.add("POST", "/api/v1/auth/session/logout", { w, req, _ throws(AuthError) in try w.sessionLogout(req) })
+        r.add("POST", "/api/v1/auth/session/renew", { w, req, _ throws(AuthError) in try w.sessionRenew(req) })
+        r.add("POST", "/api/v1/auth/session/password", { w, req, _ throws(AuthError) in try w.sessionPassword(req) })
+        registerPages(&r)
+    }
+
+    /// `POST /api/v1/auth/session` (form or JSON: email, password, tenant_domain?, return_to?).
+    func sessionLogin(_ request: Request) throws(AuthError) -> Response {
+        try requireSameOrigin(request)
+        let (body, kind) = try BrowserBody.parse(request)
+        let json = BrowserBody.answersJSON(request, kind)
+        let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
+        do {
+            let (user, session, now) = try signIn(body, request)
+            let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
+            let cookies = sessionCookies(tokens, session: session, now: now)
+            let next = user.mustChangePassword ? "/auth/password?return_to=" + ReturnTo.encode(returnTo) : returnTo
+            let setCookies = [("Set-Cookie", cookies.access), ("Set-Cookie", cookies.refresh)]
+            guard json else { return seeOther(next, setCookies) }
+            var r = profile.respond(200, .object([
+                ("user", profile.user(user, full: true)), ("expires_at", profile.timestamp(tokens.expiresAt)),
+                ("must_change_password", .bool(user.mustChangePassword)), ("redirect_to", .string(next)),
+            ]))
+            r.headers += setCookies
+            return r
+        } catch {
+            guard !json else { throw error }
+            return seeOther("/auth/login?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
+        }
+    }
+
+    /// `POST /api/v1/auth/session/logout`: revokes the cookie's session, clears both cookies.
+    func sessionLogout(_ request: Request) throws(AuthError) -> Response {
+        try requireSameOrigin(request)
+        let (_, kind) = try BrowserBody.parse(request)
+        if let subject = try? logoutSubject(cookieCredentials(request)) {
+            _ = try store { try db.sessions.revoke(id: subject.session, reason: "logout", now: Time.now()) }
+            audit("logout", tenantID: subject.tenant, actor: subject.user, request: request,
+                  detail: "scope=local session=\(subject.session) via=cookie")
+        }
+        guard BrowserBody.answersJSON(request, kind) else { return seeOther("/auth/login?logged_out=1", clearedCookies) }
+        var r = profile.respond(200, APIProfile.successTrue)
+        r.headers += clearedCookies
+        return r
+    }
+
+    /// `POST /api/v1/auth/session/renew`: the refresh cookie's rotation on demand (the login
+    /// page tries it: a SameSite=Strict refresh cookie is not sent on a navigation from another
+    /// site, but is sent with this same-origin fetch).
+    func sessionRenew(_ request: Request) throws(AuthError) -> Response {
+        try requireSameOrigin(request)
+        _ = try BrowserBody.parse(request)
+        guard let token = refreshCookie(request) else { throw AuthError.invalidToken("no session cookie") }
+        let tokens: IssuedTokens
+        do {
+            tokens = try rotate(refreshToken: token, request: request)
+        } catch where error.status == 401 {
+            var e = error
+            e.headers += clearedCookies
+            throw e
+        }
+        let session = try store { try db.sessions.byID(sessionID(of: tokens)) }
+        var r = profile.respond(200, .object([("expires_at", profile.timestamp(tokens.expiresAt))]))
+        if let session {
+            let c = sessionCookies(tokens, session: session, now: Time.now())
+            r.headers += [("Set-Cookie", c.access), ("Set-Cookie", c.refresh)]
+        }
+        return r
+    }
+
+    /// `POST /api/v1/auth/session/password` (current_password, new_password, return_to?).
+    func sessionPassword(_ request: Request) throws(AuthError) -> Response {
+        try requireSameOrigin(request)
+        let (body, kind) = try BrowserBody.parse(request)
+        let json = BrowserBody.answersJSON(request, kind)
+        let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
+        do {
+            let p = try authenticate(cookieCredentials(request), allowPendingPasswordChange: true)
+            _ = try changePassword(p, body, request)
+            guard json else { return seeOther(returnTo) }
+            return profile.respond(200, .object([("success", .bool(true)), ("redirect_to", .string(returnTo))]))
+        } catch {
+            guard !json else { throw error }
+            return seeOther("/auth/password?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
+        }
+    }
+
+    /// The request as the bearer flows see it: the access cookie as the bearer token and the
+    /// refresh cookie as `{refresh_token}`, so logout and authentication run the exact same checks.
+    func cookieCredentials(_ request: Request) -> Request {
+        var r = request
+        r.headers["authorization"] = accessCookie(request).map { "Bearer \($0)" }
+        r.headers["content-type"] = "application/json"
+        r.body = []
+        if let refresh = refreshCookie(request) {
+            r.body = JSON.object([("refresh_token", .string(refresh))]).encoded()
+        }
+        return r
+    }
+
+    func sessionID(of tokens: IssuedTokens) -> String {
+        RefreshToken.parse(tokens.refreshToken, ring: app.keys.current)?.sessionID ?? ""
+    }
+
+    func seeOther(_ location: String, _ headers: [(String, String)] = []) -> Response {
+        Response(status: 303, headers: [("Location", location), ("Cache-Control", "no-store")] + headers)
+    }
+}
