@@ -21,13 +21,13 @@ public final class App: Sendable {
     public init(settings: Settings, log: Logger? = nil) throws {
         self.settings = settings
         self.router = Router.api()
-        self.log = log ?? Logger(json: settings.logJSON)
+        self.log = log ?? Logger(settings: settings)
         guard let params = ScryptParameters(settings.scrypt) else {
             throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(settings.scrypt)'")
         }
         self.scrypt = params
         do {
-            self.keys = try KeyRingStore(path: settings.keysFile)
+            self.keys = try KeyRingStore(path: settings.keysFile, onProblem: KeyRingStore.logger(self.log))
         } catch {
             throw ConfigError("cannot load key ring \(settings.keysFile): \(error)")
         }

@@ -50,6 +50,7 @@ public struct Router: Sendable {
     public static func api() -> Router {
         var r = Router()
         r.add("GET", "/api/v1/health", Worker.health)
+        r.add("GET", "/api/v1/ready", Worker.ready)
         Worker.registerAuthRoutes(&r)
         Worker.registerKeyRoutes(&r)
         return r

@@ -55,7 +55,8 @@ public final class Worker {
         let dbOK = worker.db.isReachable()
         _ = worker.state.isFresh()
         let v = worker.app.verifyState.health
-        let ok = dbOK && v.fresh
+        let keyProblem = worker.app.keys.problem
+        let ok = dbOK && v.fresh && keyProblem == nil
         var state: [(String, JSON)] = [
             ("fresh", .bool(v.fresh)), ("age_ms", .int(v.ageMillis)),
             ("revoked_sessions", .int(Int64(v.revokedSessions))), ("blocked_users", .int(Int64(v.blockedUsers))),
@@ -66,6 +67,8 @@ public final class Worker {
             ("version", .string(App.version)),
             ("database", .bool(dbOK)),
             ("verify_state", .object(state)),
+            ("key_ring", .object([("ok", .bool(keyProblem == nil))]
+                                 + (keyProblem.map { [("error", JSON.string($0))] } ?? []))),
         ]))
     }
 
