@@ -17,6 +17,8 @@ public final class App: Sendable {
     /// The process's one verify state, shared by every worker (each reads through its own
     /// `VerifyReader`). The responder starts its refresher thread.
     public let verifyState: VerifyState
+    /// Every worker's counters (GET /api/v1/metrics).
+    public let metrics = MetricsRegistry()
 
     public init(settings: Settings, log: Logger? = nil) throws {
         self.settings = settings

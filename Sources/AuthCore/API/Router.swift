@@ -51,6 +51,7 @@ public struct Router: Sendable {
         var r = Router()
         r.add("GET", "/api/v1/health", Worker.health)
         r.add("GET", "/api/v1/ready", Worker.ready)
+        r.add("GET", "/api/v1/metrics", Worker.metricsRoute)
         Worker.registerAuthRoutes(&r)
         Worker.registerKeyRoutes(&r)
         return r
