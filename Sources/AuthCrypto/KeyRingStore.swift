@@ -99,6 +99,7 @@ public final class KeyRingStore: Sendable {
             // Gone or unreadable directory: say so once, keep signing with the ring in memory.
             let why = "key ring \(path) cannot be read (\(String(cString: strerror(errno)))); still using the ring loaded before (signing kid \(state.ring.signing.kid))"
             if state.problem == nil { state.problem = why; onProblem?(why) }
+            state.identity = nil   // so the file is loaded again as soon as it can be stat'ed
             return
         }
         guard identity != state.identity else { return }
