@@ -24,6 +24,11 @@ public final class Companion {
     var stopping = false
     /// The socket was passed by systemd or a launcher: its file is not ours to unlink.
     var inheritedSocket = false
+    /// `AUTH_WS_METRICS_SOCKET`: a second socket answering every HTTP request with the metrics.
+    var metricsSocketPath: String?
+    var metricsFD: Int32 = -1
+    /// Relayed connections closed, by close code ("1000", "4001", …, "abnormal").
+    var closesByCode: [String: Int] = [:]
     /// What SIGHUP does (CompanionMain sets it: re-read the config, reload the key ring).
     var onReload: (() -> Void)?
     var stopDeadline: Int64 = 0
@@ -54,6 +59,10 @@ public final class Companion {
             listenFD = try UnixListener.bind(path: settings.wsSocketPath, mode: 0o660, group: settings.socketGroup)
         }
         try loop.add(listenFD, EventLoop.readable)
+        if let path = metricsSocketPath {
+            metricsFD = try UnixListener.bind(path: path, mode: 0o660, group: settings.socketGroup)
+            try loop.add(metricsFD, EventLoop.readable)
+        }
         // The verify state refreshes on its own thread: the loop only reads it.
         auth.verifyState.startRefresher()
         logger.info("authgate-ws listening on \(settings.wsSocketPath) (fd limit \(limit), routes \(routes.routes.keys.sorted().joined(separator: " ")))")
@@ -67,6 +76,7 @@ public final class Companion {
 
     func dispatch(_ fd: Int32, _ mask: UInt32) {
         if fd == listenFD { acceptAll(); return }
+        if fd == metricsFD { serveMetrics(); return }
         if fd == loop.timerFD { loop.drain(fd); tick(); return }
         if fd == loop.wakeFD { loop.drain(fd); return }
         if fd == loop.signalFD {
@@ -177,6 +187,7 @@ public final class Companion {
         if let id = c.identity, c.opened {
             let code = c.closeReason ?? c.u2c.closeCode.map(String.init) ?? c.c2u.closeCode.map(String.init) ?? "none"
             logger.info("ws close user=\(id.userID) session=\(id.sessionID) route=\(c.route?.path ?? "-") code=\(code)")
+            countClose(code)
         }
         loop.remove(c.clientFD)
         track(nil, c.clientFD)

@@ -34,6 +34,7 @@ public enum CompanionMain {
             let routes = try RouteTable(environment: config.merged, wsSocketPath: settings.wsSocketPath)
             let logger = Logger(settings: settings)
             let companion = try Companion(settings: settings, routes: routes, logger: logger)
+            companion.metricsSocketPath = config.merged["AUTH_WS_METRICS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
             companion.onReload = { [unowned companion] in reload(companion, baseline: config, environment: env) }
             try companion.run()
             return 0

@@ -85,3 +85,41 @@ import Glibc
         for line in expected { #expect(scrape.text.contains(line), "missing \(line) in:\n\(scrape.text)") }
     }
 }
+
+/// The companion's metrics socket (AUTH_WS_METRICS_SOCKET): open relays and closes by code.
+@Suite struct CompanionMetricsTests {
+    func scrape(_ path: String) -> String {
+        guard let s = try? UnixSocket(path: path) else { return "" }
+        try? s.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        return String(decoding: s.receiveAll().bytes, as: UTF8.self)
+    }
+
+    @Test func countsOpenRelaysAndClosesByCode() throws {
+        let f = try WSFixture()
+        defer { f.stop() }
+        _ = f.companion?.stop(grace: 3)
+        var env = f.companionEnvironment
+        let metricsPath = f.dir + "/ws-metrics.sock"
+        env["AUTH_WS_METRICS_SOCKET"] = metricsPath
+        f.companion = try Child.spawn(try Binaries.require("authgate-ws"), [], environment: env, stdout: f.companionLog, stderr: f.companionLog)
+        try WSFixture.waitForSocket(f.wsSocket)
+        try WSFixture.waitForSocket(metricsPath)
+        let agent = try f.account(role: "agent")
+        let closed = try f.client()
+        #expect(try closed.upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
+        try closed.send(opcode: 8, [0x03, 0xE8])
+        #expect(try closed.receive()?.closeCode == 1000)
+        let open = try f.client()
+        #expect(try open.upgrade("/ws/agent?token=\(f.token(agent))").status == 101)
+        try open.sendText("hi")
+        _ = try open.receive()
+        try waitFor("the companion's metrics to show one close and one open relay", timeout: 10) {
+            let text = scrape(metricsPath)
+            return text.contains("authgate_ws_closes_total{code=\"1000\"} 1") && text.contains("authgate_ws_connections_open 1")
+        }
+        let text = scrape(metricsPath)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK") && text.contains("text/plain; version=0.0.4"))
+        #expect(text.contains("authgate_ws_closes_total{code=\"4001\"} 0"))
+        #expect(text.contains("authgate_build_info{version=\""))
+    }
+}

@@ -39,6 +39,7 @@ public struct ConfigFile: Sendable {
         ("AUTH_STATE_MAX_STALE_SECONDS", "1", "verify refused when the verify state is older than this"),
         ("AUTH_LOG_FORMAT", "text", "text, logfmt or json"),
         ("AUTH_WS_ROUTES", "(two default routes)", "companion routes: PATH=UPSTREAM|ROLE,ROLE;..."),
+        ("AUTH_WS_METRICS_SOCKET", "", "companion metrics socket (Prometheus text for any HTTP request); unset: none"),
         ("AUTH_WS_UPSTREAM", "unix:<dir of AUTH_WS_SOCKET>/demo-upstream.sock", "upstream of the default WebSocket routes"),
     ]
     static let known: Set<String> = Set(keys.map(\.name))
