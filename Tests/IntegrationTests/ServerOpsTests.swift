@@ -39,6 +39,35 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: world.socketPath), "the socket file belongs to its holder")
     }
 
+    /// The companion takes its socket from systemd too, and leaves the file to its owner on stop.
+    @Test func companionAcceptsAnInheritedSocket() throws {
+        let world = try OpsWorld()
+        let path = world.path + "/authgate-ws.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        var addr = UnixSocket.address(path)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0 && listen(fd, 64) == 0)
+        var env = world.environment
+        env["AUTH_WS_UPSTREAM"] = "unix:" + world.path + "/none.sock"
+        let log = world.path + "/ws.log"
+        let ws = try Child.spawn("/bin/sh", ["-c", "exec 3<&0 0</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\"",
+                                             try Binaries.require("authgate-ws")],
+                                 environment: env, stdout: log, stderr: log, descriptors: [0: fd])
+        try waitFor("the companion to use the inherited socket", timeout: 20) {
+            guard ws.isRunning else { throw SupportError("authgate-ws exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
+            return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("passed by systemd")
+        }
+        // An unknown path answers 404 before any upgrade: the companion serves the passed socket.
+        let client = try UnixSocket(path: path)
+        try client.send(Array("GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".utf8))
+        #expect(String(decoding: client.receiveAll().bytes, as: UTF8.self).hasPrefix("HTTP/1.1 4"))
+        #expect(ws.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: path), "the socket file belongs to systemd")
+    }
+
     /// `authgate-fcgi --hold-socket` (what make run uses): a responder that stops or crashes is
     /// started again on the same socket; SIGTERM to the holder stops both and removes the file.
     @Test func holdSocketRestartsTheResponderWithoutRefusingConnections() throws {
