@@ -13,7 +13,18 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build run test bench install clean
+.PHONY: deps build build-static run test bench install uninstall clean
+
+# make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
+# needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0 (and glibc). Built in a scratch
+# dir of its own so it never invalidates the plain release build make run uses.
+STATIC_DIR ?= .build/static
+BIN_DIR ?= $(STATIC_DIR)/release
+SYSTEMD_DIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERS_DIR ?= $(PREFIX)/lib/sysusers.d
+SERVICE_PRODUCTS := authgate-fcgi authgate-ws authgate
+SNIPPETS := $(notdir $(wildcard nginx/snippets/*.conf))
+UNITS := authgate.socket authgate.service authgate-ws.socket authgate-ws.service
 
 deps:
 	scripts/deps.sh
@@ -30,10 +41,18 @@ test: deps
 bench: deps
 	if [ -x scripts/bench.sh ]; then scripts/bench.sh; else echo "make bench: scripts/bench.sh is not there yet"; fi
 
-install: build
+build-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path "$(STATIC_DIR)"
+
+# Installs exactly: the three binaries, the nginx template and snippets, render-nginx.sh, the
+# README, the systemd units and sysusers file, and /etc/authgate/authgate.conf when it is absent
+# (an existing one is never overwritten; the example is always at share/authgate/). NO_BUILD=1
+# installs what BIN_DIR holds without building (tests).
+install: $(if $(NO_BUILD),,build-static)
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets" \
-	    "$(DESTDIR)$(PREFIX)/share/authgate/scripts"
-	for p in $(PRODUCTS); do install -m 0755 ".build/release/$$p" "$(DESTDIR)$(PREFIX)/bin/$$p"; done
+	    "$(DESTDIR)$(PREFIX)/share/authgate/scripts" "$(DESTDIR)$(PREFIX)/share/doc/authgate" \
+	    "$(DESTDIR)$(SYSTEMD_DIR)" "$(DESTDIR)$(SYSUSERS_DIR)" "$(DESTDIR)/etc/authgate"
+	for p in $(SERVICE_PRODUCTS); do install -m 0755 "$(BIN_DIR)/$$p" "$(DESTDIR)$(PREFIX)/bin/$$p"; done
 	install -m 0644 nginx/authgate.conf.template "$(DESTDIR)$(PREFIX)/share/authgate/nginx/"
 	install -m 0644 nginx/snippets/*.conf "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/"
 	install -m 0755 scripts/render-nginx.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
@@ -41,6 +60,29 @@ install: build
 	install -m 0644 apache/* "$(DESTDIR)$(PREFIX)/share/authgate/apache/"
 	install -m 0644 lighttpd/* "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd/"
 	install -m 0755 scripts/render-servers.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
+	install -m 0644 etc/authgate.conf.example "$(DESTDIR)$(PREFIX)/share/authgate/authgate.conf.example"
+	install -m 0644 README.md "$(DESTDIR)$(PREFIX)/share/doc/authgate/README.md"
+	for u in $(UNITS); do sed -e 's|@PREFIX@|$(PREFIX)|g' "systemd/$$u" > "$(DESTDIR)$(SYSTEMD_DIR)/$$u.tmp"; \
+	    chmod 0644 "$(DESTDIR)$(SYSTEMD_DIR)/$$u.tmp"; mv -f "$(DESTDIR)$(SYSTEMD_DIR)/$$u.tmp" "$(DESTDIR)$(SYSTEMD_DIR)/$$u"; done
+	install -m 0644 systemd/authgate.sysusers "$(DESTDIR)$(SYSUSERS_DIR)/authgate.conf"
+	if [ -e "$(DESTDIR)/etc/authgate/authgate.conf" ]; then \
+	    echo "install: keeping the existing $(DESTDIR)/etc/authgate/authgate.conf"; \
+	else install -m 0644 etc/authgate.conf.example "$(DESTDIR)/etc/authgate/authgate.conf"; fi
+
+# Removes exactly what install added; never /etc/authgate/authgate.conf, the key ring or the database.
+uninstall:
+	for p in $(SERVICE_PRODUCTS); do rm -f "$(DESTDIR)$(PREFIX)/bin/$$p"; done
+	rm -f "$(DESTDIR)$(PREFIX)/share/authgate/nginx/authgate.conf.template" \
+	    "$(DESTDIR)$(PREFIX)/share/authgate/scripts/render-nginx.sh" \
+	    "$(DESTDIR)$(PREFIX)/share/authgate/authgate.conf.example" \
+	    "$(DESTDIR)$(PREFIX)/share/doc/authgate/README.md" "$(DESTDIR)$(SYSUSERS_DIR)/authgate.conf" \
+	    "$(DESTDIR)$(PREFIX)/share/authgate/scripts/render-servers.sh"
+	for f in apache/*; do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/$$f"; done
+	for f in lighttpd/*; do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/$$f"; done
+	for f in $(SNIPPETS); do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/$$f"; done
+	for u in $(UNITS); do rm -f "$(DESTDIR)$(SYSTEMD_DIR)/$$u"; done
+	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/scripts share/authgate share/doc/authgate; do \
+	    rmdir "$(DESTDIR)$(PREFIX)/$$d" 2>/dev/null || true; done
 
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:

@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite"]),
         // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
         .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
-        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI"]),
+        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI", "CEpoll"]),
         .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.

@@ -7,14 +7,39 @@
 # AUTH_COOKIE_NAME (default __Host-authgate, the browser access cookie the verify cache keys on)).
 # The verify micro-cache holds bearer tokens: its directory is always VERIFY_CACHE_DIR, never a
 # CACHE_DIR inherited from the environment, and never inside a group/other-writable directory.
+#
+# Snippets only (behind an existing nginx): render-nginx.sh --snippets OUTDIR renders just
+# nginx/snippets/*.conf into OUTDIR (e.g. /etc/nginx/snippets). Its inputs, all optional:
+#   AUTH_SOCKET            /run/authgate/authgate.sock      the responder's socket
+#   AUTH_WS_SOCKET         /run/authgate/authgate-ws.sock   the companion's socket
+#   VERIFY_CACHE_DIR       /run/nginx-authgate-cache        verify micro-cache (tmpfs; nginx creates it)
+#   VERIFY_CACHE_SECONDS   1                                0 turns the micro-cache off
+#   LOGIN_RATE / LOGIN_BURST        10r/s / 20              limit_req on login, refresh, logout
+#   PASSWORD_RATE / PASSWORD_BURST  1r/s / 5                limit_req on password changes
 set -euo pipefail
 
-out="${1:?usage: render-nginx.sh OUTDIR}"
+snippets_only=0
+if [ "${1:-}" = --snippets ]; then snippets_only=1; shift; fi
+out="${1:?usage: render-nginx.sh [--snippets] OUTDIR}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Installed layout: the templates sit beside scripts/ under share/authgate.
+[ -d "$root/nginx/snippets" ] || { echo "render-nginx.sh: no nginx/snippets under $root" >&2; exit 1; }
 
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
        LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE)
+if [ "$snippets_only" -eq 1 ]; then
+    names=(AUTH_SOCKET AUTH_WS_SOCKET CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS
+           LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE)
+    AUTH_SOCKET="${AUTH_SOCKET:-/run/authgate/authgate.sock}"
+    AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-/run/authgate/authgate-ws.sock}"
+    VERIFY_CACHE_DIR="${VERIFY_CACHE_DIR:-/run/nginx-authgate-cache}"
+    VERIFY_CACHE_SECONDS="${VERIFY_CACHE_SECONDS:-1}"
+    VERIFY_CACHE_ZONE=authgate_verify
+    if [ "$VERIFY_CACHE_SECONDS" = 0 ]; then VERIFY_CACHE_ZONE=off; VERIFY_CACHE_SECONDS=1; fi
+    LOGIN_RATE="${LOGIN_RATE:-10r/s}" LOGIN_BURST="${LOGIN_BURST:-20}"
+    RUNDIR="${RUNDIR:-/run/authgate}"
+fi
 
 # Optional: the demo's FastCGI echo socket (authgate-demo-upstream --fastcgi-socket).
 DEMO_FASTCGI_SOCKET="${DEMO_FASTCGI_SOCKET:-${RUNDIR:-}/demo-fastcgi.sock}"
@@ -62,7 +87,9 @@ for name in "${names[@]}"; do
     script+="s|@${name}@|${escaped}|g;"
 done
 
-mkdir -p "$out/snippets"
+snippet_dir="$out/snippets"
+[ "$snippets_only" -eq 1 ] && snippet_dir="$out"
+mkdir -p "$snippet_dir"
 render() { # src dst
     sed -e "$script" "$1" > "$2.tmp"
     if grep -n '@[A-Z_][A-Z_]*@' "$2.tmp" >&2; then
@@ -71,7 +98,7 @@ render() { # src dst
     fi
     mv -f "$2.tmp" "$2"
 }
-render "$root/nginx/authgate.conf.template" "$out/nginx.conf"
+[ "$snippets_only" -eq 1 ] || render "$root/nginx/authgate.conf.template" "$out/nginx.conf"
 for f in "$root"/nginx/snippets/*.conf; do
-    render "$f" "$out/snippets/$(basename "$f")"
+    render "$f" "$snippet_dir/$(basename "$f")"
 done

@@ -152,7 +152,9 @@ start() { # name command...
 }
 start_named() {
     case "$1" in
-        authgate-fcgi) start authgate-fcgi "$BIN/authgate-fcgi" ;;
+        # --hold-socket: the socket outlives a crashed responder (restarted by the holder), so
+        # nginx's connections wait in its backlog instead of turning into 502/500 answers.
+        authgate-fcgi) start authgate-fcgi "$BIN/authgate-fcgi" --hold-socket ;;
         authgate-ws) start authgate-ws "$BIN/authgate-ws" ;;
         demo-upstream) start demo-upstream "$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" \
                            --fastcgi-socket "$RUNDIR/demo-fastcgi.sock" ;;

@@ -12,7 +12,7 @@ final class Authorizer {
 
     init(settings: Settings, log: Logger = Logger()) throws {
         self.settings = settings
-        keys = try KeyRingStore(path: settings.keysFile)
+        keys = try KeyRingStore(path: settings.keysFile, onProblem: KeyRingStore.logger(log))
         let db = try Database(path: settings.dbPath)
         try db.migrate()
         verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: log)

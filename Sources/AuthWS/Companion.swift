@@ -22,6 +22,15 @@ public final class Companion {
     var byFD: [Connection?] = []
     var connections: [ObjectIdentifier: Connection] = [:]
     var stopping = false
+    /// The socket was passed by systemd or a launcher: its file is not ours to unlink.
+    var inheritedSocket = false
+    /// `AUTH_WS_METRICS_SOCKET`: a second socket answering every HTTP request with the metrics.
+    var metricsSocketPath: String?
+    var metricsFD: Int32 = -1
+    /// Relayed connections closed, by close code ("1000", "4001", …, "abnormal").
+    var closesByCode: [String: Int] = [:]
+    /// What SIGHUP does (CompanionMain sets it: re-read the config, reload the key ring).
+    var onReload: (() -> Void)?
     var stopDeadline: Int64 = 0
     /// Shared read buffer: per-connection memory stays small while idle.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -41,8 +50,19 @@ public final class Companion {
         authgate_ignore_sigpipe()
         try loop.watchTerminationSignals()
         let limit = UnixListener.raiseFileLimit()
-        listenFD = try UnixListener.bind(path: settings.wsSocketPath, mode: 0o660, group: settings.socketGroup)
+        if let inherited = try InheritedSocket.take() {
+            listenFD = inherited.fd
+            inheritedSocket = true
+            guard authgate_set_nonblocking(listenFD) == 0 else { throw ListenerError("O_NONBLOCK on the inherited socket failed") }
+            logger.info("authgate-ws: using the listening socket passed by \(inherited.source) (\(inherited.path))")
+        } else {
+            listenFD = try UnixListener.bind(path: settings.wsSocketPath, mode: 0o660, group: settings.socketGroup)
+        }
         try loop.add(listenFD, EventLoop.readable)
+        if let path = metricsSocketPath {
+            metricsFD = try UnixListener.bind(path: path, mode: 0o660, group: settings.socketGroup)
+            try loop.add(metricsFD, EventLoop.readable)
+        }
         // The verify state refreshes on its own thread: the loop only reads it.
         auth.verifyState.startRefresher()
         logger.info("authgate-ws listening on \(settings.wsSocketPath) (fd limit \(limit), routes \(routes.routes.keys.sorted().joined(separator: " ")))")
@@ -56,9 +76,15 @@ public final class Companion {
 
     func dispatch(_ fd: Int32, _ mask: UInt32) {
         if fd == listenFD { acceptAll(); return }
+        if fd == metricsFD { serveMetrics(); return }
         if fd == loop.timerFD { loop.drain(fd); tick(); return }
         if fd == loop.wakeFD { loop.drain(fd); return }
-        if fd == loop.signalFD { loop.drain(fd); beginShutdown(); return }
+        if fd == loop.signalFD {
+            while case let signo = authgate_signalfd_next(fd), signo != 0 {
+                if signo == SIGHUP { onReload?() } else { beginShutdown() }
+            }
+            return
+        }
         guard Int(fd) < byFD.count, let c = byFD[Int(fd)] else { return }
         if fd == c.clientFD { clientEvent(c, mask) } else if fd == c.upstreamFD { upstreamEvent(c, mask) }
         if c.alive { afterEvent(c) }
@@ -125,7 +151,7 @@ public final class Companion {
         logger.info("authgate-ws shutting down: closing \(connections.count) connections with 1001")
         loop.remove(listenFD)
         close(listenFD)
-        unlink(settings.wsSocketPath)
+        if !inheritedSocket { unlink(settings.wsSocketPath) }
         for c in Array(connections.values) {
             if c.isRelaying {
                 cut(c, .goingAway, "server shutting down", upstream: .goingAway)
@@ -161,6 +187,7 @@ public final class Companion {
         if let id = c.identity, c.opened {
             let code = c.closeReason ?? c.u2c.closeCode.map(String.init) ?? c.c2u.closeCode.map(String.init) ?? "none"
             logger.info("ws close user=\(id.userID) session=\(id.sessionID) route=\(c.route?.path ?? "-") code=\(code)")
+            countClose(code)
         }
         loop.remove(c.clientFD)
         track(nil, c.clientFD)

@@ -43,9 +43,9 @@ final class EventLoop {
         if signalFD >= 0 { close(signalFD) }
     }
 
-    /// Blocks SIGTERM/SIGINT on this thread and delivers them through the loop instead.
+    /// Blocks SIGTERM/SIGINT/SIGHUP on this thread and delivers them through the loop instead.
     func watchTerminationSignals() throws(SystemError) {
-        signalFD = try syscall("signalfd") { authgate_signalfd_term() }
+        signalFD = try syscall("signalfd") { authgate_signalfd_term_hup() }
         try add(signalFD, Self.readable)
     }
 

@@ -1,3 +1,4 @@
+import AuthCore
 import CEpoll
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ public enum UnixListener {
             close(probe)
             if rc == 0 { throw ListenerError("\(path) is served by a running process") }
             guard err == ECONNREFUSED || err == ENOENT else {
-                throw ListenerError("\(path): cannot probe existing socket (errno \(err))")
+                throw ListenerError(SocketAdvice.probeFailed(path, errno: err))
             }
             unlink(path)
         }
@@ -29,10 +30,10 @@ public enum UnixListener {
         }
         do {
             try syscall("bind \(path)") { authgate_unix_bind(fd, path) }
-            if let group {
+            if let group, !SocketAdvice.hasGroup(path, group) {
                 var gid: UInt32 = 0
                 guard authgate_group_id(group, &gid) == 0 else { throw ListenerError("unknown group '\(group)'") }
-                try syscall("chown \(path)") { chown(path, uid_t.max, gid) }
+                guard chown(path, uid_t.max, gid) == 0 else { throw ListenerError(SocketAdvice.chgrpFailed(path, group: group, errno: errno)) }
             }
             try syscall("chmod \(path)") { chmod(path, mode) }
             try syscall("listen") { listen(fd, 4096) }

@@ -59,6 +59,22 @@ static inline int authgate_signalfd_term(void) {
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
+// Like authgate_signalfd_term, with SIGHUP too (reload); read the signal with authgate_signalfd_next.
+static inline int authgate_signalfd_term_hup(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+// The next pending signal's number from a signalfd, 0 when none.
+static inline int authgate_signalfd_next(int fd) {
+    struct signalfd_siginfo info;
+    if (read(fd, &info, sizeof info) != (ssize_t)sizeof info) return 0;
+    return (int)info.ssi_signo;
+}
 // Undoes a blocked SIGTERM/SIGINT inherited from the parent (posix_spawn keeps the mask).
 static inline void authgate_unblock_term(void) {
     sigset_t set;

@@ -41,7 +41,7 @@ struct FastCGIExchange {
 
         write(response, to: authgate_fcgx_out(fcgi))
         app.log.request(method: request.method, path: params.logPath, status: response.status,
-                        micros: monotonicMicros() - started)
+                        micros: monotonicMicros() - started, client: params.remoteAddress, requestID: params.requestID)
     }
 
     /// Reads stdin to EOF. Returns nil when it holds more than `cap` bytes (still read to

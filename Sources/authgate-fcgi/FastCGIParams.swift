@@ -7,6 +7,8 @@ struct FastCGIParams {
     var requestURI = ""
     var documentURI = ""
     var remoteAddress = ""
+    /// nginx's `$request_id` (`fastcgi_param AUTH_REQUEST_ID`), for the log line only.
+    var requestID = ""
     var headers: [String: String] = [:]
     /// `AUTH_VERIFY` is set (only the internal verify locations set it).
     var isVerify = false
@@ -44,6 +46,7 @@ struct FastCGIParams {
         case "AUTH_VERIFY": isVerify = !value.isEmpty && !(value.count == 1 && value[0] == UInt8(ascii: "0"))
         case "AUTH_ALLOW": allow = string(value)
         case "AUTH_ROLES": roles = string(value)
+        case "AUTH_REQUEST_ID": requestID = string(value)
         default: break
         }
     }

@@ -1,3 +1,4 @@
+import AuthCore
 import CFastCGI
 import Glibc
 
@@ -40,12 +41,12 @@ struct Listener: Sendable {
         }
         do throws(StartupError) {
             guard chmod(path, 0o660) == 0 else { throw StartupError("chmod 0660 \(path): \(errnoText())") }
-            if let group {
+            if let group, !SocketAdvice.hasGroup(path, group) {
                 guard let entry = getgrnam(group) else {
                     throw StartupError("AUTH_SOCKET_GROUP '\(group)' is not a known group")
                 }
                 guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
-                    throw StartupError("chgrp \(group) \(path): \(errnoText())")
+                    throw StartupError(SocketAdvice.chgrpFailed(path, group: group, errno: errno))
                 }
             }
             guard listen(fd, backlog) == 0 else { throw StartupError("listen(\(path)): \(errnoText())") }
@@ -91,7 +92,7 @@ struct Listener: Sendable {
                 + "(stop it first, or set AUTH_SOCKET to another path)")
         }
         guard errno == ECONNREFUSED else {
-            throw StartupError("cannot probe existing socket \(path): \(errnoText())")
+            throw StartupError(SocketAdvice.probeFailed(path, errno: errno))
         }
         guard unlink(path) == 0 || errno == ENOENT else {
             throw StartupError("cannot remove stale socket \(path): \(errnoText())")

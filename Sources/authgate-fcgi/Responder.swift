@@ -12,11 +12,18 @@ enum Responder {
     static let stopping = Atomic<Bool>(false)
     /// The loopback TCP listener's fd (AUTH_LISTEN_TCP), -1 when there is none.
     static let tcpFD = Atomic<Int32>(-1)
+    /// Shared-socket mode only: workers accepting or serving a request (see AcceptGate).
+    static let busyThreads = Atomic<Int>(0)
 
     nonisolated static func run() -> Never {
+        handleCommandLine(Array(CommandLine.arguments.dropFirst()))
         let settings: Settings
-        do { settings = try Settings() } catch { fail("configuration: \(error)") }
-        let log = Logger(json: settings.logJSON)
+        let config: EffectiveConfig
+        do {
+            config = try EffectiveConfig(environment: ProcessInfo.processInfo.environment)
+            settings = try config.settings()
+        } catch { fail("configuration: \(error)") }
+        let log = Logger(settings: settings)
 
         configureLibFCGI()
         // Started by a web server as a CGI program: answer the one request and exit.
@@ -30,12 +37,20 @@ enum Responder {
         sigemptyset(&stopSignals)
         sigaddset(&stopSignals, SIGTERM)
         sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
         let listener: Listener
+        var gate: AcceptGate?
         do {
-            listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024)
-        } catch { fail(error.description) }
+            if let inherited = try InheritedSocket.take() {
+                listener = Listener.adopt(inherited)
+                gate = try AcceptGate(listenFD: inherited.fd)
+                log.info("authgate-fcgi: using the listening socket passed by \(inherited.source) (\(inherited.path))")
+            } else {
+                listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024)
+            }
+        } catch let error as StartupError { fail(error.description) } catch { fail("\(error)") }
 
         warnAboutSocketGroup(settings.socketGroup, log: log)
         let tcp: TCPListener?
@@ -50,7 +65,7 @@ enum Responder {
             fail("startup: \(error)")
         }
 
-        let context = WorkerThreadContext(app: app, listenFD: listener.fd, socketPath: listener.path)
+        let context = WorkerThreadContext(app: app, listenFD: listener.fd, socketPath: listener.path, gate: gate)
         for index in 0..<settings.threads {
             do { try WorkerThread.start(context) } catch {
                 listener.removeFile()
@@ -72,7 +87,12 @@ enum Responder {
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
 
         var received: Int32 = 0
-        while sigwait(&stopSignals, &received) != 0 {}
+        while true {
+            while sigwait(&stopSignals, &received) != 0 {}
+            if received == SIGHUP { reload(app, baseline: config); continue }
+            break
+        }
+        if let gate { stopShared(gate, log: log, signal: received) }
         stop(listener, log: log, signal: received, stopSignals: stopSignals)
     }
 

@@ -7,11 +7,14 @@ final class WorkerThreadContext: Sendable {
     let app: App
     let listenFD: Int32
     let socketPath: String
+    /// Set when the socket is shared with another process (systemd, a launcher): see AcceptGate.
+    let gate: AcceptGate?
 
-    init(app: App, listenFD: Int32, socketPath: String) {
+    init(app: App, listenFD: Int32, socketPath: String, gate: AcceptGate? = nil) {
         self.app = app
         self.listenFD = listenFD
         self.socketPath = socketPath
+        self.gate = gate
     }
 }
 
@@ -52,10 +55,29 @@ enum WorkerThread {
             return
         }
         var exchange = FastCGIExchange(worker: worker)
+        let gate = context.gate
+        let waiter = gate?.makeWaiter() ?? -1
+        if gate != nil && waiter < 0 { app.log.error("authgate-fcgi: epoll for a worker failed: \(errnoText())"); return }
+        defer { if waiter >= 0 { close(waiter) } }
         while true {
+            // Shared socket: wait on the gate, and count this thread busy *before* accepting,
+            // so a stop either sees it busy or it sees the stop (Responder.stopShared).
+            var counted = false
+            if let gate, request.pointee.ipcFd < 0 {
+                guard gate.waitForConnection(waiter) else { break }
+                Responder.busyThreads.add(1, ordering: .sequentiallyConsistent)
+                counted = true
+                if Responder.stopping.load(ordering: .sequentiallyConsistent) {
+                    Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent)
+                    break
+                }
+            }
             let rc = FCGX_Accept_r(request)
+            if gate != nil && rc >= 0 && !counted { Responder.busyThreads.add(1, ordering: .sequentiallyConsistent); counted = true }
             if rc < 0 {
+                if counted { Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent) }
                 if Responder.stopping.load(ordering: .sequentiallyConsistent) { break }
+                if gate != nil && (rc == -EAGAIN || rc == -EWOULDBLOCK) { continue }   // another worker took it
                 // A transient accept failure (EMFILE, ENOMEM...) must not shrink the pool.
                 app.log.error("authgate-fcgi: accept failed (\(String(cString: strerror(-rc)))); retrying")
                 usleep(50_000)
@@ -63,6 +85,11 @@ enum WorkerThread {
             }
             exchange.serve(request)
             FCGX_Finish_r(request)
+            if counted { Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent) }
+            if gate != nil && Responder.stopping.load(ordering: .sequentiallyConsistent) {
+                if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }   // a kept connection: nginx reconnects
+                break
+            }
         }
     }
 }

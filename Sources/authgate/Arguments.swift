@@ -5,7 +5,7 @@ struct Arguments {
     var flags: Set<String> = []
 
     /// Options every command accepts.
-    static let globalOptions: Set<String> = ["db"]
+    static let globalOptions: Set<String> = ["db", "config"]
     static let globalFlags: Set<String> = ["json", "help"]
 
     /// Parses `words` (everything after the command words) against the declared names.

@@ -17,9 +17,16 @@ enum CLI {
         InitCommand.commands + TenantCommands.commands + UserCommands.commands
         + SessionCommands.commands + KeysCommands.commands + ProjectCommands.commands
         + APIKeyCommands.commands + NodeCommands.commands + AuditCommands.commands
+        + OpsCommands.commands
 
     /// Runs one command line; returns the process exit status.
-    static func run(_ argv: [String]) -> Int32 {
+    static func run(_ original: [String]) -> Int32 {
+        // Global options may come before the command too: move them behind its words.
+        let argv: [String]
+        switch GlobalOptions.normalize(original) {
+        case let .run(normalized): argv = normalized
+        case let .exit(status): return status
+        }
         if argv.isEmpty || argv == ["--help"] || argv == ["-h"] || argv == ["help"] {
             if argv.isEmpty {
                 Output.error("missing command")
@@ -35,6 +42,11 @@ enum CLI {
             .filter({ words.starts(with: $0.words) })
             .max(by: { $0.words.count < $1.words.count })
         else {
+            let group = commands.filter { $0.words.starts(with: words) }
+            if argv.contains("--help"), !words.isEmpty, !group.isEmpty {
+                Output.line(group.map { "usage: authgate " + $0.synopsis }.joined(separator: "\n"))
+                return 0
+            }
             Output.error("unknown command '\(words.joined(separator: " "))'")
             Output.errorLine(usage)
             return 2
@@ -49,9 +61,10 @@ enum CLI {
             }
             var env = ProcessInfo.processInfo.environment
             if let db = args.optional("db") { env["AUTH_DB_PATH"] = db }
+            if let config = args.optional("config") { env["AUTH_CONFIG"] = config }
             let settings: Settings
-            do { settings = try Settings(environment: env) } catch { throw CLIError.failure("\(error)") }
-            try command.run(Context(args: args, settings: settings))
+            do { settings = try Settings.load(environment: env) } catch { throw CLIError.failure("\(error)") }
+            try command.run(Context(args: args, settings: settings, environment: env))
             return 0
         } catch let error as CLIError {
             Output.error(error.message)
@@ -64,7 +77,7 @@ enum CLI {
     }
 
     static var usage: String {
-        var lines = ["usage: authgate <command> [options]   (global: --db PATH, --json, --help)", "commands:"]
+        var lines = ["usage: authgate <command> [options]   (global, before or after the command: --db PATH, --config FILE, --json, --help; authgate help COMMAND; authgate --version)", "commands:"]
         for command in commands { lines.append("  " + command.synopsis) }
         return lines.joined(separator: "\n")
     }

@@ -7,11 +7,14 @@ import Foundation
 final class Context {
     let args: Arguments
     let settings: Settings
+    /// The environment the settings were read from (plus --db / --config).
+    let environment: [String: String]
     private var opened: Database?
 
-    init(args: Arguments, settings: Settings) {
+    init(args: Arguments, settings: Settings, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.args = args
         self.settings = settings
+        self.environment = environment
     }
 
     var json: Bool { args.has("json") }

@@ -5,7 +5,8 @@ import Foundation
 /// `authgate init`: idempotent set-up of the database, the platform tenant and the key ring.
 enum InitCommand {
     static let commands = [
-        Command(words: ["init"], synopsis: "init", run: run),
+        Command(words: ["init"], options: ["owner"],
+                synopsis: "init [--owner USER]   (as root: files go to USER, default the owner of the database's directory)", run: run),
     ]
 
     static func run(_ ctx: Context) throws {
@@ -39,6 +40,15 @@ enum InitCommand {
             _ = try KeyRing.load(path: keysPath)   // refuse to call it ready when the ring is invalid
         }
         if created.isEmpty == false { try ctx.audit("init", tenantID: nil, detail: created.joined(separator: ", ")) }
+        let owner = try fileOwner(ctx)
+        if let owner {
+            for path in [ctx.settings.dbPath, ctx.settings.dbPath + "-wal", ctx.settings.dbPath + "-shm", keysPath, keysPath + ".lock"]
+            where FileManager.default.fileExists(atPath: path) {
+                guard chown(path, owner.uid, owner.gid) == 0 else {
+                    throw CLIError.failure("chown \(owner.name) \(path): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
 
         if ctx.json {
             Output.json(.object([
@@ -52,6 +62,24 @@ enum InitCommand {
             Output.line(created.isEmpty ? "already initialized: \(ctx.settings.dbPath)"
                                         : "initialized: " + created.joined(separator: ", "))
         }
+    }
+
+    /// Who must own the database and key ring: `--owner USER`, or (as root) the owner of the
+    /// database's directory when that is not root (e.g. /var/lib/authgate made by systemd's
+    /// StateDirectory= for the `authgate` user), so the service can read what root created.
+    static func fileOwner(_ ctx: Context) throws -> (uid: uid_t, gid: gid_t, name: String)? {
+        if let name = ctx.args.optional("owner") {
+            guard let pw = getpwnam(name) else { throw CLIError.failure("--owner: no user '\(Output.oneLine(name))'") }
+            guard geteuid() == 0 || pw.pointee.pw_uid == geteuid() else {
+                throw CLIError.failure("--owner \(name) needs root (the files cannot be given to another user)")
+            }
+            return (pw.pointee.pw_uid, pw.pointee.pw_gid, name)
+        }
+        guard geteuid() == 0 else { return nil }
+        var st = stat()
+        let dir = (ctx.settings.dbPath as NSString).deletingLastPathComponent
+        guard stat(dir.isEmpty ? "." : dir, &st) == 0, st.st_uid != 0, let pw = getpwuid(st.st_uid) else { return nil }
+        return (st.st_uid, pw.pointee.pw_gid, String(cString: pw.pointee.pw_name))
     }
 
     /// Creates a missing parent directory (0700) so `init` works on a fresh checkout.

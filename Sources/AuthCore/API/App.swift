@@ -27,19 +27,21 @@ public final class App: Sendable {
     /// The process's one verify state, shared by every worker (each reads through its own
     /// `VerifyReader`). The responder starts its refresher thread.
     public let verifyState: VerifyState
+    /// Every worker's counters (GET /api/v1/metrics).
+    public let metrics = MetricsRegistry()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here) and no dummy hash made up front.
     public init(settings: Settings, log: Logger? = nil, oneShot: Bool = false) throws {
         self.settings = settings
         self.router = Router.api()
-        self.log = log ?? Logger(json: settings.logJSON)
+        self.log = log ?? Logger(settings: settings)
         guard let params = ScryptParameters(settings.scrypt) else {
             throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(settings.scrypt)'")
         }
         self.scrypt = params
         do {
-            self.keys = try KeyRingStore(path: settings.keysFile)
+            self.keys = try KeyRingStore(path: settings.keysFile, onProblem: KeyRingStore.logger(self.log))
         } catch {
             throw ConfigError("cannot load key ring \(settings.keysFile): \(error)")
         }

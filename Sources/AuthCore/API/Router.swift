@@ -50,6 +50,8 @@ public struct Router: Sendable {
     public static func api() -> Router {
         var r = Router()
         r.add("GET", "/api/v1/health", Worker.health)
+        r.add("GET", "/api/v1/ready", Worker.ready)
+        r.add("GET", "/api/v1/metrics", Worker.metricsRoute)
         Worker.registerAuthRoutes(&r)
         Worker.registerKeyRoutes(&r)
         Worker.registerBrowserRoutes(&r)

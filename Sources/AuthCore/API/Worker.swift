@@ -13,11 +13,16 @@ public final class Worker {
     var lastTouchFlush: Int64 = 0
     /// Access tokens this worker already verified (see VerifiedTokenMemo; performance only).
     let tokenMemo = VerifiedTokenMemo()
+    /// This worker's counters (summed by `GET /api/v1/metrics`).
+    public let metrics = WorkerMetrics()
+    /// What a handler tells the metrics beyond the status (e.g. "locked", "reuse_grace"); reset per request.
+    var outcomeNote: String?
 
     public init(app: App) throws {
         self.app = app
         self.db = try Database(path: app.settings.dbPath)
         self.state = app.verifyState.makeReader()
+        app.metrics.add(metrics)
     }
 
     public var settings: Settings { app.settings }
@@ -26,7 +31,10 @@ public final class Worker {
     /// Entry point for the FastCGI responder and in-process tests.
     public func handle(_ request: Request) -> Response {
         if let policy = request.verify {
-            return verify(request, policy: policy)
+            let started = Worker.micros()
+            let response = verify(request, policy: policy)
+            metrics.recordVerify(response, micros: Worker.micros() - started)
+            return response
         }
         if let preflight = corsPreflight(request) { return preflight }
         return withCORS(route(request), request)
@@ -41,14 +49,24 @@ public final class Worker {
             // A write of this process (a logout, a password change, a revocation) is in the
             // verify state before its answer leaves: denied on the very next verify.
             defer { if request.method != "GET" && request.method != "HEAD" { app.verifyState.refreshIfChanged() } }
+            let started = Worker.micros()
+            outcomeNote = nil
+            let response: Response
             do {
-                return try handler(self, request, params)
+                response = try handler(self, request, params)
             } catch {
                 if error.status >= 500, let cause = error.cause {
                     app.log.error("\(request.method) \(request.path): \(cause)")
                 }
-                return profile.respond(error)
+                response = profile.respond(error)
             }
+            switch request.path {
+            case "/api/v1/auth/login": metrics.recordLogin(status: response.status, note: outcomeNote, micros: Worker.micros() - started)
+            case "/api/v1/auth/refresh": metrics.recordRefresh(status: response.status, note: outcomeNote)
+            case "/api/v1/auth/logout": metrics.recordLogout(status: response.status, note: outcomeNote)
+            default: break
+            }
+            return response
         case .wrongMethod:
             return profile.respond(.methodNotAllowed)
         case .none:
@@ -60,7 +78,8 @@ public final class Worker {
         let dbOK = worker.db.isReachable()
         _ = worker.state.isFresh()
         let v = worker.app.verifyState.health
-        let ok = dbOK && v.fresh
+        let keyProblem = worker.app.keys.problem
+        let ok = dbOK && v.fresh && keyProblem == nil
         var state: [(String, JSON)] = [
             ("fresh", .bool(v.fresh)), ("age_ms", .int(v.ageMillis)),
             ("revoked_sessions", .int(Int64(v.revokedSessions))), ("blocked_users", .int(Int64(v.blockedUsers))),
@@ -71,6 +90,8 @@ public final class Worker {
             ("version", .string(App.version)),
             ("database", .bool(dbOK)),
             ("verify_state", .object(state)),
+            ("key_ring", .object([("ok", .bool(keyProblem == nil))]
+                                 + (keyProblem.map { [("error", JSON.string($0))] } ?? []))),
         ]))
     }
 

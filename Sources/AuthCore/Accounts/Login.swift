@@ -45,6 +45,12 @@ extension Worker {
         }
         if allowed.isEmpty { _ = try hashCheck(password, against: app.dummyHash) }
         guard let user = matched else {
+            // For the metrics only (authgate_logins_total / authgate_lockouts_total).
+            if counted.contains(where: { $0.failedAttempts == settings.lockoutThreshold && $0.status == "active" }) {
+                outcomeNote = "lockout"
+            } else if allowed.isEmpty, counted.contains(where: { $0.failedAttempts > settings.lockoutThreshold }) {
+                outcomeNote = "locked"
+            }
             for user in candidates {
                 let locked = allowed.contains(where: { $0.id == user.id }) ? "wrong password" : "locked or disabled"
                 audit("login_failed", tenantID: user.tenantID, actor: user.id, request: request, detail: locked)

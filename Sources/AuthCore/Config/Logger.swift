@@ -4,40 +4,87 @@ import Foundation
 import Glibc
 #endif
 
-/// One line per event on stderr. Callers never pass tokens, passwords or query strings.
+/// One line per event on stderr, each starting with a UTC timestamp (millisecond). Formats
+/// (`AUTH_LOG_FORMAT`): `text` (`2026-12-02T00:10:00.123Z info: message`), `logfmt`
+/// (`ts=… level=info msg="…"`) and `json`. Callers never pass tokens, passwords or query strings.
 public struct Logger: Sendable {
-    public var json: Bool
+    public enum Format: String, Sendable { case text, logfmt, json }
+    public var format: Format
+    public var json: Bool { format == .json }
 
-    public init(json: Bool = false) { self.json = json }
+    public init(json: Bool = false) { format = json ? .json : .text }
+    public init(format: Format) { self.format = format }
+    public init(settings: Settings) { format = Format(rawValue: settings.logFormat) ?? .text }
 
     public func info(_ message: String) { write("info", message) }
     public func warning(_ message: String) { write("warning", message) }
     public func error(_ message: String) { write("error", message) }
 
-    /// The access line of the responder: method, path without query, status, microseconds.
-    public func request(method: String, path: String, status: Int, micros: Int) {
-        if json {
+    /// The access line of the responder: method, path without query, status, microseconds,
+    /// client address (nginx's `REMOTE_ADDR`) and nginx's request id (joins nginx's access log).
+    public func request(method: String, path: String, status: Int, micros: Int, client: String = "", requestID: String = "") {
+        let id = Self.safeID(requestID)
+        switch format {
+        case .json:
             var out: [UInt8] = []
-            JSON.object([("level", .string("info")), ("method", .string(method)), ("path", .string(path)),
-                         ("status", .int(Int64(status))), ("us", .int(Int64(micros)))]).write(into: &out)
+            JSON.object([("ts", .string(Self.timestamp())), ("level", .string("info")), ("method", .string(method)),
+                         ("path", .string(path)), ("status", .int(Int64(status))), ("us", .int(Int64(micros))),
+                         ("client", .string(client)), ("request_id", .string(id))]).write(into: &out)
             out.append(10)
             emit(out)
-        } else {
-            emit(Array("\(method) \(path) \(status) \(micros)us\n".utf8))
+        case .logfmt:
+            emit(Array("ts=\(Self.timestamp()) level=info method=\(Self.lf(method)) path=\(Self.lf(path)) status=\(status) us=\(micros) client=\(Self.lf(client)) request_id=\(Self.lf(id))\n".utf8))
+        case .text:
+            emit(Array("\(Self.timestamp()) \(client.isEmpty ? "-" : Self.clean(client)) \(Self.clean(method)) \(Self.clean(path)) \(status) \(micros)us \(id.isEmpty ? "-" : id)\n".utf8))
         }
     }
 
     func write(_ level: String, _ message: String) {
-        if json {
-            var out = JSON.object([("level", .string(level)), ("msg", .string(message))]).encoded()
+        switch format {
+        case .json:
+            var out = JSON.object([("ts", .string(Self.timestamp())), ("level", .string(level)), ("msg", .string(message))]).encoded()
             out.append(10)
             emit(out)
-        } else {
-            emit(Array("\(level): \(message)\n".utf8))
+        case .logfmt:
+            emit(Array("ts=\(Self.timestamp()) level=\(level) msg=\(Self.lf(message))\n".utf8))
+        case .text:
+            emit(Array("\(Self.timestamp()) \(level): \(Self.clean(message))\n".utf8))
         }
     }
 
     func emit(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// `2026-12-02T00:10:00.123Z`, formatted by hand (no formatter globals, see DESIGN.md).
+    public static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int32, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+    }
+
+    /// A request id as nginx makes it (hex), at most 64 of [A-Za-z0-9-]; anything else is dropped.
+    static func safeID(_ id: String) -> String {
+        guard id.utf8.count <= 64, id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 })
+        else { return "" }
+        return id
+    }
+
+    /// Control characters never reach a log line (a forged path cannot add lines).
+    static func clean(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : $0 }))
+    }
+
+    /// A logfmt value: bare when safe, else quoted with `"` and `\` escaped.
+    static func lf(_ s: String) -> String {
+        let c = clean(s)
+        if !c.isEmpty && !c.utf8.contains(where: { $0 == 32 || $0 == 34 || $0 == 61 || $0 == 92 }) { return c }
+        return "\"" + c.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

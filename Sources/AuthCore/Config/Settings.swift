@@ -1,6 +1,8 @@
 import Foundation
 
-/// Every `AUTH_*` setting (CONTRACT.md), read once from the environment.
+/// Every `AUTH_*` setting (CONTRACT.md), read once from the environment (merged with the config
+/// file by `Settings.load`, see ConfigFile.swift). Paths default to the installed layout
+/// (`/var/lib/authgate`, `/run/authgate`); `make run` and the tests set them explicitly.
 public struct Settings: Sendable {
     public var dbPath: String
     public var keysFile: String
@@ -33,6 +35,8 @@ public struct Settings: Sendable {
     public var logJSON: Bool
     /// Cookie sessions, CORS and origins (Browser/BrowserSettings.swift).
     public var browser: BrowserSettings
+    /// `text`, `logfmt` or `json`.
+    public var logFormat: String
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
@@ -42,11 +46,11 @@ public struct Settings: Sendable {
             }
             return v
         }
-        let varDir = env["VAR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./var"
-        dbPath = env["AUTH_DB_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/authgate.db"
-        keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/keys"
-        socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/run/authgate.sock"
-        wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(varDir)/run/authgate-ws.sock"
+        let d = Settings.defaultPaths
+        dbPath = env["AUTH_DB_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? d.db
+        keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
+        socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.socket
+        wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.wsSocket
         socketGroup = env["AUTH_SOCKET_GROUP"].flatMap { $0.isEmpty ? nil : $0 }
         let profileName = env["AUTH_API_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "2signal"
         guard let p = APIProfile(rawValue: profileName) else {
@@ -80,12 +84,17 @@ public struct Settings: Sendable {
         }
         stateMaxStaleSeconds = staleSeconds
         let format = env["AUTH_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text"
-        guard format == "text" || format == "json" else {
-            throw ConfigError("AUTH_LOG_FORMAT must be text or json, got '\(format)'")
+        guard format == "text" || format == "json" || format == "logfmt" else {
+            throw ConfigError("AUTH_LOG_FORMAT must be text, logfmt or json, got '\(format)'")
         }
         logJSON = format == "json"
         browser = try BrowserSettings(environment: env)
+        logFormat = format
     }
+
+    /// The installed layout's absolute defaults (never relative to the current directory).
+    public static let defaultPaths = (db: "/var/lib/authgate/authgate.db", keys: "/var/lib/authgate/keys",
+                                      socket: "/run/authgate/authgate.sock", wsSocket: "/run/authgate/authgate-ws.sock")
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Sendable {

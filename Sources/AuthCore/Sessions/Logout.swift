@@ -25,6 +25,7 @@ extension Worker {
             }
         }
         audit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
+        outcomeNote = scope   // metrics only
         return profile.respond(200, APIProfile.successTrue)
     }
 

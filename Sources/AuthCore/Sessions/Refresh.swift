@@ -50,8 +50,10 @@ extension Worker {
         }
         switch outcome {
         case let .rotated(session, user, counter):
+            if counter == session.counter { outcomeNote = "reuse_grace" }   // metrics only
             return issueTokens(user: user, session: session, counter: counter, now: now)
         case let .reused(session):
+            outcomeNote = "reuse_revoked"
             let user = (try? db.users.byID(session.userID)) ?? nil
             audit("refresh_token_reused", tenantID: user?.tenantID, actor: session.userID, request: request,
                   detail: "session \(session.id) revoked")

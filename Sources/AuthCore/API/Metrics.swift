@@ -1,0 +1,151 @@
+import AuthCrypto
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-worker counters for `GET /api/v1/metrics` (Prometheus text 0.0.4). Each worker thread
+/// owns its slots and is their only writer (a relaxed load and store: no lock prefix, no shared
+/// cache line on the verify path); a scrape sums every worker's slots.
+public final class WorkerMetrics: @unchecked Sendable {
+    enum Slot {
+        static let verifyKinds = ["user", "api_key", "node", "none"]
+        static let verifyOutcomes = ["allow", "deny_401", "deny_403"]
+        static let loginOutcomes = ["ok", "invalid_credentials", "locked", "rate_limited", "unavailable"]
+        static let refreshOutcomes = ["ok", "reuse_grace", "reuse_revoked", "invalid"]
+        static let logoutScopes = ["local", "global", "others"]
+        static let verifyBuckets: [Double] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]
+        static let loginBuckets: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+        static let verify = 0                                              // kind * 3 + outcome
+        static let login = verify + verifyKinds.count * verifyOutcomes.count
+        static let lockouts = login + loginOutcomes.count
+        static let refresh = lockouts + 1
+        static let logout = refresh + refreshOutcomes.count
+        static let verifyHist = logout + logoutScopes.count                // buckets..., +Inf count, sum µs
+        static let loginHist = verifyHist + verifyBuckets.count + 2
+        static let count = loginHist + loginBuckets.count + 2
+    }
+
+    private let slots: UnsafeMutablePointer<Atomic<Int>>
+
+    init() {
+        slots = .allocate(capacity: Slot.count)
+        for i in 0..<Slot.count { (slots + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        // Workers live as long as their threads; never freed while registered (see MetricsRegistry).
+    }
+
+    @inline(__always) func bump(_ i: Int, by n: Int = 1) {
+        let p = slots + i
+        p.pointee.store(p.pointee.load(ordering: .relaxed) &+ n, ordering: .relaxed)
+    }
+
+    func value(_ i: Int) -> Int { (slots + i).pointee.load(ordering: .relaxed) }
+
+    func observe(_ base: Int, buckets: [Double], micros: Int) {
+        let seconds = Double(micros) / 1e6
+        var i = 0
+        while i < buckets.count && seconds > buckets[i] { i += 1 }
+        bump(base + i)                       // the first bucket it fits (cumulated at scrape)
+        bump(base + buckets.count + 1, by: micros)
+    }
+
+    /// A verify answer: kind from `X-Auth-Kind` on an allow.
+    func recordVerify(_ response: Response, micros: Int) {
+        let outcome = response.status == 403 ? 2 : (response.status >= 200 && response.status < 300 ? 0 : 1)
+        var kind = 3
+        if outcome == 0, let k = response.headers.first(where: { $0.0 == "X-Auth-Kind" })?.1 {
+            kind = k == "user" ? 0 : k == "api_key" ? 1 : k == "node" ? 2 : 3
+        }
+        bump(Slot.verify + kind * Slot.verifyOutcomes.count + outcome)
+        observe(Slot.verifyHist, buckets: Slot.verifyBuckets, micros: micros)
+    }
+
+    func recordLogin(status: Int, note: String?, micros: Int) {
+        let outcome = status == 200 ? 0 : status == 503 ? 4 : status == 429 ? 3 : note == "locked" ? 2 : 1
+        if status == 200 || status == 401 || status == 503 || status == 429 { bump(Slot.login + outcome) }
+        if note == "lockout" { bump(Slot.lockouts) }
+        observe(Slot.loginHist, buckets: Slot.loginBuckets, micros: micros)
+    }
+
+    func recordRefresh(status: Int, note: String?) {
+        guard status == 200 || status == 401 else { return }
+        let outcome = status == 200 ? (note == "reuse_grace" ? 1 : 0) : (note == "reuse_revoked" ? 2 : 3)
+        bump(Slot.refresh + outcome)
+    }
+
+    func recordLogout(status: Int, note: String?) {
+        guard status == 200, let note, let i = Slot.logoutScopes.firstIndex(of: note) else { return }
+        bump(Slot.logout + i)
+    }
+}
+
+/// Every worker's counters, for the scrape.
+public final class MetricsRegistry: Sendable {
+    private let workers = Mutex<[WorkerMetrics]>([])
+    public init() {}
+    func add(_ m: WorkerMetrics) { workers.withLock { $0.append(m) } }
+
+    func sum(_ i: Int) -> Int { workers.withLock { $0.reduce(0) { $0 + $1.value(i) } } }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    func render(app: App) -> String {
+        typealias S = WorkerMetrics.Slot
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        family("authgate_build_info", "gauge", "Build information.")
+        out += "authgate_build_info{version=\"\(App.version)\"} 1\n"
+        family("authgate_verify_decisions_total", "counter", "nginx auth_request verify answers by credential kind and outcome.")
+        for (k, kind) in S.verifyKinds.enumerated() {
+            for (o, outcome) in S.verifyOutcomes.enumerated() {
+                out += "authgate_verify_decisions_total{kind=\"\(kind)\",outcome=\"\(outcome)\"} \(sum(S.verify + k * S.verifyOutcomes.count + o))\n"
+            }
+        }
+        family("authgate_logins_total", "counter", "Logins by outcome (rate_limited happens in nginx: see its log).")
+        for (i, o) in S.loginOutcomes.enumerated() { out += "authgate_logins_total{outcome=\"\(o)\"} \(sum(S.login + i))\n" }
+        family("authgate_lockouts_total", "counter", "Failed logins that reached the lockout threshold.")
+        out += "authgate_lockouts_total \(sum(S.lockouts))\n"
+        family("authgate_refreshes_total", "counter", "Refresh-token rotations by outcome.")
+        for (i, o) in S.refreshOutcomes.enumerated() { out += "authgate_refreshes_total{outcome=\"\(o)\"} \(sum(S.refresh + i))\n" }
+        family("authgate_logouts_total", "counter", "Logouts by scope.")
+        for (i, o) in S.logoutScopes.enumerated() { out += "authgate_logouts_total{scope=\"\(o)\"} \(sum(S.logout + i))\n" }
+        histogram(&out, "authgate_verify_duration_seconds", "Verify time in the responder.", S.verifyHist, S.verifyBuckets)
+        histogram(&out, "authgate_login_duration_seconds", "Login time in the responder (password hash included).", S.loginHist, S.loginBuckets)
+        family("authgate_hash_queue_depth", "gauge", "Password hashes running or waiting.")
+        out += "authgate_hash_queue_depth \(app.hashLimiter.pending)\n"
+        family("authgate_key_ring_loaded", "gauge", "1 when the key ring on disk is the one in use.")
+        out += "authgate_key_ring_loaded \(app.keys.problem == nil ? 1 : 0)\n"
+        return out
+    }
+
+    private func histogram(_ out: inout String, _ name: String, _ help: String, _ base: Int, _ buckets: [Double]) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        var cumulative = 0
+        for (i, b) in buckets.enumerated() {
+            cumulative += sum(base + i)
+            out += "\(name)_bucket{le=\"\(b)\"} \(cumulative)\n"
+        }
+        cumulative += sum(base + buckets.count)
+        out += "\(name)_bucket{le=\"+Inf\"} \(cumulative)\n"
+        out += "\(name)_sum \(Double(sum(base + buckets.count + 1)) / 1e6)\n"
+        out += "\(name)_count \(cumulative)\n"
+    }
+}
+
+extension Worker {
+    /// `GET /api/v1/metrics`: Prometheus text format; nginx allows it from loopback only.
+    static let metricsRoute: Router.Handler = { worker, _, _ throws(AuthError) in
+        Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                 body: Array(worker.app.metrics.render(app: worker.app).utf8))
+    }
+
+    @inline(__always) static func micros() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A listening socket handed to this process instead of bound by it.
+///
+/// - systemd's socket activation (`sd_listen_fds(3)`, no libsystemd): `LISTEN_PID` is this
+///   process, `LISTEN_FDS` ≥ 1, the socket is fd 3 (only the first one is used). systemd owns the
+///   socket file: the process never unlinks it.
+/// - `AUTHGATE_LISTEN_FD=N` (no pid check): a launcher that holds the socket across restarts
+///   (`authgate-fcgi --hold-socket`, tests) passes it as fd N. The launcher owns the file.
+///
+/// Either way the variables are removed from the environment (children must not inherit them)
+/// and the fd must be a listening `AF_UNIX` stream socket, or the start is refused.
+public struct InheritedSocket: Sendable {
+    public let fd: Int32
+    /// The socket's path as the kernel reports it (for logs); empty for an unnamed socket.
+    public let path: String
+    /// Who passed it: "systemd" or "launcher".
+    public let source: String
+
+    public static func take() throws -> InheritedSocket? {
+        let env = ProcessInfo.processInfo.environment
+        defer {
+            unsetenv("LISTEN_PID"); unsetenv("LISTEN_FDS"); unsetenv("LISTEN_FDNAMES"); unsetenv("AUTHGATE_LISTEN_FD")
+        }
+        var fd: Int32 = -1
+        var source = ""
+        if let raw = env["AUTHGATE_LISTEN_FD"], !raw.isEmpty {
+            guard let n = Int32(raw), n >= 3 else { throw ConfigError("AUTHGATE_LISTEN_FD must be a descriptor number ≥ 3, got '\(raw)'") }
+            fd = n
+            source = "launcher"
+        } else if let pid = env["LISTEN_PID"], let count = env["LISTEN_FDS"] {
+            guard let p = Int32(pid), p == getpid() else { return nil }   // meant for another process
+            guard let n = Int(count), n >= 1 else { throw ConfigError("LISTEN_FDS must be ≥ 1, got '\(count)'") }
+            fd = 3
+            source = "systemd"
+        } else {
+            return nil
+        }
+        var type: Int32 = 0, listening: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 else {
+            throw ConfigError("the inherited fd \(fd) (\(source)) is not a socket: \(String(cString: strerror(errno)))")
+        }
+        len = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len)
+        var addr = sockaddr_un()
+        var alen = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let named = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) }
+        } == 0
+        guard type == Int32(SOCK_STREAM.rawValue), listening == 1, named, addr.sun_family == sa_family_t(AF_UNIX) else {
+            throw ConfigError("the inherited fd \(fd) (\(source)) is not a listening Unix stream socket "
+                              + "(authgate.socket must use ListenStream=/path)")
+        }
+        let path = withUnsafeBytes(of: &addr.sun_path) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return InheritedSocket(fd: fd, path: path, source: source)
+    }
+}

@@ -1,0 +1,80 @@
+import AuthCore
+import Foundation
+import Glibc
+
+extension Responder {
+    static let help = """
+    usage: authgate-fcgi [--help | --version | --hold-socket]
+
+    The Authgate FastCGI responder. Serves the API and nginx's auth_request verify route on a
+    Unix socket. Configuration: environment variables AUTH_* and the config file
+    (AUTH_CONFIG, default /etc/authgate/authgate.conf; the environment wins): see `authgate config`.
+
+    Socket: AUTH_SOCKET (default /run/authgate/authgate.sock), bound by the responder itself,
+    or passed by systemd (socket activation: LISTEN_FDS/LISTEN_PID, authgate.socket).
+      --hold-socket   bind the socket once and run the responder as a child process that
+                      inherits it, restarting it when it exits: connections wait in the
+                      socket's backlog meanwhile instead of failing (make run uses this).
+    Signals: SIGTERM/SIGINT stop (in-flight requests finish); SIGHUP re-reads the config file
+    (a bad one is logged and ignored) and the key ring.
+    Health: GET /api/v1/health (cheap), GET /api/v1/ready (503 when the database is not writable).
+    """
+
+    /// `--help`, `--version`, `--hold-socket`; anything else is a usage error (exit 2).
+    static func handleCommandLine(_ args: [String]) {
+        guard let first = args.first else { return }
+        switch first {
+        case "--help", "-h", "help":
+            print(help)
+            exit(0)
+        case "--version", "-V":
+            print("authgate-fcgi \(App.version)")
+            exit(0)
+        case "--hold-socket" where args.count == 1:
+            SocketHolder.run()
+        default:
+            FileHandle.standardError.write(Data("authgate-fcgi: unknown argument '\(first)'\n\(help)\n".utf8))
+            exit(2)
+        }
+    }
+
+    /// SIGHUP: re-read the config file (validated; a bad one is logged and the running config
+    /// kept), reload the key ring, refresh the verify state. Never exits.
+    static func reload(_ app: App, baseline: EffectiveConfig?) {
+        let log = app.log
+        log.info("authgate-fcgi: SIGHUP: re-reading the configuration and the key ring")
+        do {
+            let fresh = try EffectiveConfig(environment: ProcessInfo.processInfo.environment)
+            _ = try fresh.settings()
+            let changed = ConfigFile.keys.map(\.name).filter { baseline?.merged[$0] != fresh.merged[$0] }
+            if !changed.isEmpty {
+                log.warning("authgate-fcgi: changed in the configuration: \(changed.joined(separator: ", ")); "
+                    + "settings apply at the next start (systemctl restart authgate: with socket activation no request is lost)")
+            }
+        } catch {
+            log.error("authgate-fcgi: SIGHUP: the configuration is not valid, keeping the running one: \(error)")
+        }
+        if let problem = app.keys.reload(force: true) {
+            log.error("authgate-fcgi: SIGHUP: \(problem)")
+        } else {
+            log.info("authgate-fcgi: key ring \(app.settings.keysFile) loaded (signing kid \(app.keys.signingKid))")
+        }
+        app.verifyState.refreshIfChanged()
+    }
+
+    /// Stop with a shared socket: no worker accepts any more (queued connections stay for the
+    /// next process), requests already accepted finish, then exit. Never `shutdown()`.
+    static func stopShared(_ gate: AcceptGate, log: Logger, signal: Int32) -> Never {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        gate.close()
+        log.info("authgate-fcgi: signal \(signal), stopping: the socket stays open for the next process")
+        let deadline = monotonicMicros() + 1_800_000
+        while busyThreads.load(ordering: .sequentiallyConsistent) > 0 && monotonicMicros() < deadline {
+            usleep(1_000)
+        }
+        let left = busyThreads.load(ordering: .sequentiallyConsistent)
+        if left > 0 { log.error("authgate-fcgi: \(left) request(s) still running after 1.8 s; exiting anyway") }
+        log.info("authgate-fcgi: stopped")
+        exit(0)
+    }
+}

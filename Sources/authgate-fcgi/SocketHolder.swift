@@ -1,0 +1,110 @@
+import AuthCore
+import Foundation
+import Glibc
+
+/// `authgate-fcgi --hold-socket`: what systemd's authgate.socket does, for `make run` and hosts
+/// without systemd. Binds AUTH_SOCKET once and runs the responder as a child that inherits it
+/// (`AUTHGATE_LISTEN_FD=3`); when the child exits it is started again, and nginx's connections
+/// wait in the socket's backlog meanwhile instead of failing with 502. SIGTERM/SIGINT stop the
+/// child and then the holder (which removes the socket file); SIGHUP is passed to the child.
+enum SocketHolder {
+    nonisolated static func run() -> Never {
+        let log: Logger
+        let settings: Settings
+        do { settings = try Settings.load() } catch { Responder.fail("configuration: \(error)") }
+        log = Logger(settings: settings)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, s) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let listener: Listener
+        do { listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024) } catch {
+            Responder.fail(error.description)
+        }
+        // Keep the socket away from fd 3, which the child gets it as.
+        let held = fcntl(listener.fd, F_DUPFD_CLOEXEC, 10)
+        guard held >= 0 else { Responder.fail("dup: \(errnoText())") }
+        close(listener.fd)
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        log.info("authgate-fcgi --hold-socket: holding \(listener.path); starting the responder")
+
+        var child = spawn(exe, fd: held, log: log)
+        var quickExits = 0
+        var startedAt = monotonicMicros()
+        var received: Int32 = 0
+        while true {
+            while sigwait(&signals, &received) != 0 {}
+            switch received {
+            case SIGHUP:
+                if child > 0 { kill(child, SIGHUP) }
+            case SIGCHLD:
+                var status: Int32 = 0
+                while true {
+                    let pid = waitpid(-1, &status, WNOHANG)
+                    if pid <= 0 { break }
+                    guard pid == child else { continue }
+                    child = -1
+                    log.error("authgate-fcgi --hold-socket: !!! the responder (pid \(pid)) exited (\(describe(status))); restarting it, connections wait in the backlog")
+                    quickExits = monotonicMicros() - startedAt < 5_000_000 ? quickExits + 1 : 0
+                    if quickExits >= 5 {
+                        log.error("authgate-fcgi --hold-socket: the responder keeps exiting at start; giving up")
+                        listener.removeFile()
+                        exit(1)
+                    }
+                    usleep(quickExits == 0 ? 0 : 200_000)
+                    startedAt = monotonicMicros()
+                    child = spawn(exe, fd: held, log: log)
+                }
+            default:   // SIGTERM, SIGINT
+                log.info("authgate-fcgi --hold-socket: signal \(received): stopping the responder")
+                if child > 0 {
+                    kill(child, SIGTERM)
+                    let deadline = monotonicMicros() + 3_000_000
+                    var status: Int32 = 0
+                    while waitpid(child, &status, WNOHANG) == 0 {
+                        if monotonicMicros() > deadline { kill(child, SIGKILL); waitpid(child, &status, 0); break }
+                        usleep(5_000)
+                    }
+                }
+                listener.removeFile()
+                exit(0)
+            }
+        }
+    }
+
+    private static func spawn(_ exe: String, fd: Int32, log: Logger) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fd, 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        var env = ProcessInfo.processInfo.environment
+        env["AUTHGATE_LISTEN_FD"] = "3"
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(exe), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, &attr, argv, envp)
+        if rc != 0 {
+            log.error("authgate-fcgi --hold-socket: cannot start \(exe): \(String(cString: strerror(rc)))")
+            return -1
+        }
+        return pid
+    }
+
+    private static func describe(_ status: Int32) -> String {
+        let sig = status & 0x7f
+        return sig == 0 ? "exit status \((status >> 8) & 0xff)" : "signal \(sig)"
+    }
+}

@@ -1,0 +1,172 @@
+import AuthCore
+import AuthCrypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `authgate doctor`: the things that break installs in practice, one line each
+/// (`ok` / `FAIL … fix: …`), exit 1 when anything is wrong.
+enum DoctorCommand {
+    static let commands = [
+        Command(words: ["doctor"], options: ["nginx-conf", "user"], flags: ["no-nginx"],
+                synopsis: "doctor [--user authgate] [--nginx-conf /etc/nginx/nginx.conf] [--no-nginx]", run: run),
+    ]
+
+    final class Report {
+        var failed = 0
+        func ok(_ s: String) { Output.line("ok    \(s)") }
+        func fail(_ s: String, fix: String) { failed += 1; Output.line("FAIL  \(s); fix: \(fix)") }
+        func check(_ good: Bool, _ what: String, fix: String) { good ? ok(what) : fail(what, fix: fix) }
+    }
+
+    static func run(_ ctx: Context) throws {
+        let r = Report()
+        let s = ctx.settings
+        let env = ctx.environment
+        let nginxUser = env["AUTH_NGINX_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "www-data"
+        // The service user: --user, else the owner of the state directory.
+        let stateDir = (s.dbPath as NSString).deletingLastPathComponent
+        let user = ctx.args.optional("user") ?? owner(of: stateDir).map(\.name)
+        let uid = user.flatMap { getpwnam($0)?.pointee.pw_uid }
+
+        // Key ring: exists, private, loads, owned by the service user.
+        if let st = info(s.keysFile) {
+            r.check(st.st_mode & 0o077 == 0, "key ring \(s.keysFile) mode \(octal(st.st_mode))", fix: "chmod 600 \(s.keysFile)")
+            r.check(st.st_size > 0, "key ring \(s.keysFile) is not empty", fix: "authgate keys rotate")
+            if let uid { r.check(st.st_uid == uid, "key ring owner is \(user!)", fix: "chown \(user!) \(s.keysFile)") }
+            do { let ring = try KeyRing.load(path: s.keysFile); r.ok("key ring loads (\(ring.keys.count) key(s), signing kid \(ring.signing.kid))") }
+            catch { r.fail("key ring does not load: \(error)", fix: "authgate keys rotate, or repair the file") }
+        } else {
+            r.fail("no key ring at \(s.keysFile)", fix: "authgate init")
+        }
+        // Database, -wal and -shm: private and owned by the service user.
+        if info(s.dbPath) == nil { r.fail("no database at \(s.dbPath)", fix: "authgate init") }
+        for suffix in ["", "-wal", "-shm"] {
+            let path = s.dbPath + suffix
+            guard let st = info(path) else { continue }
+            r.check(st.st_mode & 0o077 == 0, "\(path) mode \(octal(st.st_mode))", fix: "chmod 600 \(path)")
+            if let uid { r.check(st.st_uid == uid, "\(path) owner is \(user!)", fix: "chown \(user!) \(path)") }
+        }
+        // Sockets: present, 0660, group nginx's worker user is in, answering.
+        let nginxGroups = groups(of: nginxUser)
+        for path in [s.socketPath, s.wsSocketPath] {
+            guard let st = info(path), st.st_mode & S_IFMT == S_IFSOCK else {
+                r.fail("no socket at \(path)", fix: "systemctl start authgate.socket authgate-ws.socket"); continue
+            }
+            r.check(st.st_mode & 0o777 == 0o660, "socket \(path) mode \(octal(st.st_mode))", fix: "SocketMode=0660 in the .socket unit")
+            r.check(nginxGroups.contains(st.st_gid), "socket \(path) group reachable by \(nginxUser)",
+                    fix: "SocketGroup= a group \(nginxUser) is in (the units use www-data)")
+        }
+        // The verify route answers through the responder's socket (a request with no credential: 401).
+        let status = FastCGIProbe.verifyStatus(socket: s.socketPath)
+        r.check(status == 401, "verify route answers on \(s.socketPath) (got \(status == 0 ? "no answer" : String(status)))",
+                fix: "systemctl status authgate.socket authgate; journalctl -u authgate")
+        // nginx: the snippets are included and the config passes nginx -t.
+        if !ctx.args.has("no-nginx") {
+            let conf = ctx.args.optional("nginx-conf") ?? "/etc/nginx/nginx.conf"
+            let snippetDir = ((conf as NSString).deletingLastPathComponent as NSString).appendingPathComponent("snippets")
+            r.check(info(snippetDir + "/authgate-http.conf") != nil, "nginx snippets in \(snippetDir)",
+                    fix: "copy them from /usr/local/share/authgate/nginx/snippets (see README: Install on a server)")
+            let candidates: [String] = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            if let nginx = candidates.first(where: { Glibc.access($0, X_OK) == 0 }) {
+                let rc = spawnWait(nginx, ["-t", "-q", "-c", conf])
+                r.check(rc == 0, "nginx -t -c \(conf)", fix: "run nginx -t and fix what it says")
+            } else {
+                r.fail("nginx not found", fix: "apt-get install nginx")
+            }
+        }
+        // Clock: not before the newest audit row (a clock set back breaks token times).
+        let now = Time.now()
+        if let db = try? Database(path: s.dbPath), let newest = try? db.audit.list(limit: 1).first?.at {
+            r.check(now + 300 >= newest, "clock (now \(now), newest audit row \(newest))", fix: "fix the clock (timedatectl set-ntp true)")
+        } else {
+            r.check(now > 1_700_000_000, "clock (now \(now))", fix: "fix the clock (timedatectl set-ntp true)")
+        }
+        // Password hashing and token identity.
+        if let p = ScryptParameters(s.scrypt) {
+            let d = ScryptParameters.default
+            r.check(p.ln >= d.ln && p.r >= d.r && p.p >= d.p, "AUTH_SCRYPT \(s.scrypt) not below \(d)", fix: "remove AUTH_SCRYPT (default \(d))")
+        }
+        let effective = try? EffectiveConfig(environment: env)
+        for key in ["AUTH_ISSUER", "AUTH_AUDIENCE"] {
+            r.check(effective?.source(key) != .defaultValue, "\(key) set", fix: "set \(key) in /etc/authgate/authgate.conf (your apps check it)")
+        }
+        if r.failed > 0 { throw CLIError.failure("doctor: \(r.failed) problem(s)") }
+    }
+
+    static func info(_ path: String) -> stat? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st : nil
+    }
+
+    static func owner(of path: String) -> (uid: uid_t, name: String)? {
+        guard let st = info(path), let pw = getpwuid(st.st_uid) else { return nil }
+        return (st.st_uid, String(cString: pw.pointee.pw_name))
+    }
+
+    static func groups(of user: String) -> Set<gid_t> {
+        guard let pw = getpwnam(user) else { return [] }
+        var result: Set<gid_t> = [pw.pointee.pw_gid]
+        var count: Int32 = 64
+        var list = [gid_t](repeating: 0, count: 64)
+        if getgrouplist(pw.pointee.pw_name, pw.pointee.pw_gid, &list, &count) >= 0 {
+            result.formUnion(list.prefix(Int(count)))
+        }
+        return result
+    }
+
+    static func octal(_ mode: mode_t) -> String { "0" + String(mode & 0o7777, radix: 8) }
+
+    static func spawnWait(_ path: String, _ args: [String]) -> Int32 {
+        var pid: pid_t = 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
+
+/// One FastCGI verify request to the responder's socket, as nginx's auth_request would send it.
+enum FastCGIProbe {
+    static func verifyStatus(socket path: String) -> Int {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < 108 else { return 0 }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: bytes); raw[bytes.count] = 0 }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0 else { return 0 }
+        func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
+        }
+        var params: [UInt8] = []
+        for (n, v) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/authgate-doctor"), ("DOCUMENT_URI", "/_authgate/verify/user"),
+                       ("AUTH_VERIFY", "1"), ("REMOTE_ADDR", "127.0.0.1")] {
+            params += [UInt8(n.utf8.count), UInt8(v.utf8.count)] + Array(n.utf8) + Array(v.utf8)
+        }
+        let request = record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + record(4, params) + record(4, []) + record(5, [])
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return 0 }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        let text = String(decoding: out.count > 8 ? Array(out[8...]) : [], as: UTF8.self)
+        guard let range = text.range(of: "Status: ") else { return 0 }
+        return Int(text[range.upperBound...].prefix(3)) ?? 0
+    }
+}

@@ -1,0 +1,102 @@
+import AuthCore
+import AuthCrypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Operating commands: `config`, `backup`, `restore` (and `doctor`, DoctorCommand.swift).
+enum OpsCommands {
+    static let commands = [
+        Command(words: ["config"], synopsis: "config                                   (effective configuration and where each value comes from)", run: config),
+        Command(words: ["backup"], options: ["to"], synopsis: "backup --to FILE                         (online, consistent while the responder writes)", run: backup),
+        Command(words: ["restore"], options: ["from"], flags: ["force"],
+                synopsis: "restore --from FILE [--force]            (stop authgate and authgate-ws first)", run: restore),
+    ] + DoctorCommand.commands
+
+    /// Keys whose values are never printed.
+    static func isSecret(_ key: String) -> Bool {
+        ["SECRET", "PASSWORD", "TOKEN"].contains { key.contains($0) }
+    }
+
+    static func config(_ ctx: Context) throws {
+        let effective: EffectiveConfig
+        do { effective = try EffectiveConfig(environment: ctx.environment) } catch { throw CLIError.failure("\(error)") }
+        let s = ctx.settings
+        // Resolved values of the computed defaults, so the output says what is in force.
+        let resolved: [String: String] = [
+            "AUTH_AUDIENCE": s.audience, "AUTH_JWT_TTL_SECONDS": String(s.jwtTTL),
+            "AUTH_HASH_CONCURRENCY": String(s.hashConcurrency), "AUTH_DB_PATH": s.dbPath, "AUTH_KEYS_FILE": s.keysFile,
+            "AUTH_SOCKET": s.socketPath, "AUTH_WS_SOCKET": s.wsSocketPath,
+        ]
+        var rows: [(String, String, String)] = []
+        for key in ConfigFile.keys {
+            let source = effective.source(key.name)
+            var value = effective.merged[key.name].flatMap { $0.isEmpty ? nil : $0 } ?? resolved[key.name] ?? key.fallback
+            if isSecret(key.name) && source != .defaultValue { value = "(set, not shown)" }
+            var where_ = source.rawValue
+            if source == .file, let f = effective.file, let line = f.entries[key.name]?.line { where_ = "\(f.path):\(line)" }
+            rows.append((key.name, value, where_))
+        }
+        if ctx.json {
+            Output.json(.object([
+                ("config_file", effective.file.map { .string($0.path) } ?? .null),
+                ("values", .array(rows.map { .object([("key", .string($0.0)), ("value", .string($0.1)), ("source", .string($0.2))]) })),
+            ]))
+        } else {
+            Output.line("# config file: \(effective.file?.path ?? "none (\(ConfigFile.defaultPath) absent; AUTH_CONFIG unset)")")
+            for r in rows { Output.line("\(r.0)=\(r.1)    # \(r.2)") }
+        }
+    }
+
+    static func backup(_ ctx: Context) throws {
+        let to = try ctx.args.required("to")
+        guard FileManager.default.fileExists(atPath: ctx.settings.dbPath) else {
+            throw CLIError.failure("no database at \(ctx.settings.dbPath)")
+        }
+        let result: Backup.Result
+        do { result = try Backup.backup(source: ctx.settings.dbPath, to: to) } catch { throw CLIError.failure("backup failed: \(error)") }
+        if ctx.json {
+            Output.json(.object([("file", .string(to)), ("pages", .int(Int64(result.pages))), ("integrity", .string(result.integrity))]))
+        } else {
+            Output.line("backup of \(ctx.settings.dbPath) written to \(to) (\(result.pages) pages, integrity_check \(result.integrity))")
+        }
+    }
+
+    static func restore(_ ctx: Context) throws {
+        let from = try ctx.args.required("from")
+        let target = ctx.settings.dbPath
+        let holders = processesHolding(target)
+        if !holders.isEmpty && !ctx.args.has("force") {
+            throw CLIError.failure("refusing to restore: \(target) is open in process(es) \(holders.map(String.init).joined(separator: ", ")) "
+                + "(stop them first: systemctl stop authgate authgate-ws authgate.socket authgate-ws.socket)")
+        }
+        var st = stat()
+        let hadOwner = stat(target, &st) == 0 ? (st.st_uid, st.st_gid) : nil
+        let result: Backup.Result
+        do { result = try Backup.restore(from: from, to: target) } catch { throw CLIError.failure("restore failed: \(error)") }
+        if let (uid, gid) = hadOwner, geteuid() == 0 {
+            for suffix in ["", "-wal", "-shm"] { _ = chown(target + suffix, uid, gid) }
+        }
+        Output.line("restored \(target) from \(from) (\(result.pages) pages, integrity_check \(result.integrity))")
+    }
+
+    /// Pids (other than ours) with the database, its -wal or -shm open (from /proc: complete as root).
+    static func processesHolding(_ path: String) -> [Int32] {
+        let real = (path as NSString).resolvingSymlinksInPath
+        let names = Set([real, real + "-wal", real + "-shm"])
+        var pids: [Int32] = []
+        let me = getpid()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != me else { continue }
+            let dir = "/proc/\(entry)/fd"
+            for fd in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + fd), names.contains(target) {
+                    pids.append(pid)
+                    break
+                }
+            }
+        }
+        return pids
+    }
+}

@@ -1,0 +1,206 @@
+import AuthCrypto
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 12: restarts that lose nothing (socket activation, --hold-socket), SIGHUP, config file,
+/// non-root service set-up, key-ring problems in health, CLI conventions.
+@Suite struct ServerOpsTests {
+    /// systemctl restart with authgate.socket, without systemd: the test holds the socket and hands
+    /// it (sd_listen_fds: fd 3, LISTEN_PID, LISTEN_FDS) to a fresh responder three times while a
+    /// client sends verifies in a loop. Connections made between two processes wait in the backlog.
+    @Test func restartWithAnInheritedSocketLosesNoRequest() throws {
+        let world = try OpsWorld()
+        let fd = try world.bindHeldSocket()
+        defer { close(fd) }
+        let first = try world.startActivated(fd: fd)
+        try world.waitServing(first)
+        let current = Mutex<Child>(first)
+        let load = VerifyLoad()
+        try load.during(world) {
+            for round in 1...3 {
+                let old = current.withLock { $0 }
+                old.signal(SIGTERM)
+                let next = try world.startActivated(fd: fd)
+                #expect(try old.wait(timeout: 10, for: "responder \(round) to stop") == 0)
+                current.withLock { $0 = next }
+                let before = load.sent.load(ordering: .relaxed)
+                try waitFor("requests answered by responder \(round + 1)", timeout: 20) { load.sent.load(ordering: .relaxed) > before + 20 }
+            }
+        }
+        _ = current.withLock { $0 }.stop()
+        print("restart under load (inherited socket, 3 restarts): sent \(load.sent.load(ordering: .relaxed)), failed \(load.failed.load(ordering: .relaxed))")
+        #expect(load.failed.load(ordering: .relaxed) == 0, "failed answers: \(load.failures.prefix(10))")
+        #expect(world.log().contains("passed by systemd"))
+        #expect(FileManager.default.fileExists(atPath: world.socketPath), "the socket file belongs to its holder")
+    }
+
+    /// The companion takes its socket from systemd too, and leaves the file to its owner on stop.
+    @Test func companionAcceptsAnInheritedSocket() throws {
+        let world = try OpsWorld()
+        let path = world.path + "/authgate-ws.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        var addr = UnixSocket.address(path)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0 && listen(fd, 64) == 0)
+        var env = world.environment
+        env["AUTH_WS_UPSTREAM"] = "unix:" + world.path + "/none.sock"
+        let log = world.path + "/ws.log"
+        let ws = try Child.spawn("/bin/sh", ["-c", "exec 3<&0 0</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\"",
+                                             try Binaries.require("authgate-ws")],
+                                 environment: env, stdout: log, stderr: log, descriptors: [0: fd])
+        try waitFor("the companion to use the inherited socket", timeout: 20) {
+            guard ws.isRunning else { throw SupportError("authgate-ws exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
+            return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("passed by systemd")
+        }
+        // An unknown path answers 404 before any upgrade: the companion serves the passed socket.
+        let client = try UnixSocket(path: path)
+        try client.send(Array("GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".utf8))
+        #expect(String(decoding: client.receiveAll().bytes, as: UTF8.self).hasPrefix("HTTP/1.1 4"))
+        #expect(ws.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: path), "the socket file belongs to systemd")
+    }
+
+    /// `authgate-fcgi --hold-socket` (what make run uses): a responder that stops or crashes is
+    /// started again on the same socket; SIGTERM to the holder stops both and removes the file.
+    @Test func holdSocketRestartsTheResponderWithoutRefusingConnections() throws {
+        let world = try OpsWorld()
+        let holder = try world.start(["--hold-socket"])
+        defer { _ = holder.stop() }
+        try world.waitServing(holder)
+        let load = VerifyLoad()
+        let killed = Atomic<Int>(0)
+        try load.during(world) {
+            for sig in [SIGTERM, SIGTERM, SIGKILL] {
+                let child = try #require(onlyChild(of: holder.pid))
+                kill(child, sig)
+                if sig == SIGKILL { killed.add(1, ordering: .relaxed) }
+                try waitFor("a new responder after signal \(sig)", timeout: 20) {
+                    guard let now = onlyChild(of: holder.pid), now != child else { return false }
+                    return world.health().status == 200
+                }
+            }
+        }
+        print("restart under load (--hold-socket, 2 SIGTERM + 1 SIGKILL): sent \(load.sent.load(ordering: .relaxed)), failed \(load.failed.load(ordering: .relaxed))")
+        // A SIGKILL can cut the one request in flight; a stop loses none.
+        #expect(load.failed.load(ordering: .relaxed) <= killed.load(ordering: .relaxed), "failed answers: \(load.failures.prefix(10))")
+        #expect(world.log().contains("restarting it"))
+        #expect(holder.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: world.socketPath))
+    }
+
+    /// SIGHUP re-reads the config file and the key ring and never kills the responder (nor the
+    /// companion); a bad config file is logged and the running one kept; no verify fails meanwhile.
+    @Test func sighupReloadsAndNeverStopsEitherDaemon() throws {
+        let world = try OpsWorld()
+        let responder = try world.start()
+        defer { _ = responder.stop() }
+        try world.waitServing(responder)
+        let load = VerifyLoad()
+        let kids = Mutex<[String]>([])
+        try load.during(world) {
+            for round in 0..<3 {
+                let kid = try KeyRing.rotate(path: world.keysPath)
+                kids.withLock { $0.append(kid) }
+                if round == 1 { try "AUTH_LOCKOUT_THRESHOLD=many\n".write(toFile: world.configPath, atomically: true, encoding: .utf8) }
+                if round == 2 { try "AUTH_LOCKOUT_SECONDS=60\n".write(toFile: world.configPath, atomically: true, encoding: .utf8) }
+                responder.signal(SIGHUP)
+                try waitFor("the reload log line for \(kid)", timeout: 10) { world.log().contains("signing kid \(kid)") }
+            }
+        }
+        #expect(responder.isRunning)
+        #expect(load.failed.load(ordering: .relaxed) == 0, "failed answers: \(load.failures.prefix(10))")
+        print("reload under load (3 SIGHUPs): sent \(load.sent.load(ordering: .relaxed)), failed \(load.failed.load(ordering: .relaxed))")
+        let log = world.log()
+        #expect(log.contains("authgate.conf:1: AUTH_LOCKOUT_THRESHOLD must be a non-negative integer"))
+        #expect(log.contains("keeping the running one"))
+        #expect(log.contains("changed in the configuration: AUTH_LOCKOUT_SECONDS"))
+
+        var env = world.environment
+        env["AUTH_WS_UPSTREAM"] = "unix:" + world.path + "/none.sock"
+        let wsLog = world.path + "/ws.log"
+        let ws = try Child.spawn(try Binaries.require("authgate-ws"), [], environment: env, stdout: wsLog, stderr: wsLog)
+        defer { _ = ws.stop() }
+        try waitFor("the companion to listen", timeout: 20) {
+            guard ws.isRunning else { throw SupportError("authgate-ws exited") }
+            return UnixSocket.canConnect(world.path + "/authgate-ws.sock")
+        }
+        let kid = try KeyRing.rotate(path: world.keysPath)
+        ws.signal(SIGHUP)
+        try waitFor("the companion's reload line", timeout: 10) {
+            ((try? String(contentsOfFile: wsLog, encoding: .utf8)) ?? "").contains("signing kid \(kid)")
+        }
+        #expect(ws.isRunning && UnixSocket.canConnect(world.path + "/authgate-ws.sock"))
+    }
+
+    /// Unknown keys and bad values in the config file refuse the start with the line number; the
+    /// environment wins; `authgate config` says where each value came from.
+    @Test func configFileIsCheckedAndTheEnvironmentWins() throws {
+        let world = try OpsWorld()
+        try "# comment\n\nAUTH_TYPO=1\n".write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        let typo = try world.start()
+        #expect(try typo.wait(timeout: 10, for: "the responder to refuse the config") == 1)
+        #expect(world.log().contains("authgate.conf:3: unknown key 'AUTH_TYPO'"))
+
+        try "AUTH_ISSUER=files.example\nAUTH_LOCKOUT_SECONDS=soon\n".write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        let bad = try world.cli(["config"])
+        #expect(bad.status == 1 && bad.stderr.contains("authgate.conf:2: AUTH_LOCKOUT_SECONDS must be"), "\(bad.stderr)")
+        let envWins = try world.cli(["config"], extra: ["AUTH_LOCKOUT_SECONDS": "60"])
+        #expect(envWins.status == 0, "\(envWins.stderr)")
+        #expect(envWins.stdout.contains("AUTH_ISSUER=files.example    # \(world.configPath):1"))
+        #expect(envWins.stdout.contains("AUTH_LOCKOUT_SECONDS=60    # environment"))
+        #expect(envWins.stdout.contains("AUTH_MIN_PASSWORD_LENGTH=12    # default"))
+        let missing = try world.cli(["config"], extra: ["AUTH_CONFIG": world.path + "/nope.conf"])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
+    }
+
+    /// Global options before or after the command, help everywhere, --version on every binary.
+    @Test func cliConventions() throws {
+        let world = try OpsWorld()
+        #expect(try world.cli(["--db", world.dbPath, "init"]).status == 0)
+        let before = try world.cli(["--json", "--db", world.dbPath, "tenant", "list"])
+        #expect(before.status == 0 && before.stdout.contains("platform.local"), "\(before.stderr)")
+        let after = try world.cli(["tenant", "list", "--db", world.dbPath, "--json"])
+        #expect(after.stdout == before.stdout)
+        let help = try world.cli(["help", "user", "create"])
+        #expect(help.status == 0 && help.stdout.contains("usage: authgate user create"))
+        #expect(try world.cli(["user", "create", "--help"]).stdout == help.stdout)
+        #expect(try world.cli(["user", "--help"]).stdout.contains("user set-role"))
+        #expect(try world.cli(["nonsense"]).status == 2)
+        for bin in ["authgate", "authgate-fcgi", "authgate-ws"] {
+            let v = try Child.run(try Binaries.require(bin), ["--version"], environment: world.environment, timeout: 20)
+            #expect(v.status == 0 && v.stdout.hasPrefix("\(bin) "), "\(bin) --version: \(v.stderr)")
+        }
+        for bin in ["authgate-fcgi", "authgate-ws"] {
+            let h = try Child.run(try Binaries.require(bin), ["--help"], environment: world.environment, timeout: 20)
+            #expect(h.status == 0 && h.stdout.contains("usage: \(bin)"))
+            #expect(try Child.run(try Binaries.require(bin), ["--bogus"], environment: world.environment, timeout: 20).status == 2)
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.socketPath), "--help must not bind")
+    }
+
+    /// A key ring the responder can no longer load is logged loudly and fails /api/v1/health
+    /// until fixed; /api/v1/ready answers 200 on a writable database.
+    @Test func anUnloadableKeyRingShowsInHealth() throws {
+        let world = try OpsWorld()
+        let responder = try world.start()
+        defer { _ = responder.stop() }
+        try world.waitServing(responder)
+        let ready = try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready"))
+        #expect(ready.status == 200, "\(ready.text)")
+        chmod(world.keysPath, 0o644)
+        try waitFor("health to fail on the key ring", timeout: 10) { world.health().status == 503 }
+        #expect(world.health().text.contains("\"key_ring\":{\"ok\":false"))
+        #expect(world.log().contains("KEY RING NOT LOADED"))
+        #expect(try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready")).status == 503)
+        chmod(world.keysPath, 0o600)
+        try waitFor("health to recover", timeout: 10) { world.health().status == 200 }
+    }
+}
