@@ -24,7 +24,8 @@ final class UnixServer: @unchecked Sendable {
 
     init(path: String, handle: @escaping @Sendable (Int32) -> Void) throws {
         self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        // Stored only once listening (a throwing init of a fully initialized class runs deinit).
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StackError("socket: errno \(errno)") }
         var addr = UnixSocket.address(path)
         let bound = withUnsafePointer(to: &addr) {
@@ -34,6 +35,7 @@ final class UnixServer: @unchecked Sendable {
             close(fd)
             throw StackError("bind/listen \(path): errno \(errno)")
         }
+        self.fd = fd
         chmod(path, 0o666)   // nginx's workers (www-data) connect; the directory limits who else can
         let listener = fd, done = finished
         let thread = Thread {

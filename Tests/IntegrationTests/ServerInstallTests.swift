@@ -12,7 +12,12 @@ import Glibc
     static let expected: Set<String> = {
         let snippets = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/nginx/snippets")) ?? [])
             .filter { $0.hasSuffix(".conf") }.map { "usr/local/share/authgate/nginx/snippets/\($0) 644" }
-        return Set(snippets + [
+        // Apache httpd and lighttpd configs (issue 15), every file of their directories.
+        let servers = ["apache", "lighttpd"].flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + dir)) ?? [])
+                .map { "usr/local/share/authgate/\(dir)/\($0) 644" }
+        }
+        return Set(snippets + servers + ["usr/local/share/authgate/scripts/render-servers.sh 755"] + [
             "usr/local/bin/authgate 755", "usr/local/bin/authgate-fcgi 755", "usr/local/bin/authgate-ws 755",
             "usr/local/share/authgate/nginx/authgate.conf.template 644", "usr/local/share/authgate/scripts/render-nginx.sh 755",
             "usr/local/share/authgate/authgate.conf.example 644", "usr/local/share/doc/authgate/README.md 644",

@@ -8,8 +8,12 @@ import Glibc
 final class UnixSocket {
     let fd: Int32
 
+    /// The descriptor is stored only once connected: a class whose stored properties are all set
+    /// runs `deinit` when its init throws, and a `close` there after the one below closed a
+    /// descriptor number another thread had reused meanwhile (seen: `send: errno 9` in the
+    /// 1,000-WebSocket test while other tests polled sockets that were not up yet).
     init(path: String, receiveTimeout: Double = 5) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StackError("socket failed") }
         var addr = UnixSocket.address(path)
         let rc = withUnsafePointer(to: &addr) {
@@ -20,6 +24,7 @@ final class UnixSocket {
             close(fd)
             throw StackError("connect \(path): \(String(cString: strerror(e)))")
         }
+        self.fd = fd
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }

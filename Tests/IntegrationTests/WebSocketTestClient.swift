@@ -26,12 +26,11 @@ final class WSTestClient {
     let fd: Int32
     private var inbox: [UInt8] = []
 
-    init(socketPath: String, timeoutSeconds: Int = 5) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    /// Connected before the descriptor is stored (see UnixSocket.init: a throwing init of a fully
+    /// initialized class runs deinit, which would close the descriptor a second time).
+    convenience init(socketPath: String, timeoutSeconds: Int = 5) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw WSTestError("socket: errno \(errno)") }
-        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
@@ -46,6 +45,7 @@ final class WSTestClient {
             close(fd)
             throw WSTestError("connect \(socketPath): errno \(e)")
         }
+        self.init(fd: fd, timeoutSeconds: timeoutSeconds)
     }
 
     /// Plain TCP to 127.0.0.1:port (a test stack's non-TLS listener).
