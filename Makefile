@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build run test bench install clean
+.PHONY: deps build run test bench install clean fuzz test-asan test-tsan crash soak
 
 deps:
 	scripts/deps.sh
@@ -38,7 +38,28 @@ install: build
 	install -m 0644 nginx/snippets/*.conf "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/"
 	install -m 0755 scripts/render-nginx.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
 
+# Reliability (README "Reliability and security"). Each has its own scratch path; .build is untouched.
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+AUTHGATE_CRASH_KILLS ?= 60
+export FUZZ_SECONDS SOAK_SECONDS AUTHGATE_CRASH_KILLS
+
+fuzz: deps
+	scripts/fuzz.sh
+
+test-asan: deps
+	scripts/sanitize.sh address
+
+test-tsan: deps
+	scripts/sanitize.sh thread
+
+crash: deps
+	scripts/reliability.sh crash
+
+soak: deps
+	scripts/reliability.sh soak
+
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:
 	$(SWIFT) package clean
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan
