@@ -22,12 +22,16 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TS
 if [ -s "$supp" ] && grep -qv '^#' "$supp"; then
     if [ "$kind" = address ]; then ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$PWD/$supp"; else TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$PWD/$supp"; fi
 fi
+# Tests that assert performance bounds (RSS, 1,000-connection throughput within fixed timeouts)
+# are skipped: ASan's shadow memory triples RSS and both sanitizers slow code 2-15x, so those
+# bounds measure the sanitizer. They run, unsanitized, in make test. Extra args go after.
+skips=(--skip WebSocketNginxLoadTests --skip 'relaysAThousandConcurrentConnections' --skip SoakTests)
 started=$(date +%s)
 timeout 3000 swift build --build-tests --scratch-path "$scratch" --sanitize="$kind"
 built=$(date +%s)
 set +e
 timeout --kill-after=20 "${AUTHGATE_TEST_TIMEOUT:-3000}" stdbuf -oL -eL \
-    swift test --skip-build --scratch-path "$scratch" --sanitize="$kind" "$@" 2>&1 | tee "$scratch/test.log"
+    swift test --skip-build --scratch-path "$scratch" --sanitize="$kind" "${skips[@]}" "$@" 2>&1 | tee "$scratch/test.log"
 rc=${PIPESTATUS[0]}
 set -e
 reports=$(grep -cE 'ERROR: AddressSanitizer|WARNING: ThreadSanitizer|SUMMARY: (Address|Thread)Sanitizer' "$scratch/test.log" || true)

@@ -15,8 +15,11 @@ final class UnixSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
+            // No close(fd) here: a class whose stored properties are all set runs deinit when
+            // its init throws, and deinit closes fd. Closing twice closed whatever descriptor
+            // another thread had opened meanwhile under the same number (seen: two concurrent
+            // HTTP clients reading each other's responses while waitForSocket polled).
             let e = errno
-            close(fd)
             throw StackError("connect \(path): \(String(cString: strerror(e)))")
         }
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))

@@ -42,8 +42,9 @@ final class WSTestClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
+            // No close(fd): deinit runs when this init throws (every stored property is set) and
+            // closes it; a second close would hit another thread's descriptor of the same number.
             let e = errno
-            close(fd)
             throw WSTestError("connect \(socketPath): errno \(e)")
         }
     }
