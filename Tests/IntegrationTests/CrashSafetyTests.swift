@@ -19,7 +19,9 @@ import Glibc
         var o = Stack.Options()
         o.plainHTTP = true
         o.companion = false
-        o.environment = ["AUTH_LOCKOUT_THRESHOLD": "100000", "AUTH_HASH_QUEUE": "64"]
+        // No limit_req in the way: every request must reach the responder (a 429 is no outcome to check).
+        o.environment = ["AUTH_LOCKOUT_THRESHOLD": "100000", "AUTH_HASH_QUEUE": "64",
+                         "AUTH_LOGIN_RATE": "100000r/s", "AUTH_LOGIN_BURST": "100000"]
         return o
     }
 
