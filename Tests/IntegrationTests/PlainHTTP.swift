@@ -65,8 +65,21 @@ enum PlainHTTP {
             if n < 0 { throw Failure(description: "recv: errno \(errno) after \(out.count) bytes") }
             if n == 0 { break }
             out += buf[0..<n]
+            if isComplete(out) { break }
         }
         return out
+    }
+
+    /// A whole response with a Content-Length (or a 101, or a bodiless status) is complete
+    /// without waiting for the close: nginx keeps an upgrade request's connection open.
+    static func isComplete(_ b: [UInt8]) -> Bool {
+        guard b.count >= 4, let end = (0...(b.count - 4)).first(where: { b[$0] == 13 && b[$0 + 1] == 10 && b[$0 + 2] == 13 && b[$0 + 3] == 10 }) else { return false }
+        let head = String(decoding: b[0..<end], as: UTF8.self).lowercased()
+        if head.hasPrefix("http/1.1 101") || head.hasPrefix("http/1.1 204") || head.hasPrefix("http/1.1 304") { return true }
+        for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
+            if let n = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) { return b.count - end - 4 >= n }
+        }
+        return false
     }
 
     static func parse(_ raw: [UInt8], elapsed: Double) throws -> Reply {
