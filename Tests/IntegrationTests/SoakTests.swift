@@ -53,6 +53,7 @@ import Glibc
                                    valid: valid, expired: expired, revoked: revoked, login: login)
             }
             for r in results { try r.get() }
+            try SoakProbe.settle(pids: pids, stats: stats)
             let report = try stats.report(pids: pids)
             print(report.table)
             #expect(stats.unexpected.isEmpty, "\(stats.unexpected.prefix(20))")
