@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run test bench install uninstall clean
+.PHONY: deps build build-static run test bench install uninstall clean fuzz test-asan test-tsan crash soak
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0 (and glibc). Built in a scratch
@@ -84,7 +84,28 @@ uninstall:
 	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/scripts share/authgate share/doc/authgate; do \
 	    rmdir "$(DESTDIR)$(PREFIX)/$$d" 2>/dev/null || true; done
 
+# Reliability (README "Reliability and security"). Each has its own scratch path; .build is untouched.
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+AUTHGATE_CRASH_KILLS ?= 60
+export FUZZ_SECONDS SOAK_SECONDS AUTHGATE_CRASH_KILLS
+
+fuzz: deps
+	scripts/fuzz.sh
+
+test-asan: deps
+	scripts/sanitize.sh address
+
+test-tsan: deps
+	scripts/sanitize.sh thread
+
+crash: deps
+	scripts/reliability.sh crash
+
+soak: deps
+	scripts/reliability.sh soak
+
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:
 	$(SWIFT) package clean
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -82,7 +82,7 @@ extension JWT {
         }
     }
 
-    /// The protected header: `alg`, `kid`, optional `typ`; `crit` is refused.
+    /// The protected header: `alg`, `kid`, optional `typ`, nothing else (`crit`, `jku`, `cty`, ... refused).
     struct Header {
         var alg: String?
         var kid: String?
@@ -125,10 +125,13 @@ extension JWT {
                     self.kid = s
                 case "typ":
                     guard value == .string("JWT") else { error = .malformed; return }
-                case "crit":
-                    error = .malformed  // no extensions are understood (RFC 7515 §4.1.11)
+                default:
+                    // `crit` (no extension is understood, RFC 7515 §4.1.11) and every other member:
+                    // our tokens carry only alg/kid/typ, so `jku`/`x5u`/`jwk`/`x5c` (key sources we
+                    // never follow), `enc`/`zip` (JWE confusion) and `cty` (nesting) are refused
+                    // rather than ignored, and no header can mean more to another verifier than to us.
+                    error = .malformed
                     return
-                default: continue
                 }
             }
         }

@@ -16,7 +16,7 @@ public final class KeyRingStore: Sendable {
     }
 
     public let path: String
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Bumped (under the mutex) whenever `state.ring` is replaced.
     private let generation = Atomic<Int>(0)
 
@@ -29,7 +29,7 @@ public final class KeyRingStore: Sendable {
         self.onProblem = onProblem
         let identity = FileIO.identity(path: path)
         let ring = try KeyRing.load(path: path)
-        state = Mutex(State(ring: ring, identity: identity, checkedAt: FileIO.monotonicSeconds()))
+        state = Locked(State(ring: ring, identity: identity, checkedAt: FileIO.monotonicSeconds()))
     }
 
     public var current: KeyRing {

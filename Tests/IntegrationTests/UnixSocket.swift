@@ -21,7 +21,7 @@ final class UnixSocket {
         }
         guard rc == 0 else {
             let e = errno
-            close(fd)
+            close(fd)   // self.fd is not set yet: deinit will not run, nothing closes it twice
             throw StackError("connect \(path): \(String(cString: strerror(e)))")
         }
         self.fd = fd

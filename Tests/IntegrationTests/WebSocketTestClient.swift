@@ -42,7 +42,7 @@ final class WSTestClient {
         }
         guard rc == 0 else {
             let e = errno
-            close(fd)
+            close(fd)   // not stored yet (convenience init): no deinit, closed exactly once
             throw WSTestError("connect \(socketPath): errno \(e)")
         }
         self.init(fd: fd, timeoutSeconds: timeoutSeconds)

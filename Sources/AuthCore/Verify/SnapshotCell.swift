@@ -1,3 +1,4 @@
+import AuthCrypto
 import Synchronization
 
 /// One reader's announcement: the generation it may be reading, 0 when it reads nothing.
@@ -15,7 +16,7 @@ final class SnapshotCell: @unchecked Sendable {
     private let pointer = Atomic<UnsafeMutableRawPointer?>(nil)
     private let generation = Atomic<Int>(1)
     /// Writer side, under `lock`: registered slots and replaced snapshots awaiting release.
-    private let lock = Mutex<(slots: [ReaderSlot], retired: [(generation: Int, snapshot: UnsafeMutableRawPointer)])>(([], []))
+    private let lock = Locked<(slots: [ReaderSlot], retired: [(generation: Int, snapshot: UnsafeMutableRawPointer)])>(([], []))
 
     init(_ initial: VerifySnapshot) {
         pointer.store(Unmanaged.passRetained(initial).toOpaque(), ordering: .sequentiallyConsistent)

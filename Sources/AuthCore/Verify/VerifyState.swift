@@ -67,12 +67,12 @@ public final class VerifyState: @unchecked Sendable {
     let cell: SnapshotCell
     private let log: Logger
     /// The store and the writer's bookkeeping: one refresh at a time.
-    private let writer: Mutex<Writer>
+    private let writer: Locked<Writer>
     /// Monotonic nanoseconds of the last time the state was confirmed current.
     private let confirmedAt = Atomic<Int64>(0)
     private let refreshing = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
-    private let failure = Mutex<String?>(nil)
+    private let failure = Locked<String?>(nil)
     let maxStaleNanos: Int64
 
     private struct Writer: @unchecked Sendable {
@@ -91,7 +91,7 @@ public final class VerifyState: @unchecked Sendable {
         self.log = log
         self.maxStaleNanos = Int64(bounds.maxStaleSeconds * 1e9)
         cell = SnapshotCell(.empty)
-        writer = Mutex(Writer(store: store))
+        writer = Locked(Writer(store: store))
         refreshIfChanged()
     }
 
@@ -253,9 +253,10 @@ public final class VerifyState: @unchecked Sendable {
     }
 
     public var health: Health {
+        // Fresh is decided on nanoseconds, like ensureFresh: on truncated milliseconds a state
+        // 300.9 ms old read as fresh under a 300 ms bound while readers already refused it.
         let ageNanos = VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed)
         let s = writer.withLock { _ in cell.current }
-        // The same comparison as `ensureFresh`, in nanoseconds (milliseconds would round).
         return Health(fresh: ageNanos <= maxStaleNanos, ageMillis: ageNanos / 1_000_000, error: failure.withLock { $0 },
                       revokedSessions: s.revokedCount, blockedUsers: s.blockedUsers.count, watermark: s.watermark)
     }

@@ -1,0 +1,134 @@
+@testable import AuthCrypto
+import Foundation
+
+/// The table of the hostile-input catalogue (HostileCatalogueTests).
+enum HostileCatalogue {
+    static func cases(access: String, refresh: String, userID: String, tenantID: String, sid: String,
+                      kid: String, secret: [UInt8]) -> [HostileCase] {
+        var t: [HostileCase] = []
+        func add(_ name: String, _ raw: [UInt8], _ status: Int, _ code: String?) { t.append(.init(name: name, raw: raw, status: status, code: code)) }
+        let login = "/api/v1/auth/login"
+        let pw = GateFixture.password
+
+        // 1. Login bodies: malformed, truncated, wrong types, nesting, numbers, encodings.
+        let badLogin: [(String, String)] = [
+            ("empty", ""), ("open brace", "{"), ("truncated string", #"{"email":"admin@hos"#),
+            ("truncated after colon", #"{"email":"#), ("array", "[]"), ("null", "null"), ("number", "1"),
+            ("string", #""x""#), ("empty object", "{}"), ("trailing comma", #"{"email":"a@b.c","password":"x",}"#),
+            ("single quotes", "{'email':'a@b.c','password':'x'}"), ("unquoted keys", "{email:1,password:2}"),
+            ("email number", #"{"email":1,"password":"x"}"#), ("email bool", #"{"email":true,"password":"x"}"#),
+            ("email array", #"{"email":["a@b.c"],"password":"x"}"#), ("email object", #"{"email":{"$ne":null},"password":"x"}"#),
+            ("password null", #"{"email":"a@b.c","password":null}"#), ("password number", #"{"email":"a@b.c","password":12345678901234}"#),
+            ("tenant number", #"{"email":"a@b.c","password":"x","tenant_domain":7}"#),
+            ("huge exponent", #"{"email":1e999999,"password":"x"}"#), ("huge integer", #"{"email":123456789012345678901234567890,"password":"x"}"#),
+            ("NaN", #"{"email":NaN,"password":"x"}"#), ("leading zero", #"{"email":"a@b.c","password":"x","n":012}"#),
+            ("duplicate email", #"{"email":"admin@hostile.test","email":"x@y.z","password":"x"}"#),
+            ("duplicate password", "{\"email\":\"admin@hostile.test\",\"password\":\"x\",\"password\":\"\(pw)\"}"),
+            ("lone surrogate", #"{"email":"\ud800@b.c","password":"x"}"#), ("bad escape", #"{"email":"\q","password":"x"}"#),
+            ("comment", #"{"email":"a@b.c",/*x*/"password":"x"}"#), ("two documents", #"{"email":"a@b.c","password":"x"}{}"#),
+            ("missing password", #"{"email":"admin@hostile.test"}"#), ("missing email", #"{"password":"x"}"#),
+            ("deep arrays", #"{"email":"# + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}"),
+            ("deep objects", String(repeating: #"{"a":"#, count: 200) + "1" + String(repeating: "}", count: 200)),
+        ]
+        for (name, body) in badLogin { add("login: \(name)", Hostile.json(login, body), 400, "invalid_request") }
+        let rawBodies: [(String, [UInt8])] = [
+            ("invalid UTF-8 in email", Array(#"{"email":""#.utf8) + [0xC3, 0x28] + Array(#"","password":"x"}"#.utf8)),
+            ("overlong UTF-8", Array(#"{"email":""#.utf8) + [0xC0, 0xAF] + Array(#"","password":"x"}"#.utf8)),
+            ("raw NUL in string", Array(#"{"email":"a"#.utf8) + [0] + Array(#"b@c.d","password":"x"}"#.utf8)),
+            ("raw NUL outside", Array(#"{"email":"a@b.c","password":"x"}"#.utf8) + [0]),
+            ("raw CR LF in string", Array(#"{"email":"a"#.utf8) + [13, 10] + Array(#"@b.c","password":"x"}"#.utf8)),
+            ("raw tab in string", Array(#"{"email":"a"#.utf8) + [9] + Array(#"@b.c","password":"x"}"#.utf8)),
+            ("UTF-16 body", Array(#"{"email":"a@b.c","password":"x"}"#.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })),
+            ("BOM", [0xEF, 0xBB, 0xBF] + Array(#"{"email":"a@b.c","password":"x"}"#.utf8)),
+        ]
+        for (name, body) in rawBodies { add("login: \(name)", Hostile.json(login, body), 400, "invalid_request") }
+
+        // 2. Login values that parse: every one is just a failed login.
+        let long = String(repeating: "a", count: 10_000)
+        let failing: [(String, String, String)] = [
+            ("SQL in email", "' OR '1'='1' --@hostile.test", "x"), ("SQL in password", "admin@hostile.test", "' OR 1=1 --"),
+            ("SQL union", "x@y.z' UNION SELECT password_hash FROM users --", "x"), ("LIKE wildcard", "%@hostile.test", pw),
+            ("underscore wildcard", "_dmin@hostile.test", pw), ("escaped NUL", "admin@hostile.test\\u0000x", pw),
+            ("escaped CR LF", "admin@hostile.test\\r\\nX-Auth-Role: admin", pw), ("escaped ESC", "\\u001b[31madmin@hostile.test", "x"),
+            ("overlong email", long + "@hostile.test", "x"), ("overlong password", "admin@hostile.test", long),
+            ("unicode lookalike", "аdmin@hostile.test", pw), ("trailing dot", "admin@hostile.test.", pw),
+            ("wrong password", "admin@hostile.test", "wrong password 123"), ("empty email", "", "x"), ("empty password", "admin@hostile.test", ""),
+            ("control chars", "\\u0007\\u0008@b.c", "\\u0000"), ("quote and backslash", "a\\\"b\\\\c@d.e", "x"),
+        ]
+        for (name, email, password) in failing {
+            // Empty or overlong (> the field limits) is a bad request; anything else a failed login.
+            let missing = email.isEmpty || password.isEmpty || email.count > 1000 || password.count > 1000
+            add("login: \(name)", Hostile.json(login, "{\"email\":\"\(email)\",\"password\":\"\(password)\"}"),
+                missing ? 400 : 401, missing ? "invalid_request" : "invalid_credentials")
+        }
+        let tenants = ["../../etc/passwd", "hostile.test' --", "%00", "hostile.test\\r\\nSet-Cookie: x", "*", String(repeating: "d", count: 5000)]
+        for d in tenants {
+            let tooLong = d.count > 1000
+            add("login: tenant_domain \(d.prefix(24))", Hostile.json(login, "{\"email\":\"admin@hostile.test\",\"password\":\"\(pw)\",\"tenant_domain\":\"\(d)\"}"),
+                tooLong ? 400 : 401, tooLong ? "invalid_request" : "invalid_credentials")
+        }
+
+        // 3. Content types, methods, framing.
+        let good = "{\"email\":\"admin@hostile.test\",\"password\":\"wrong password 123\"}"
+        // The body is parsed as strict JSON whatever the Content-Type says (CONTRACT: routes read
+        // JSON bodies): a JSON body under another type is still just a failed login. Tokens come back
+        // in the body, never as cookies, so a cross-site "simple" POST gains nothing.
+        for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "application/xml"] {
+            add("login: content type \(type)", Hostile.json(login, good, type: type), 401, "invalid_credentials")
+        }
+        add("login: no content type", Hostile.json(login, good, type: nil), 401, "invalid_credentials")
+        add("login: form body", Hostile.json(login, "email=admin%40hostile.test&password=x", type: "application/x-www-form-urlencoded"), 400, "invalid_request")
+        add("login: body too large", Hostile.json(login, "{\"email\":\"" + String(repeating: "x", count: 70_000) + "\"}"), 413, "payload_too_large")
+        add("login: chunked", Hostile.request("POST", login, headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")],
+                                              body: Array("\(String(good.utf8.count, radix: 16))\r\n\(good)\r\n0\r\n\r\n".utf8), contentLength: false), 401, "invalid_credentials")
+        add("login: bad chunk size", Hostile.request("POST", login, headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")],
+                                                     body: Array("zz\r\nxx\r\n0\r\n\r\n".utf8), contentLength: false), 400, nil)
+        add("login: content-length and chunked", Hostile.request("POST", login, headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
+                                                                 body: Array("0\r\n\r\n".utf8), contentLength: false), 400, nil)
+        for m in ["GET", "PUT", "DELETE", "PATCH"] { add("login: method \(m)", Hostile.request(m, login), 405, "method_not_allowed") }
+        add("health: DELETE", Hostile.request("DELETE", "/api/v1/health"), 405, "method_not_allowed")
+        add("health: body on GET", Hostile.request("GET", "/api/v1/health", headers: [("Content-Type", "application/json")], body: Array("{\"x\":1}".utf8)), 200, nil)
+        add("me: body on GET", Hostile.request("GET", "/api/v1/auth/me", headers: [("Authorization", "Bearer \(access)")], body: Array("garbage".utf8)), 200, nil)
+        add("me: PATCH", Hostile.request("PATCH", "/api/v1/auth/me", headers: [("Authorization", "Bearer \(access)")]), 405, "method_not_allowed")
+        add("request line: bad method", Array("G@T /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), 400, "invalid_request")
+        add("request line: HTTP/9", Array("GET /api/v1/health HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), 400, "invalid_request")
+        add("header: NUL", Array("GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\nConnection: close\r\n\r\n".utf8), 400, nil)
+        add("header: bare LF continuation", Array("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n X-A: folded\r\nConnection: close\r\n\r\n".utf8), 400, nil)
+        add("header: 100 KiB", Hostile.request("GET", "/api/v1/health", headers: [("X-Big", String(repeating: "b", count: 100_000))]), 400, nil)
+        add("header: 200 headers", Hostile.request("GET", "/api/v1/health", headers: (0..<200).map { ("X-H\($0)", "v") }), 200, nil)
+
+        add("path /api/v1/auth/login%00", Hostile.request("POST", "/api/v1/auth/login%00", headers: [("Content-Type", "application/json")], body: Array(good.utf8)), 400, "invalid_request")
+        // 4. Ids: traversal, SQL, odd encodings.
+        let ids = ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "1%27%20OR%201%3D1", "%00", "%0d%0aX-Auth-Role:%20admin", String(repeating: "9", count: 3000),
+                   "%C0%AE%C0%AE", "%E2%80%AE", "00000000-0000-0000-0000-000000000000", "\(sid.uppercased())x", "%25", "*"]
+        for id in ids {
+            // nginx refuses a NUL in the decoded path itself (400), before any route sees it.
+            let (status, code) = id == "%00" ? (400, "invalid_request") : (404, "not_found")
+            add("session delete id \(id.prefix(20))", Hostile.request("DELETE", "/api/v1/auth/sessions/\(id)", headers: [("Authorization", "Bearer \(access)")]), status, code)
+            add("project keys id \(id.prefix(20))", Hostile.request("GET", "/api/v1/projects/\(id)/api-keys", headers: [("Authorization", "Bearer \(access)")]), status, code)
+        }
+        for path in ["/api/trpc/auth.login", "/api/v1/auth/login/", "/api/v1/auth/LOGIN", "/api/v1/auth/./me/..%2fme", "/api/v2/auth/login"] {
+            add("path \(path)", Hostile.request("POST", path, headers: [("Content-Type", "application/json")], body: Array(good.utf8)), 404, "not_found")
+        }
+
+        // 5. Refresh tokens.
+        let badRefresh = ["", "v1.", "v1." + String(repeating: "A", count: 75), "v2." + refresh.dropFirst(3), refresh + "A", String(refresh.dropLast()),
+                          "v1.+" + refresh.dropFirst(4), refresh + "=", " " + refresh, refresh.uppercased(), access, String(repeating: "v1.", count: 4000), "v1.\\u0000"]
+        for (i, token) in badRefresh.enumerated() {
+            add("refresh: bad token \(i)", Hostile.json("/api/v1/auth/refresh", "{\"refresh_token\":\"\(token)\"}"), token.isEmpty || token.utf8.count > 8192 ? 400 : 401,
+                token.isEmpty || token.utf8.count > 8192 ? "invalid_request" : "invalid_token")
+        }
+        add("refresh: token number", Hostile.json("/api/v1/auth/refresh", "{\"refresh_token\":1}"), 400, "invalid_request")
+        add("refresh: token array", Hostile.json("/api/v1/auth/refresh", "{\"refresh_token\":[\"\(refresh)\"]}"), 400, "invalid_request")
+        add("password: wrong types", Hostile.json("/api/v1/auth/me/password", "{\"current_password\":1,\"new_password\":[]}", bearer: access), 400, "invalid_request")
+        add("password: no token", Hostile.json("/api/v1/auth/me/password", "{\"current_password\":\"a\",\"new_password\":\"b\"}"), 401, "invalid_token")
+        add("logout: garbage body, no token", Hostile.json("/api/v1/auth/logout", "{\"refresh_token\":{\"a\":1}}"), 400, "invalid_request")
+        add("logout: bad scope", Hostile.request("POST", "/api/v1/auth/logout?scope=%00all", headers: [("Authorization", "Bearer \(access)")]), 400, "invalid_request")
+        add("projects: name with CR LF", Hostile.json("/api/v1/projects", "{\"name\":\"a\\r\\nX-Auth: 1\"}", bearer: access), 400, "invalid_request")
+        add("projects: name 10k", Hostile.json("/api/v1/projects", "{\"name\":\"\(long)\"}", bearer: access), 400, "invalid_request")
+        add("nodes: name NUL", Hostile.json("/api/v1/admin/nodes", "{\"name\":\"a\\u0000b\"}", bearer: access), 400, "invalid_request")
+
+        t += credentialCases(access: access, userID: userID, tenantID: tenantID, sid: sid, kid: kid, secret: secret)
+        return t
+    }
+}
