@@ -18,10 +18,7 @@ import Glibc
 
     @Test(.enabled(if: seconds > 0, "set AUTHGATE_SOAK_SECONDS (make soak)"))
     func mixedLoadHoldsWithFlatMemory() throws {
-        var limit = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        raiseFileLimit()
         var options = Stack.Options()
         options.plainHTTP = true
         options.threads = 32

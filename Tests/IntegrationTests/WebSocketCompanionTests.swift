@@ -218,10 +218,7 @@ import Glibc
     }
 
     @Test func relaysAThousandConcurrentConnections() throws {
-        var limit = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        raiseFileLimit()
         let f = try WSFixture()
         let agent = try f.account(role: "agent")
         let token = f.token(agent)

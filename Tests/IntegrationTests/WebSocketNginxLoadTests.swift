@@ -11,10 +11,7 @@ import Glibc
 /// process per connection would measure the test, not the stack) → companion → echo upstream.
 @Suite struct WebSocketNginxLoadTests {
     @Test func relaysAThousandConcurrentConnectionsThroughNginx() throws {
-        var limit = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        raiseFileLimit()
         var options = Stack.Options()
         options.plainHTTP = true
         try Stack.with(options) { (stack: Stack) throws in

@@ -144,3 +144,11 @@ public func residentKiB(pid: pid_t) throws -> Int {
     }
     throw SupportError("no VmRSS in /proc/\(pid)/status")
 }
+
+/// Raises this process's open-file soft limit to its hard limit (tests holding 1,000+ sockets).
+public func raiseFileLimit() {
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}
