@@ -2,9 +2,9 @@
 # make test: one debug build with tests (no release build), then every test. Integration suites
 # start their own nginx, responder and companion on temporary dirs and free ports.
 #
-# Then the in-process storage and API suites run once more on PostgreSQL (AUTHGATE_TEST_DB=postgres:
-# a fresh database per test on a server the tests start in a temp dir; one set of tests, two
-# backends). AUTHGATE_TEST_PG=0 skips that pass; arguments (e.g. --filter X) apply to the first
+# Then the storage, API, session/revocation and CLI suites run once more on PostgreSQL
+# (AUTHGATE_TEST_DB=postgres: a fresh database per test or stack on a server the tests start in a
+# temp dir; one set of tests, two backends). AUTHGATE_TEST_PG=0 skips that pass; arguments (e.g. --filter X) apply to the first
 # pass only, and skip the second one.
 #
 # A whole-run watchdog bounds it: past AUTHGATE_TEST_TIMEOUT seconds (default 1200) the test
@@ -16,9 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Cheap password hashing for tests (one test sets the defaults explicitly).
 export AUTH_SCRYPT="${AUTH_SCRYPT:-ln=4,r=8,p=1}"
 limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
-# The in-process suites that run on both stores (the rest are transport, crypto, parsers, or SQLite
-# machinery: VerifyStateTests drives the SQLite verify store itself).
-pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|APIKeyAndVerifyTests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests)'
+# The suites that run on both stores: in process, storage and routes; through real processes,
+# sessions, lockout, revocation (gate and WebSocket) and the CLI. The rest are transport, crypto,
+# parsers, or SQLite machinery (VerifyStateTests drives the SQLite verify store itself; backups).
+# The two-host suite runs on PostgreSQL in the first pass already.
+pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests)'
+pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests)'
 
 swift build --build-tests
 
@@ -38,7 +41,7 @@ if [ "$#" -eq 0 ] && [ "${AUTHGATE_TEST_PG:-1}" != 0 ] && { [ "$rc" -eq 0 ] || [
         echo "make test: no time left for the PostgreSQL pass (${left} s of ${limit} s)" >&2
         pg_rc=124
     else
-        echo "make test: the storage and API suites again, on PostgreSQL (AUTHGATE_TEST_DB=postgres)"
+        echo "make test: the storage, API, session and CLI suites again, on PostgreSQL (AUTHGATE_TEST_DB=postgres)"
         AUTHGATE_TEST_DB=postgres timeout --kill-after=20 "$left" stdbuf -oL -eL swift test --skip-build \
             --filter "$pg_suites" 2>&1 | tee -a "$log"
         pg_rc=${PIPESTATUS[0]}

@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 

@@ -2,32 +2,6 @@ import Foundation
 import TestSupport
 @testable import AuthCore
 
-/// The store the in-process suites run on, chosen for the whole run by `AUTHGATE_TEST_DB`:
-/// `sqlite` (unset: the default) or `postgres` (a fresh database per test on
-/// `PostgresServer.shared`). `scripts/test.sh` runs the storage and API suites once more with
-/// `postgres`: one set of tests, two backends. A test that only means something on one of them
-/// says so with `.enabled(if: TestBackend.isSQLite, "why")`.
-enum TestBackend: String, Sendable {
-    case sqlite, postgres
-
-    static let current: TestBackend = {
-        switch ProcessInfo.processInfo.environment["AUTHGATE_TEST_DB"] ?? "" {
-        case "", "sqlite": return .sqlite
-        case "postgres", "postgresql", "pg": return .postgres
-        case let other: fatalError("AUTHGATE_TEST_DB=\(other): use sqlite or postgres")
-        }
-    }()
-
-    static var isSQLite: Bool { current == .sqlite }
-    static var isPostgres: Bool { current == .postgres }
-
-    /// A fresh, empty database on the shared test server; its libpq URL (Unix socket).
-    static func freshPostgresURL(prefix: String) throws -> String {
-        let server = try PostgresServer.shared
-        return server.url(database: try server.makeDatabase(prefix: prefix))
-    }
-}
-
 /// Where one test's store lives, as a value threads can share: a new `Database` on it per call.
 enum TestStoreLocation: Sendable {
     case sqlite(path: String)
