@@ -49,8 +49,16 @@ enum OpsCommands {
         }
     }
 
+    /// backup and restore copy the SQLite file; a PostgreSQL store has its own tools.
+    static func refuseOnPostgres(_ ctx: Context, _ what: String) throws {
+        guard ctx.settings.usesPostgres else { return }
+        throw CLIError.failure("\(what) copies the SQLite file; the store is PostgreSQL (\(ctx.settings.dbDescription)): "
+            + (what == "backup" ? "use pg_dump --format=custom" : "use pg_restore into an empty database, then authgate init"))
+    }
+
     static func backup(_ ctx: Context) throws {
         let to = try ctx.args.required("to")
+        try refuseOnPostgres(ctx, "backup")
         guard FileManager.default.fileExists(atPath: ctx.settings.dbPath) else {
             throw CLIError.failure("no database at \(ctx.settings.dbPath)")
         }
@@ -65,6 +73,7 @@ enum OpsCommands {
 
     static func restore(_ ctx: Context) throws {
         let from = try ctx.args.required("from")
+        try refuseOnPostgres(ctx, "restore")
         let target = ctx.settings.dbPath
         let holders = processesHolding(target)
         if !holders.isEmpty && !ctx.args.has("force") {
