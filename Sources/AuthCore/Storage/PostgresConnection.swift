@@ -15,6 +15,9 @@ final class PostgresConnection: Connection {
     private var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
     private var savepointDepth = 0
+    /// Between BEGIN and COMMIT/ROLLBACK: a lost connection is then NOT replaced, so the rest
+    /// of a transaction can never run, committed piecemeal, on a new session.
+    private var transactionOpen = false
     private var lastAttempt: Double = 0
     /// Statements run after every (re)connect, e.g. `LISTEN` for the verify store.
     private let onConnect: [String]
@@ -27,7 +30,7 @@ final class PostgresConnection: Connection {
         ("connect_timeout", "3"), ("application_name", "authgate"),
         ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "2"),
         ("tcp_user_timeout", "6000"),
-        ("options", "-c statement_timeout=10000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000"),
+        ("options", "-c client_min_messages=warning -c statement_timeout=10000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000"),
     ]
 
     init(url: String, onConnect: [String] = []) throws {
@@ -64,6 +67,9 @@ final class PostgresConnection: Connection {
     /// The open connection, reconnecting a broken one (at most every 250 ms).
     private func open() throws -> OpaquePointer {
         if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+        if transactionOpen {
+            throw StorageError.unavailable("the connection to PostgreSQL \(path) was lost inside a transaction (rolled back by the server)")
+        }
         if Self.monotonic() - lastAttempt < 0.25 {
             throw StorageError.unavailable("PostgreSQL \(path) is unreachable (reconnect attempted under 250 ms ago)")
         }
@@ -202,6 +208,8 @@ final class PostgresConnection: Connection {
         // Writers: READ COMMITTED with row locks (FOR UPDATE) and conditional updates, the
         // PostgreSQL way; a read (immediate: false) is one snapshot.
         try execScript(immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        transactionOpen = true
+        defer { transactionOpen = false }
         do {
             let result = try body()
             try execScript("COMMIT")

@@ -93,4 +93,18 @@ struct Row {
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    /// The column as a bindable value, keeping SQLite's storage class (integer, NULL, text).
+    func value(_ column: Int32) -> SQLValue {
+        switch source {
+        case let .sqlite(h):
+            switch sqlite3_column_type(h, column) {
+            case SQLITE_NULL: return .null
+            case SQLITE_INTEGER: return .int(sqlite3_column_int64(h, column))
+            default: return .text(text(column))
+            }
+        case .postgres:
+            return isNull(column) ? .null : .text(text(column))
+        }
+    }
 }
