@@ -60,6 +60,9 @@ final class PostgresConnection: Connection {
             throw StorageError.unavailable("cannot connect to PostgreSQL \(path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         conn = c
+        // The server's notices and warnings (e.g. "terminating connection due to immediate
+        // shutdown") would go to stderr unformatted; the errors that matter are thrown.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
         for sql in onConnect { try execScript(sql) }
         generation &+= 1
     }
@@ -141,7 +144,9 @@ final class PostgresConnection: Connection {
         var message = result.map { String(cString: PQresultErrorMessage($0)) } ?? ""
         if message.isEmpty, let conn { message = String(cString: PQerrorMessage(conn)) }
         let broken = conn.map { PQstatus($0) != CONNECTION_OK } ?? true
-        throw StorageError(sqlstate: broken ? "08006" : (state ?? "XX000"),
+        // Every error the server sends has a SQLSTATE; one without it is libpq's own (the
+        // connection was lost, often before PQstatus says so).
+        throw StorageError(sqlstate: broken ? "08006" : (state ?? "08006"),
                            message: message.trimmingCharacters(in: .whitespacesAndNewlines), sql: sql)
     }
 
