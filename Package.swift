@@ -17,11 +17,13 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // Crypto primitives and token formats: no storage, no transport.
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
-        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite"]),
+        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq"]),
         // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
         .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
         .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI", "CEpoll"]),

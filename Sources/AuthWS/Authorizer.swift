@@ -13,9 +13,9 @@ final class Authorizer {
     init(settings: Settings, log: Logger = Logger()) throws {
         self.settings = settings
         keys = try KeyRingStore(path: settings.keysFile, onProblem: KeyRingStore.logger(log))
-        let db = try Database(path: settings.dbPath)
+        let db = try Database(settings: settings)
         try db.migrate()
-        verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: log)
+        verifyState = try VerifyState(settings: settings, log: log)
         state = verifyState.makeReader()
     }
 
@@ -39,8 +39,10 @@ final class Authorizer {
             return .failure(.invalidToken())
         }
         // An upgrade is rare next to frames: it catches up with anything committed before it
-        // (cheap when nothing was), so a session revoked a moment ago is refused here.
-        verifyState.refreshIfChanged()
+        // (cheap when nothing was), so a session revoked a moment ago is refused here. On a
+        // store whose reads may wait on the network (PostgreSQL) the loop never reads: its
+        // refresher thread applies notifications within milliseconds.
+        verifyState.catchUp()
         guard state.isFresh() else { return .failure(.invalidToken("verify state stale")) }
         switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
         case .ok: break

@@ -19,7 +19,7 @@ enum MaintenanceThread {
 
     nonisolated static func loop(_ app: App) {
         let db: Database
-        do { db = try Database(path: app.settings.dbPath) } catch {
+        do { db = try Database(settings: app.settings) } catch {
             app.log.error("maintenance: cannot open the database: \(error)")
             return
         }

@@ -60,7 +60,10 @@ enum CLI {
                 return 0
             }
             var env = ProcessInfo.processInfo.environment
-            if let db = args.optional("db") { env["AUTH_DB_PATH"] = db }
+            if let db = args.optional("db") {
+                // --db takes a SQLite path or a PostgreSQL URL.
+                if PostgresURL.isPostgres(db) { env["AUTH_DB_URL"] = db } else { env["AUTH_DB_PATH"] = db; env["AUTH_DB_URL"] = "" }
+            }
             if let config = args.optional("config") { env["AUTH_CONFIG"] = config }
             let settings: Settings
             do { settings = try Settings.load(environment: env) } catch { throw CLIError.failure("\(error)") }

@@ -24,7 +24,7 @@ final class Context {
         var attempt = 0
         while true {
             do {
-                let db = try Database(path: settings.dbPath)
+                let db = try Database(settings: settings)
                 try db.migrate()
                 opened = db
                 return db
@@ -34,7 +34,7 @@ final class Context {
                 attempt += 1
                 usleep(50_000)
             } catch {
-                throw CLIError.failure("cannot open database \(settings.dbPath): \(error)")
+                throw CLIError.failure("cannot open database \(settings.dbDescription): \(error)")
             }
         }
     }

@@ -26,7 +26,7 @@ enum DoctorCommand {
         let env = ctx.environment
         let nginxUser = env["AUTH_NGINX_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "www-data"
         // The service user: --user, else the owner of the state directory.
-        let stateDir = (s.dbPath as NSString).deletingLastPathComponent
+        let stateDir = ((s.usesPostgres ? s.keysFile : s.dbPath) as NSString).deletingLastPathComponent
         let user = ctx.args.optional("user") ?? owner(of: stateDir).map(\.name)
         let uid = user.flatMap { getpwnam($0)?.pointee.pw_uid }
 
@@ -41,8 +41,17 @@ enum DoctorCommand {
             r.fail("no key ring at \(s.keysFile)", fix: "authgate init")
         }
         // Database, -wal and -shm: private and owned by the service user.
-        if info(s.dbPath) == nil { r.fail("no database at \(s.dbPath)", fix: "authgate init") }
-        for suffix in ["", "-wal", "-shm"] {
+        if let url = s.dbURL {
+            // PostgreSQL: reachable, migrated; the files below are the server's business.
+            do {
+                let db = try Database(url: url, poolSize: 1)
+                let seq = db.verifyChangeSeq()
+                r.check(seq >= 0, "PostgreSQL \(s.dbDescription) reachable and migrated", fix: "authgate init (with AUTH_DB_URL set)")
+            } catch {
+                r.fail("PostgreSQL \(s.dbDescription) not reachable: \(error)", fix: "check AUTH_DB_URL, the server, pg_hba.conf and the password (~/.pgpass)")
+            }
+        } else if info(s.dbPath) == nil { r.fail("no database at \(s.dbPath)", fix: "authgate init") }
+        for suffix in (s.usesPostgres ? [] : ["", "-wal", "-shm"]) {
             let path = s.dbPath + suffix
             guard let st = info(path) else { continue }
             r.check(st.st_mode & 0o077 == 0, "\(path) mode \(octal(st.st_mode))", fix: "chmod 600 \(path)")
@@ -78,7 +87,7 @@ enum DoctorCommand {
         }
         // Clock: not before the newest audit row (a clock set back breaks token times).
         let now = Time.now()
-        if let db = try? Database(path: s.dbPath), let newest = try? db.audit.list(limit: 1).first?.at {
+        if let db = try? Database(settings: s), let newest = try? db.audit.list(limit: 1).first?.at {
             r.check(now + 300 >= newest, "clock (now \(now), newest audit row \(newest))", fix: "fix the clock (timedatectl set-ntp true)")
         } else {
             r.check(now > 1_700_000_000, "clock (now \(now))", fix: "fix the clock (timedatectl set-ntp true)")

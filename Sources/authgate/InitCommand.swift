@@ -10,7 +10,7 @@ enum InitCommand {
     ]
 
     static func run(_ ctx: Context) throws {
-        try makeParentDirectory(of: ctx.settings.dbPath)
+        if !ctx.settings.usesPostgres { try makeParentDirectory(of: ctx.settings.dbPath) }
         let db = try ctx.db()
         var created: [String] = []
 
@@ -42,7 +42,8 @@ enum InitCommand {
         if created.isEmpty == false { try ctx.audit("init", tenantID: nil, detail: created.joined(separator: ", ")) }
         let owner = try fileOwner(ctx)
         if let owner {
-            for path in [ctx.settings.dbPath, ctx.settings.dbPath + "-wal", ctx.settings.dbPath + "-shm", keysPath, keysPath + ".lock"]
+            let dbFiles = ctx.settings.usesPostgres ? [] : [ctx.settings.dbPath, ctx.settings.dbPath + "-wal", ctx.settings.dbPath + "-shm"]
+            for path in dbFiles + [keysPath, keysPath + ".lock"]
             where FileManager.default.fileExists(atPath: path) {
                 guard chown(path, owner.uid, owner.gid) == 0 else {
                     throw CLIError.failure("chown \(owner.name) \(path): \(String(cString: strerror(errno)))")
@@ -52,14 +53,14 @@ enum InitCommand {
 
         if ctx.json {
             Output.json(.object([
-                ("database", .string(ctx.settings.dbPath)),
+                ("database", .string(ctx.settings.dbDescription)),
                 ("keys_file", .string(keysPath)),
                 ("platform_tenant_id", .string(platform.id)),
                 ("platform_domain", .string(platform.domain)),
                 ("created", .array(created.map { .string($0) })),
             ]))
         } else {
-            Output.line(created.isEmpty ? "already initialized: \(ctx.settings.dbPath)"
+            Output.line(created.isEmpty ? "already initialized: \(ctx.settings.dbDescription)"
                                         : "initialized: " + created.joined(separator: ", "))
         }
     }
@@ -77,7 +78,7 @@ enum InitCommand {
         }
         guard geteuid() == 0 else { return nil }
         var st = stat()
-        let dir = (ctx.settings.dbPath as NSString).deletingLastPathComponent
+        let dir = ((ctx.settings.usesPostgres ? ctx.settings.keysFile : ctx.settings.dbPath) as NSString).deletingLastPathComponent
         guard stat(dir.isEmpty ? "." : dir, &st) == 0, st.st_uid != 0, let pw = getpwuid(st.st_uid) else { return nil }
         return (st.st_uid, pw.pointee.pw_gid, String(cString: pw.pointee.pw_name))
     }

@@ -12,7 +12,7 @@ enum OpsCommands {
         Command(words: ["backup"], options: ["to"], synopsis: "backup --to FILE                         (online, consistent while the responder writes)", run: backup),
         Command(words: ["restore"], options: ["from"], flags: ["force"],
                 synopsis: "restore --from FILE [--force]            (stop authgate and authgate-ws first)", run: restore),
-    ] + DoctorCommand.commands
+    ] + DoctorCommand.commands + MigrateCommand.commands
 
     /// Keys whose values are never printed.
     static func isSecret(_ key: String) -> Bool {
@@ -34,6 +34,7 @@ enum OpsCommands {
             let source = effective.source(key.name)
             var value = effective.merged[key.name].flatMap { $0.isEmpty ? nil : $0 } ?? resolved[key.name] ?? key.fallback
             if isSecret(key.name) && source != .defaultValue { value = "(set, not shown)" }
+            if key.name == "AUTH_DB_URL" { value = PostgresURL.redacted(value) }
             var where_ = source.rawValue
             if source == .file, let f = effective.file, let line = f.entries[key.name]?.line { where_ = "\(f.path):\(line)" }
             rows.append((key.name, value, where_))
@@ -49,8 +50,16 @@ enum OpsCommands {
         }
     }
 
+    /// backup and restore copy the SQLite file; a PostgreSQL store has its own tools.
+    static func refuseOnPostgres(_ ctx: Context, _ what: String) throws {
+        guard ctx.settings.usesPostgres else { return }
+        throw CLIError.failure("\(what) copies the SQLite file; the store is PostgreSQL (\(ctx.settings.dbDescription)): "
+            + (what == "backup" ? "use pg_dump --format=custom" : "use pg_restore into an empty database, then authgate init"))
+    }
+
     static func backup(_ ctx: Context) throws {
         let to = try ctx.args.required("to")
+        try refuseOnPostgres(ctx, "backup")
         guard FileManager.default.fileExists(atPath: ctx.settings.dbPath) else {
             throw CLIError.failure("no database at \(ctx.settings.dbPath)")
         }
@@ -65,6 +74,7 @@ enum OpsCommands {
 
     static func restore(_ ctx: Context) throws {
         let from = try ctx.args.required("from")
+        try refuseOnPostgres(ctx, "restore")
         let target = ctx.settings.dbPath
         let holders = processesHolding(target)
         if !holders.isEmpty && !ctx.args.has("force") {
@@ -98,5 +108,34 @@ enum OpsCommands {
             }
         }
         return pids
+    }
+}
+
+/// `authgate migrate --from-sqlite PATH` (AUTH_DB_URL names the empty PostgreSQL target).
+enum MigrateCommand {
+    static let commands = [
+        Command(words: ["migrate"], options: ["from-sqlite"],
+                synopsis: "migrate --from-sqlite PATH                (copy a SQLite database into the empty PostgreSQL one AUTH_DB_URL names)",
+                run: run),
+    ]
+
+    static func run(_ ctx: Context) throws {
+        let path = try ctx.args.required("from-sqlite")
+        guard ctx.settings.usesPostgres else {
+            throw CLIError.failure("migrate --from-sqlite needs AUTH_DB_URL (or --db postgresql://...) naming the PostgreSQL target")
+        }
+        let counts: [(table: String, rows: Int)]
+        do {
+            counts = try StoreMigration.copy(fromSQLite: path, to: try ctx.db()) { line in
+                if !ctx.json { Output.errorLine("migrate: \(line)") }
+            }
+        } catch let error as CLIError { throw error } catch { throw CLIError.failure("migrate failed, nothing copied: \(error)") }
+        try ctx.audit("migrated_from_sqlite", tenantID: nil, detail: counts.map { "\($0.table)=\($0.rows)" }.joined(separator: " "))
+        if ctx.json {
+            Output.json(.object([("source", .string(path)), ("target", .string(ctx.settings.dbDescription)),
+                                 ("rows", .object(counts.map { ($0.table, JSON.int(Int64($0.rows))) }))]))
+        } else {
+            Output.line("copied \(path) into \(ctx.settings.dbDescription): " + counts.map { "\($0.table) \($0.rows)" }.joined(separator: ", "))
+        }
     }
 }

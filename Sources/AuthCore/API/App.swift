@@ -54,9 +54,9 @@ public final class App: Sendable {
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
         self.dummyHashCell = try Mutex(oneShot ? nil : PasswordHash.make(password: UUIDs.random(), parameters: params))
         // Applies migrations once, before any worker opens its own connection.
-        let db = try Database(path: settings.dbPath)
+        let db = try Database(settings: settings)
         try db.migrate()
-        self.verifyState = try VerifyState(sqlitePath: settings.dbPath, settings: settings, log: self.log)
+        self.verifyState = try VerifyState(settings: settings, log: self.log)
         if !oneShot { verifyState.startRefresher() }
     }
 

@@ -23,7 +23,7 @@ extension Worker {
     static let ready: Router.Handler = { worker, _, _ throws(AuthError) in
         var problems: [String] = []
         do { try worker.db.transaction(immediate: true) {} } catch {
-            problems.append("database \(worker.settings.dbPath) is not writable: \(error)")
+            problems.append("database \(worker.settings.dbDescription) is not writable: \(error)")
         }
         if let p = worker.app.keys.problem { problems.append(p) }
         _ = worker.state.isFresh()

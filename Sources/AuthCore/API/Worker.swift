@@ -20,7 +20,7 @@ public final class Worker {
 
     public init(app: App) throws {
         self.app = app
-        self.db = try Database(path: app.settings.dbPath)
+        self.db = try Database(settings: app.settings)
         self.state = app.verifyState.makeReader()
         app.metrics.add(metrics)
     }
@@ -48,7 +48,6 @@ public final class Worker {
         case let .found(handler, params):
             // A write of this process (a logout, a password change, a revocation) is in the
             // verify state before its answer leaves: denied on the very next verify.
-            defer { if request.method != "GET" && request.method != "HEAD" { app.verifyState.refreshIfChanged() } }
             let started = Worker.micros()
             outcomeNote = nil
             let response: Response
@@ -66,12 +65,28 @@ public final class Worker {
             case "/api/v1/auth/logout": metrics.recordLogout(status: response.status, note: outcomeNote)
             default: break
             }
+            if request.method != "GET" && request.method != "HEAD" { refreshAfterWrite(request, response) }
             return response
         case .wrongMethod:
             return profile.respond(.methodNotAllowed)
         case .none:
             return profile.respond(.notFound)
         }
+    }
+
+    /// A write of this process (a logout, a password change, a revocation) is in the verify
+    /// state before its answer leaves: denied on the very next verify. SQLite: the WAL header
+    /// moved, so the marker check reads it. PostgreSQL: this process's own notification may
+    /// still be in flight, so the log is read (one round trip) unless the request cannot have
+    /// revoked anything (a login, a refresh that rotated).
+    private func refreshAfterWrite(_ request: Request, _ response: Response) {
+        var force = false
+        if db.isPostgres {
+            let harmless = (request.path == "/api/v1/auth/login" || request.path == "/api/v1/auth/refresh")
+                && response.status < 300
+            force = !harmless && response.status < 500
+        }
+        app.verifyState.refreshIfChanged(force: force)
     }
 
     static let health: Router.Handler = { worker, _, _ throws(AuthError) in

@@ -30,7 +30,7 @@ extension Worker {
         } catch {
             // The access cookie is still good for a moment: keep serving on it (a revocation the
             // rotation found is in the verify state now, and the check below sees it).
-            app.verifyState.refreshIfChanged()
+            app.verifyState.refreshIfChanged(force: db.isPostgres)
             guard let claims = current else { throw error }
             var headers = try userIdentity(claims, request, policy: policy, kindAllowed: true, requestedTenant: requestedTenant)
             headers.append(("X-Accel-Expires", "0"))

@@ -5,6 +5,11 @@ import Foundation
 /// (`/var/lib/authgate`, `/run/authgate`); `make run` and the tests set them explicitly.
 public struct Settings: Sendable {
     public var dbPath: String
+    /// `AUTH_DB_URL`: a PostgreSQL URL (`postgresql://…`, `postgres://…`) or libpq keyword
+    /// string (`host=… dbname=…`); set, it replaces the SQLite file at `dbPath`.
+    public var dbURL: String?
+    /// `AUTH_DB_POOL`: PostgreSQL connections per process (the responder's threads share them).
+    public var dbPool: Int
     public var keysFile: String
     public var socketPath: String
     public var wsSocketPath: String
@@ -48,6 +53,11 @@ public struct Settings: Sendable {
         }
         let d = Settings.defaultPaths
         dbPath = env["AUTH_DB_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? d.db
+        dbURL = env["AUTH_DB_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let url = dbURL, !PostgresURL.isPostgres(url) {
+            throw ConfigError("AUTH_DB_URL must be a PostgreSQL URL (postgresql://user@host/db) or libpq keyword string (host=... dbname=...), got '\(PostgresURL.redacted(url))'; for SQLite set AUTH_DB_PATH")
+        }
+        dbPool = max(1, Int(try int("AUTH_DB_POOL", 8)))
         keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
         socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.socket
         wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.wsSocket
@@ -91,6 +101,10 @@ public struct Settings: Sendable {
         browser = try BrowserSettings(environment: env)
         logFormat = format
     }
+
+    /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.
+    public var dbDescription: String { dbURL.map(PostgresURL.redacted) ?? dbPath }
+    public var usesPostgres: Bool { dbURL != nil }
 
     /// The installed layout's absolute defaults (never relative to the current directory).
     public static let defaultPaths = (db: "/var/lib/authgate/authgate.db", keys: "/var/lib/authgate/keys",

@@ -2,7 +2,8 @@ import AuthCrypto
 
 extension Worker {
     /// `POST /api/v1/auth/refresh`: rotates the session's refresh counter. Refreshes of one
-    /// session are serialized by an immediate transaction (never held across a hash). A replay
+    /// session are serialized by an immediate transaction (SQLite) or a row lock (PostgreSQL, across
+    /// hosts), never held across a hash. A replay
     /// of the just-rotated token within AUTH_REFRESH_REUSE_SECONDS gets the current pair (tabs
     /// racing); any older token, or that one after the window, revokes the whole session.
     static let refresh: Router.Handler = { worker, request, _ throws(AuthError) in
@@ -27,7 +28,7 @@ extension Worker {
         enum Outcome { case rotated(Session, User, Int64), reused(Session), refused(String) }
         let outcome: Outcome = try store {
             try db.transaction(immediate: true) { () throws -> Outcome in
-                guard let session = try db.sessions.byID(parsed.sessionID) else { return .refused("unknown session") }
+                guard let session = try db.sessions.byIDForUpdate(parsed.sessionID) else { return .refused("unknown session") }
                 if session.revokedAt != nil { return .refused("session revoked") }
                 if now - session.createdAt >= settings.sessionMax { return .refused("session past its maximum age") }
                 if now - session.refreshedAt >= settings.refreshTTL { return .refused("refresh token expired") }

@@ -35,7 +35,7 @@ public struct AuditRepository {
     public func list(tenantID: String? = nil, since: Int64? = nil, limit: Int = 100) throws -> [AuditEvent] {
         try connection.query("""
             SELECT \(AuditEvent.columns) FROM audit_events
-            WHERE (?1 IS NULL OR tenant_id = ?1) AND at >= ?2
+            WHERE (CAST(?1 AS TEXT) IS NULL OR tenant_id = ?1) AND at >= ?2
             ORDER BY at DESC, id DESC LIMIT ?3
             """, [.text(tenantID), .int(since ?? Int64.min), .int(Int64(max(0, limit)))], AuditEvent.init)
     }

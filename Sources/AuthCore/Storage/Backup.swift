@@ -18,7 +18,7 @@ public enum Backup {
         unlink(tmp)
         let dst = try open(tmp)
         defer { sqlite3_close_v2(dst) }
-        let pages = try copy(from: src.connection.handle, to: dst)
+        let pages = try copy(from: src.sqlite!.handle, to: dst)
         let integrity = try check(dst)
         guard integrity == "ok" else { unlink(tmp); throw StorageError(code: ResultCode(rawValue: SQLITE_ERROR), message: "backup copy failed integrity_check: \(integrity)") }
         sqlite3_exec(dst, "PRAGMA journal_mode = DELETE;", nil, nil, nil)
@@ -36,8 +36,8 @@ public enum Backup {
         let integrity = try check(src)
         guard integrity == "ok" else { throw StorageError(code: ResultCode(rawValue: SQLITE_ERROR), message: "\(source) failed integrity_check: \(integrity)") }
         let dst = try Database(path: target)
-        let pages = try copy(from: src, to: dst.connection.handle)
-        return Result(pages: pages, integrity: try check(dst.connection.handle))
+        let pages = try copy(from: src, to: dst.sqlite!.handle)
+        return Result(pages: pages, integrity: try check(dst.sqlite!.handle))
     }
 
     /// `PRAGMA integrity_check` of a file ("ok" when sound).

@@ -3,14 +3,15 @@ import Foundation
 
 /// Owns one `sqlite3*` and its prepared-statement cache. Used by one thread at a time
 /// (opened with SQLITE_OPEN_NOMUTEX); closed in `deinit` after its statements are finalized.
-final class Connection {
+final class SQLiteConnection: Connection {
+    var dialect: SQLDialect { .sqlite }
     let handle: OpaquePointer
     let path: String
     private var cache: [String: Statement] = [:]
     private var savepointDepth = 0
 
     init(path: String) throws {
-        try Connection.createPrivateFile(path)
+        try SQLiteConnection.createPrivateFile(path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -46,7 +47,7 @@ final class Connection {
             PRAGMA synchronous = NORMAL;
             PRAGMA foreign_keys = ON;
             """)
-        Connection.restrictModes(path)
+        SQLiteConnection.restrictModes(path)
     }
 
     deinit {
@@ -115,7 +116,7 @@ final class Connection {
 
     /// Executes a statement to completion; returns the number of rows it changed.
     @discardableResult
-    func execute(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int {
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         try withStatement(sql) { statement in
             try statement.bind(arguments)
             while try statement.step() {}
@@ -123,7 +124,7 @@ final class Connection {
         }
     }
 
-    func query<T>(_ sql: String, _ arguments: [SQLValue] = [], _ decode: (Row) throws -> T) throws -> [T] {
+    func query<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> [T] {
         try withStatement(sql) { statement in
             try statement.bind(arguments)
             var rows: [T] = []
@@ -133,14 +134,14 @@ final class Connection {
     }
 
     /// Visits each row without collecting them.
-    func forEachRow(_ sql: String, _ arguments: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+    func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws -> Void) throws {
         try withStatement(sql) { statement in
             try statement.bind(arguments)
             while try statement.step() { try body(statement.row) }
         }
     }
 
-    func queryFirst<T>(_ sql: String, _ arguments: [SQLValue] = [], _ decode: (Row) throws -> T) throws -> T? {
+    func queryFirst<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> T? {
         try withStatement(sql) { statement in
             try statement.bind(arguments)
             return try statement.step() ? try decode(statement.row) : nil
@@ -169,24 +170,24 @@ final class Connection {
             savepointDepth += 1
             let name = "sp\(savepointDepth)"
             defer { savepointDepth -= 1 }
-            try execute("SAVEPOINT \(name)")
+            try execute("SAVEPOINT \(name)", [])
             do {
                 let result = try body()
-                try execute("RELEASE \(name)")
+                try execute("RELEASE \(name)", [])
                 return result
             } catch {
-                _ = try? execute("ROLLBACK TO \(name)")
-                _ = try? execute("RELEASE \(name)")
+                _ = try? execute("ROLLBACK TO \(name)", [])
+                _ = try? execute("RELEASE \(name)", [])
                 throw error
             }
         }
-        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", [])
         do {
             let result = try body()
-            try execute("COMMIT")
+            try execute("COMMIT", [])
             return result
         } catch {
-            if isInTransaction { _ = try? execute("ROLLBACK") }
+            if isInTransaction { _ = try? execute("ROLLBACK", []) }
             throw error
         }
     }

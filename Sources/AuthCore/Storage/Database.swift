@@ -1,45 +1,73 @@
 import CSQLite
 import Foundation
 
-/// One SQLite connection with its repositories. NOT shared between threads: every worker
-/// thread, the WebSocket companion and the CLI open their own.
+/// One database session with its repositories: SQLite (a file) or PostgreSQL (a server,
+/// through the process's connection pool). NOT shared between threads: every worker thread,
+/// the WebSocket companion and the CLI open their own.
 public final class Database {
     let connection: Connection
 
-    /// Creates the file 0600 (SQLite gives -wal/-shm the same mode), WAL,
+    /// SQLite. Creates the file 0600 (SQLite gives -wal/-shm the same mode), WAL,
     /// a 5 s busy handler, foreign_keys=ON, synchronous=NORMAL.
     public init(path: String) throws {
-        connection = try Connection(path: path)
+        connection = try SQLiteConnection(path: path)
     }
 
-    public var path: String { connection.path }
+    /// PostgreSQL at `url` (libpq URI or keyword string), through the process's pool for it
+    /// (`poolSize` connections at most; the first caller's size wins).
+    public init(url: String, poolSize: Int = 8) throws {
+        let pool = PostgresPool.shared(url: url, size: poolSize)
+        // Fail here, not on first use, when the server cannot be reached at all.
+        pool.checkin(try pool.checkout())
+        connection = PooledPostgresConnection(pool: pool)
+    }
 
-    /// Applies pending migrations (versioned by `PRAGMA user_version`).
-    public func migrate() throws { try Migrations.apply(connection) }
+    /// The store the settings name: `AUTH_DB_URL` (PostgreSQL) when set, else `AUTH_DB_PATH`.
+    public convenience init(settings: Settings) throws {
+        if let url = settings.dbURL { try self.init(url: url, poolSize: settings.dbPool) } else { try self.init(path: settings.dbPath) }
+    }
+
+    /// The SQLite handle (nil on PostgreSQL): backup, the WAL-index watch.
+    var sqlite: SQLiteConnection? { connection as? SQLiteConnection }
+
+    /// The file path, or the PostgreSQL URL without its password.
+    public var path: String { connection.path }
+    public var dialect: SQLDialect { connection.dialect }
+    public var isPostgres: Bool { connection.dialect == .postgres }
+
+    /// Applies pending migrations (SQLite: `PRAGMA user_version`; PostgreSQL: the
+    /// `authgate_schema` table under an advisory lock, so two hosts may run it at once).
+    public func migrate() throws {
+        if isPostgres { try PostgresMigrations.apply(connection) } else { try Migrations.apply(connection) }
+    }
 
     public func isReachable() -> Bool {
         (try? connection.queryFirst("SELECT 1") { $0.int(0) }) == 1
     }
 
-    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` by default: takes the write lock at
-    /// once, so concurrent writers wait on the busy handler instead of failing on upgrade).
-    /// Nested calls become savepoints.
+    /// Runs `body` in a transaction (SQLite: `BEGIN IMMEDIATE` by default: takes the write
+    /// lock at once, so concurrent writers wait on the busy handler instead of failing on
+    /// upgrade; PostgreSQL: `BEGIN`, writers serialized by row locks). Nested calls become savepoints.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         try connection.transaction(immediate: immediate, body)
     }
 
-    /// `PRAGMA data_version`: moves when ANOTHER connection (thread or process) commits.
+    /// SQLite's `PRAGMA data_version`: moves when ANOTHER connection (thread or process) commits.
     public func dataVersion() -> Int64 {
         (try? connection.queryFirst("PRAGMA data_version") { $0.int(0) }) ?? -1
     }
 
-    /// Rows changed through THIS connection since it opened (data_version ignores them).
-    public func totalChanges() -> Int64 { sqlite3_total_changes64(connection.handle) }
+    /// SQLite only: rows changed through THIS connection since it opened (data_version ignores them).
+    public func totalChanges() -> Int64 {
+        guard let sqlite = connection as? SQLiteConnection else { return -1 }
+        return sqlite3_total_changes64(sqlite.handle)
+    }
 
     /// The last `verify_changes.seq` written (triggers append one row, in the writing
     /// statement, for every write that affects verification); -1 when unreadable.
     public func verifyChangeSeq() -> Int64 {
-        (try? connection.queryFirst("SELECT seq FROM sqlite_sequence WHERE name = 'verify_changes'") { $0.int(0) }) ?? -1
+        let sql = isPostgres ? "SELECT seq FROM verify_seq" : "SELECT seq FROM sqlite_sequence WHERE name = 'verify_changes'"
+        return (try? connection.queryFirst(sql) { $0.int(0) }) ?? -1
     }
 
     /// Deletes change-log rows written before `before` (a verify state whose watermark they

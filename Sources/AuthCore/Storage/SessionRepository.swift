@@ -48,6 +48,14 @@ public struct SessionRepository {
         try connection.queryFirst("SELECT \(Session.columns) FROM sessions WHERE id = ?", [.text(id)], Session.init)
     }
 
+    /// `byID` inside a write transaction that will decide on the row (the refresh rotation):
+    /// PostgreSQL locks the row (`FOR UPDATE`) so racing refreshes of one session, from any
+    /// host, decide one after another as they do under SQLite's write lock.
+    public func byIDForUpdate(_ id: String) throws -> Session? {
+        let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        return try connection.queryFirst("SELECT \(Session.columns) FROM sessions WHERE id = ?" + lock, [.text(id)], Session.init)
+    }
+
     /// Not revoked and created within `maxAge` seconds of `now`; most recently refreshed first.
     public func listLive(userID: String, now: Int64, maxAge: Int64) throws -> [Session] {
         try connection.query("""
@@ -72,7 +80,7 @@ public struct SessionRepository {
     public func revokeAll(userID: String, reason: String, now: Int64, except: String? = nil) throws -> Int {
         try connection.execute("""
             UPDATE sessions SET revoked_at = ?, revoked_reason = ?
-            WHERE user_id = ? AND revoked_at IS NULL AND (? IS NULL OR id <> ?)
+            WHERE user_id = ? AND revoked_at IS NULL AND (CAST(? AS TEXT) IS NULL OR id <> ?)
             """, [.int(now), .text(reason), .text(userID), .text(except), .text(except)])
     }
 

@@ -76,7 +76,7 @@ final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
-    var row: Row { Row(handle: handle) }
+    var row: Row { Row(sqlite: handle) }
 
     private func check(_ rc: Int32) throws {
         if rc != SQLITE_OK { throw error(rc) }
@@ -89,20 +89,3 @@ final class Statement {
     }
 }
 
-/// The current row of a stepping statement; valid only inside the row closure.
-struct Row {
-    let handle: OpaquePointer
-
-    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
-
-    func text(_ column: Int32) -> String {
-        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
-    }
-
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-}

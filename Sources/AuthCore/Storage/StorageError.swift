@@ -30,16 +30,48 @@ public struct ResultCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     }
 }
 
-/// A storage failure: SQLite's own message and extended code, plus the SQL that failed.
+/// A storage failure: the database's own message and code, plus the SQL that failed.
+/// PostgreSQL's SQLSTATE is kept and mapped onto the SQLite code of the same meaning, so
+/// callers test one set of properties (`isBusy`, `isUniqueViolation`, ...) for both stores.
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public let code: ResultCode
     public let message: String
     public let sql: String?
+    /// PostgreSQL's SQLSTATE (nil for SQLite).
+    public let sqlstate: String?
 
     public init(code: ResultCode, message: String, sql: String? = nil) {
         self.code = code
         self.message = message
         self.sql = sql
+        self.sqlstate = nil
+    }
+
+    /// From a PostgreSQL error: 23505 unique, 23503 foreign key, other 23xxx constraint;
+    /// serialization failures, deadlocks, lock and statement timeouts, too many connections,
+    /// shutdowns and lost connections are `busy` (503 `unavailable`: the client may retry).
+    init(sqlstate: String, message: String, sql: String? = nil) {
+        self.sqlstate = sqlstate
+        self.message = message
+        self.sql = sql
+        let cls = sqlstate.prefix(2)
+        switch sqlstate {
+        case "23505": code = .constraintUnique
+        case "23503": code = .constraintForeignKey
+        case "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300", "53000", "25006":
+            code = .busy
+        case "08P01": code = .misuse
+        default:
+            if cls == "23" { code = .constraint }
+            else if cls == "08" { code = .busy }
+            else if cls == "42" || cls == "22" { code = .misuse }
+            else { code = ResultCode(rawValue: SQLITE_ERROR) }
+        }
+    }
+
+    /// The database cannot be reached (503 `unavailable`).
+    static func unavailable(_ message: String) -> StorageError {
+        StorageError(sqlstate: "08006", message: message)
     }
 
     /// Any constraint violation (UNIQUE, FOREIGN KEY, CHECK, NOT NULL).
@@ -55,7 +87,7 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        var text = "SQLite error \(code.rawValue): \(message)"
+        var text = sqlstate.map { "PostgreSQL error \($0): \(message)" } ?? "SQLite error \(code.rawValue): \(message)"
         if let sql { text += " [\(sql)]" }
         return text
     }

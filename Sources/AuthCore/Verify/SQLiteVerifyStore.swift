@@ -3,7 +3,7 @@
 /// refresh with nothing committed costs a 96-byte compare and no read transaction.
 public final class SQLiteVerifyStore: VerifyStore {
     let db: Database
-    private lazy var watch = WALChangeWatch(handle: db.connection.handle)
+    private lazy var watch = WALChangeWatch(handle: db.sqlite!.handle)
 
     /// Opens its own connection (`Database` is not shared between threads).
     public init(path: String) throws {
@@ -20,7 +20,18 @@ public final class SQLiteVerifyStore: VerifyStore {
     }
 
     public func loadAll(revokedSince: Int64, disabledSince: Int64) throws -> VerifyLoad {
-        let c = db.connection
+        try VerifyChangeLog.loadAll(db.connection, revokedSince: revokedSince, disabledSince: disabledSince)
+    }
+
+    public func changes(after watermark: Int64, limit: Int, disabledSince: Int64) throws -> VerifyDelta {
+        try VerifyChangeLog.changes(db.connection, after: watermark, limit: limit, disabledSince: disabledSince)
+    }
+}
+
+/// The change-log reads both stores share (the SQL is the same; only where the last
+/// sequence number lives differs).
+enum VerifyChangeLog {
+    static func loadAll(_ c: Connection, revokedSince: Int64, disabledSince: Int64) throws -> VerifyLoad {
         return try c.transaction(immediate: false) {
             let watermark = try Self.lastSeq(c)
             var revoked: [(String, Int64)] = []
@@ -40,8 +51,7 @@ public final class SQLiteVerifyStore: VerifyStore {
         }
     }
 
-    public func changes(after watermark: Int64, limit: Int, disabledSince: Int64) throws -> VerifyDelta {
-        let c = db.connection
+    static func changes(_ c: Connection, after watermark: Int64, limit: Int, disabledSince: Int64) throws -> VerifyDelta {
         return try c.transaction(immediate: false) {
             let last = try Self.lastSeq(c)
             if last == watermark { return .changes(watermark: watermark, revokedSessions: [], users: [], keys: nil) }
@@ -87,7 +97,12 @@ public final class SQLiteVerifyStore: VerifyStore {
     }
 
     private static func lastSeq(_ c: Connection) throws -> Int64 {
-        try c.queryFirst("SELECT seq FROM sqlite_sequence WHERE name = 'verify_changes'") { $0.int(0) } ?? 0
+        // PostgreSQL: a one-row counter the triggers update under its row lock, so numbers are
+        // handed out in commit order with no gaps (a sequence would hand them out at insert
+        // time: a later commit could show seq 6 before seq 5 appears).
+        let sql = c.dialect == .postgres ? "SELECT seq FROM verify_seq"
+            : "SELECT seq FROM sqlite_sequence WHERE name = 'verify_changes'"
+        return try c.queryFirst(sql) { $0.int(0) } ?? 0
     }
 
     private static func liveCredentials(_ c: Connection) throws

@@ -86,8 +86,12 @@ public final class VerifyState: @unchecked Sendable {
     /// Changes applied per store read; a longer backlog takes several reads.
     static let batch = 10_000
 
+    /// The store may block (PostgreSQL): a stale verify refuses instead of reading itself.
+    private let selfRefresh: Bool
+
     public init(store: any VerifyStore, bounds: Bounds, log: Logger = Logger()) {
         self.bounds = bounds
+        self.selfRefresh = !store.mayBlock
         self.log = log
         self.maxStaleNanos = Int64(bounds.maxStaleSeconds * 1e9)
         cell = SnapshotCell(.empty)
@@ -100,6 +104,18 @@ public final class VerifyState: @unchecked Sendable {
         self.init(store: try SQLiteVerifyStore(path: path), bounds: Bounds(settings: settings), log: log)
     }
 
+    /// A state over its own connection to the store the settings name (PostgreSQL: one
+    /// connection that LISTENs for the change notifications).
+    public convenience init(settings: Settings, log: Logger = Logger()) throws {
+        let store: any VerifyStore
+        if let url = settings.dbURL {
+            store = try PostgresVerifyStore(url: url, heartbeatSeconds: min(0.25, settings.stateMaxStaleSeconds / 4))
+        } else {
+            store = try SQLiteVerifyStore(path: settings.dbPath)
+        }
+        self.init(store: store, bounds: Bounds(settings: settings), log: log)
+    }
+
     // MARK: reading
 
     /// A reader for one thread (not shared): lock-free lookups in the current snapshot.
@@ -110,7 +126,7 @@ public final class VerifyState: @unchecked Sendable {
     /// already running.
     public func ensureFresh() -> Bool {
         if VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed) <= maxStaleNanos { return true }
-        if !refreshing.load(ordering: .relaxed) { refreshIfChanged() }
+        if selfRefresh && !refreshing.load(ordering: .relaxed) { refreshIfChanged() }
         return VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed) <= maxStaleNanos
     }
 
@@ -118,14 +134,22 @@ public final class VerifyState: @unchecked Sendable {
 
     /// Brings the snapshot up to date with the store now (cheap when the change marker did not
     /// move). Call it after this process wrote something that revokes.
-    public func refreshIfChanged() {
+    /// `refreshIfChanged()` where a read cannot block (SQLite); nothing otherwise (the
+    /// refresher applies changes). For callers on an event loop.
+    public func catchUp() {
+        if selfRefresh { refreshIfChanged() }
+    }
+
+    /// `force`: read the store even when the marker did not move (PostgreSQL after this
+    /// process's own revoking write: its notification may not have arrived yet).
+    public func refreshIfChanged(force: Bool = false) {
         writer.withLock { w in
             refreshing.store(true, ordering: .relaxed)
             defer { refreshing.store(false, ordering: .relaxed) }
             let started = VerifyState.monotonicNanos()
             do {
                 let marker = w.store.changeMarker()
-                if w.loaded, let marker, marker == w.marker {
+                if !force, w.loaded, let marker, marker == w.marker {
                     confirmedAt.store(started, ordering: .relaxed)
                     return
                 }

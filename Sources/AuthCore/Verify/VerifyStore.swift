@@ -16,6 +16,13 @@ public protocol VerifyStore: AnyObject {
     /// What changed after `watermark`, oldest first, at most `limit` changes; `.lost` when the
     /// log no longer holds every change after it (pruned, or a different database).
     func changes(after watermark: Int64, limit: Int, disabledSince: Int64) throws -> VerifyDelta
+    /// True when a read may wait on the network (PostgreSQL): then a verify that finds the state
+    /// stale refuses at once instead of refreshing it itself, and only the refresher reads.
+    var mayBlock: Bool { get }
+}
+
+extension VerifyStore {
+    public var mayBlock: Bool { false }
 }
 
 /// An opaque, comparable "state of the store" (SQLite: the WAL-index header).

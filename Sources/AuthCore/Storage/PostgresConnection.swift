@@ -1,0 +1,426 @@
+import AuthCrypto
+import CLibpq
+import CSQLite
+import Foundation
+
+/// One libpq connection (`PGconn*`) and its prepared statements, used by one thread at a time
+/// (a pool hands it out: PostgresPool). Every statement is prepared once per connection
+/// (`?` / `?N` rewritten to `$N`) and run with its values bound in text format, never
+/// interpolated. A broken connection is reset on its next use, at most every 250 ms, so a
+/// PostgreSQL outage answers at once (503) instead of queueing reconnects.
+final class PostgresConnection: Connection {
+    var dialect: SQLDialect { .postgres }
+    let url: String
+    let path: String
+    private var conn: OpaquePointer?
+    private var prepared: [String: String] = [:]
+    private var savepointDepth = 0
+    /// Between BEGIN and COMMIT/ROLLBACK: a lost connection is then NOT replaced, so the rest
+    /// of a transaction can never run, committed piecemeal, on a new session.
+    private var transactionOpen = false
+    private var lastAttempt: Double = 0
+    /// Statements run after every (re)connect, e.g. `LISTEN` for the verify store.
+    private let onConnect: [String]
+    /// Moves on every successful (re)connect: what was sent while disconnected is unknown.
+    private(set) var generation: UInt64 = 0
+
+    /// Keywords placed before the URL's own (which win): short timeouts so an unreachable
+    /// server fails a request within seconds instead of hanging it.
+    static let defaults: [(String, String)] = [
+        ("connect_timeout", "3"), ("application_name", "authgate"),
+        ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "2"),
+        ("tcp_user_timeout", "6000"),
+        ("options", "-c client_min_messages=warning -c statement_timeout=10000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000"),
+    ]
+
+    init(url: String, onConnect: [String] = []) throws {
+        self.url = url
+        self.path = PostgresURL.redacted(url)
+        self.onConnect = onConnect
+        try connect()
+    }
+
+    deinit { if let conn { PQfinish(conn) } }
+
+    private func connect() throws {
+        lastAttempt = Self.monotonic()
+        if let old = conn { PQfinish(old); conn = nil }
+        prepared.removeAll()
+        savepointDepth = 0
+        let pairs = Self.defaults + [("dbname", url)]
+        let keys = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
+        defer { keys.forEach { free($0) }; values.forEach { free($0) } }
+        var k: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
+        var v: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
+        let c = PQconnectdbParams(&k, &v, 1)
+        guard let c, PQstatus(c) == CONNECTION_OK else {
+            let message = c.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            if let c { PQfinish(c) }
+            throw StorageError.unavailable("cannot connect to PostgreSQL \(path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        conn = c
+        // The server's notices and warnings (e.g. "terminating connection due to immediate
+        // shutdown") would go to stderr unformatted; the errors that matter are thrown.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
+        for sql in onConnect { try execScript(sql) }
+        generation &+= 1
+    }
+
+    /// The open connection, reconnecting a broken one (at most every 250 ms).
+    private func open() throws -> OpaquePointer {
+        if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+        if transactionOpen {
+            throw StorageError.unavailable("the connection to PostgreSQL \(path) was lost inside a transaction (rolled back by the server)")
+        }
+        if Self.monotonic() - lastAttempt < 0.25 {
+            throw StorageError.unavailable("PostgreSQL \(path) is unreachable (reconnect attempted under 250 ms ago)")
+        }
+        try connect()
+        return conn!
+    }
+
+    var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// The socket, for polling notifications (-1 when closed).
+    var socket: Int32 { conn.map { PQsocket($0) } ?? -1 }
+
+    /// Reads what the server sent (notifications) without blocking; counts and frees them.
+    /// Nil when the connection is broken.
+    func drainNotifications() -> Int? {
+        guard let conn, PQstatus(conn) == CONNECTION_OK else { return nil }
+        guard PQconsumeInput(conn) == 1 else { return nil }
+        var count = 0
+        while let n = PQnotifies(conn) {
+            count += 1
+            PQfreemem(n)
+        }
+        return PQstatus(conn) == CONNECTION_OK ? count : nil
+    }
+
+    // MARK: statements
+
+    private func statementName(_ sql: String, _ c: OpaquePointer) throws -> String {
+        if let name = prepared[sql] { return name }
+        let name = "s\(prepared.count + 1)"
+        let result = PQprepare(c, name, PostgresSQL.translate(sql), 0, nil)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        prepared[sql] = name
+        return name
+    }
+
+    /// Runs `sql` with `arguments` bound; the caller clears the result.
+    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> OpaquePointer {
+        let c = try open()
+        let name = try statementName(sql, c)
+        var owned: [UnsafeMutablePointer<CChar>?] = []
+        owned.reserveCapacity(arguments.count)
+        defer { owned.forEach { free($0) } }
+        for value in arguments {
+            switch value {
+            case let .text(text):
+                // A NUL would end the C string early: refuse rather than store or compare a prefix.
+                if text.utf8.contains(0) {
+                    throw StorageError(code: .misuse, message: "text value contains a NUL byte", sql: sql)
+                }
+                owned.append(strdup(text))
+            case let .int(int): owned.append(strdup(String(int)))
+            case .null: owned.append(nil)
+            }
+        }
+        var params: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0) } }
+        let result = params.withUnsafeMutableBufferPointer { buf in
+            PQexecPrepared(c, name, Int32(arguments.count), buf.baseAddress, nil, nil, 0)
+        }
+        do { try check(result, sql: sql) } catch { PQclear(result); throw error }
+        return result!
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String?) throws {
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return }
+        let state = result.flatMap { PQresultErrorField($0, authgate_pg_diag_sqlstate()) }.map { String(cString: $0) }
+        var message = result.map { String(cString: PQresultErrorMessage($0)) } ?? ""
+        if message.isEmpty, let conn { message = String(cString: PQerrorMessage(conn)) }
+        let broken = conn.map { PQstatus($0) != CONNECTION_OK } ?? true
+        // Every error the server sends has a SQLSTATE; one without it is libpq's own (the
+        // connection was lost, often before PQstatus says so).
+        throw StorageError(sqlstate: broken ? "08006" : (state ?? "08006"),
+                           message: message.trimmingCharacters(in: .whitespacesAndNewlines), sql: sql)
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        let result = try run(sql, arguments)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func query<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> [T] {
+        let result = try run(sql, arguments)
+        defer { PQclear(result) }
+        let n = PQntuples(result)
+        var rows: [T] = []
+        rows.reserveCapacity(Int(n))
+        for i in 0..<n { rows.append(try decode(Row(postgres: result, row: i))) }
+        return rows
+    }
+
+    func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws -> Void) throws {
+        let result = try run(sql, arguments)
+        defer { PQclear(result) }
+        for i in 0..<PQntuples(result) { try body(Row(postgres: result, row: i)) }
+    }
+
+    func queryFirst<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> T? {
+        let result = try run(sql, arguments)
+        defer { PQclear(result) }
+        return PQntuples(result) > 0 ? try decode(Row(postgres: result, row: 0)) : nil
+    }
+
+    func execScript(_ sql: String) throws {
+        let c = try open()
+        let result = PQexec(c, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    // MARK: transactions
+
+    var isInTransaction: Bool {
+        guard let conn else { return false }
+        let s = PQtransactionStatus(conn)
+        return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE
+    }
+
+    func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
+        if isInTransaction {
+            savepointDepth += 1
+            let name = "sp\(savepointDepth)"
+            defer { savepointDepth -= 1 }
+            try execScript("SAVEPOINT \(name)")
+            do {
+                let result = try body()
+                try execScript("RELEASE SAVEPOINT \(name)")
+                return result
+            } catch {
+                _ = try? execScript("ROLLBACK TO SAVEPOINT \(name)")
+                _ = try? execScript("RELEASE SAVEPOINT \(name)")
+                throw error
+            }
+        }
+        // Writers: READ COMMITTED with row locks (FOR UPDATE) and conditional updates, the
+        // PostgreSQL way; a read (immediate: false) is one snapshot.
+        try execScript(immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        transactionOpen = true
+        defer { transactionOpen = false }
+        do {
+            let result = try body()
+            try execScript("COMMIT")
+            return result
+        } catch {
+            if isInTransaction { _ = try? execScript("ROLLBACK") }
+            throw error
+        }
+    }
+
+    static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A connection that checks one out of the process's pool for each statement, and keeps it
+/// for the whole of a transaction. What `Database` uses for PostgreSQL, so the responder's
+/// 64 threads share `AUTH_DB_POOL` server connections instead of holding 64.
+final class PooledPostgresConnection: Connection {
+    var dialect: SQLDialect { .postgres }
+    let pool: PostgresPool
+    private var pinned: PostgresConnection?
+
+    init(pool: PostgresPool) { self.pool = pool }
+    var path: String { pool.description }
+
+    private func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        if let pinned { return try body(pinned) }
+        let c = try pool.checkout()
+        defer { pool.checkin(c) }
+        return try body(c)
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int { try with { try $0.execute(sql, arguments) } }
+    func query<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> [T] {
+        try with { try $0.query(sql, arguments, decode) }
+    }
+    func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws -> Void) throws {
+        try with { try $0.forEachRow(sql, arguments, body) }
+    }
+    func queryFirst<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> T? {
+        try with { try $0.queryFirst(sql, arguments, decode) }
+    }
+    func execScript(_ sql: String) throws { try with { try $0.execScript(sql) } }
+    var isInTransaction: Bool { pinned?.isInTransaction ?? false }
+
+    func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
+        if let pinned { return try pinned.transaction(immediate: immediate, body) }
+        let c = try pool.checkout()
+        pinned = c
+        defer {
+            pinned = nil
+            pool.checkin(c)
+        }
+        return try c.transaction(immediate: immediate, body)
+    }
+}
+
+/// The process's PostgreSQL connections for one URL: at most `size`, opened on demand; a
+/// caller waits up to 5 s for a free one, then gets 503 (`busy`).
+final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
+    let url: String
+    let size: Int
+    private var idle: [PostgresConnection] = []
+    private var open = 0
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+
+    init(url: String, size: Int) {
+        self.url = url
+        self.size = max(1, size)
+        pthread_mutex_init(&mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(&cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    var description: String { PostgresURL.redacted(url) }
+
+    func checkout() throws -> PostgresConnection {
+        pthread_mutex_lock(&mutex)
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        deadline.tv_sec += 5
+        while idle.isEmpty && open >= size {
+            if pthread_cond_timedwait(&cond, &mutex, &deadline) == ETIMEDOUT && idle.isEmpty && open >= size {
+                pthread_mutex_unlock(&mutex)
+                throw StorageError(sqlstate: "53300", message: "all \(size) PostgreSQL connections (AUTH_DB_POOL) busy for 5 s")
+            }
+        }
+        if let c = idle.popLast() {
+            pthread_mutex_unlock(&mutex)
+            return c
+        }
+        open += 1
+        pthread_mutex_unlock(&mutex)
+        do {
+            return try PostgresConnection(url: url)
+        } catch {
+            pthread_mutex_lock(&mutex)
+            open -= 1
+            pthread_cond_signal(&cond)
+            pthread_mutex_unlock(&mutex)
+            throw error
+        }
+    }
+
+    func checkin(_ c: PostgresConnection) {
+        // A connection left inside a transaction (a bug, or a dropped link) is not reused as is.
+        if c.isInTransaction { _ = try? c.execScript("ROLLBACK") }
+        pthread_mutex_lock(&mutex)
+        idle.append(c)
+        pthread_cond_signal(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    private static let pools = Locked<[String: PostgresPool]>([:])
+
+    /// One pool per URL per process.
+    static func shared(url: String, size: Int) -> PostgresPool {
+        pools.withLock { pools in
+            if let p = pools[url] { return p }
+            let p = PostgresPool(url: url, size: size)
+            pools[url] = p
+            return p
+        }
+    }
+}
+
+/// `?` and `?N` placeholders to PostgreSQL's `$N`, outside quoted strings and identifiers.
+enum PostgresSQL {
+    static func translate(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 8)
+        var next = 0
+        var quote: Character?
+        var chars = Array(sql)
+        var i = 0
+        while i < chars.count {
+            let ch = chars[i]
+            if let q = quote {
+                out.append(ch)
+                if ch == q { quote = nil }
+                i += 1
+                continue
+            }
+            if ch == "'" || ch == "\"" {
+                quote = ch
+                out.append(ch)
+                i += 1
+                continue
+            }
+            if ch == "?" {
+                var j = i + 1
+                var digits = ""
+                while j < chars.count, chars[j].isASCII, chars[j].isNumber { digits.append(chars[j]); j += 1 }
+                if digits.isEmpty {
+                    next += 1
+                    out += "$\(next)"
+                } else {
+                    out += "$" + digits
+                }
+                i = j
+                continue
+            }
+            out.append(ch)
+            i += 1
+        }
+        chars.removeAll()
+        return out
+    }
+}
+
+/// What a `AUTH_DB_URL` may look like, and how it is printed (never with its password).
+public enum PostgresURL {
+    public static func isPostgres(_ url: String) -> Bool {
+        url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
+    }
+
+    /// `postgresql://user:secret@host/db?password=x` -> `postgresql://user:***@host/db?password=***`;
+    /// keyword form `password=x` -> `password=***`.
+    public static func redacted(_ url: String) -> String {
+        var s = url
+        if let scheme = s.range(of: "://") {
+            let rest = s[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+               let colon = rest[..<at].firstIndex(of: ":") {
+                s.replaceSubrange(s.index(after: colon)..<at, with: "***")
+            }
+        }
+        // password=... in a query string or keyword form
+        var out = ""
+        var remaining = Substring(s)
+        while let r = remaining.range(of: "password=") {
+            out += remaining[..<r.upperBound]
+            out += "***"
+            let after = remaining[r.upperBound...]
+            let end = after.firstIndex(where: { $0 == "&" || $0 == " " }) ?? after.endIndex
+            remaining = after[end...]
+        }
+        return out + remaining
+    }
+}

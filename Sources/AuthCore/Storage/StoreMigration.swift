@@ -1,0 +1,69 @@
+import Foundation
+
+/// `authgate migrate --from-sqlite PATH`: copies a SQLite database into an empty PostgreSQL
+/// one, every table a user's accounts depend on (tenants, users with their hashes, sessions
+/// with their refresh counters, projects, API keys, nodes, audit), in one transaction, in
+/// insertion order, then checks every table's row count. Live sessions keep working after
+/// the move: their ids and counters are the same rows. The verify change log is not copied:
+/// the target's triggers log every copied revocation, so a responder's state is complete.
+public enum StoreMigration {
+    /// Tables in foreign-key order with the columns copied.
+    static let tables: [(name: String, columns: String)] = [
+        ("tenants", "id, name, domain, is_platform, created_at"),
+        ("users", "id, tenant_id, email, password_hash, role, status, must_change_password, failed_attempts, locked_until, created_at, updated_at"),
+        ("sessions", "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip"),
+        ("projects", "id, tenant_id, name, created_at"),
+        ("api_keys", "id, project_id, tenant_id, name, prefix, key_hash, created_at, last_used_at, revoked_at"),
+        ("nodes", "id, tenant_id, name, api_key_hash, created_at, revoked_at"),
+        ("audit_events", "id, at, tenant_id, actor, event, ip, detail"),
+    ]
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Copies `source` (a SQLite file, migrated first) into `target` (PostgreSQL, migrated,
+    /// and empty: refused otherwise). `progress` gets a line every 10,000 rows and per table.
+    /// Returns the row count of each table, equal on both sides.
+    public static func copy(fromSQLite path: String, to target: Database,
+                            progress: (String) -> Void = { _ in }) throws -> [(table: String, rows: Int)] {
+        guard target.isPostgres else { throw Failure(description: "the target is not PostgreSQL (set AUTH_DB_URL)") }
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw Failure(description: "no SQLite database at \(path)")
+        }
+        let source = try Database(path: path)
+        try source.migrate()
+        try target.migrate()
+        for table in tables {
+            let n = try target.connection.queryFirst("SELECT count(*) FROM \(table.name)") { $0.int(0) } ?? 0
+            if n > 0 {
+                throw Failure(description: "the PostgreSQL database is not empty (\(table.name) has \(n) row(s)); migrate only into a fresh one")
+            }
+        }
+        var counts: [(String, Int)] = []
+        try target.transaction {
+            for table in tables {
+                let width = table.columns.split(separator: ",").count
+                let insert = "INSERT INTO \(table.name)(\(table.columns)) VALUES (" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+                var copied = 0
+                try source.connection.forEachRow("SELECT \(table.columns) FROM \(table.name) ORDER BY rowid") { row in
+                    let values = (0..<Int32(width)).map { row.value($0) }
+                    try target.connection.execute(insert, values)
+                    copied += 1
+                    if copied % 10_000 == 0 { progress("\(table.name): \(copied) rows") }
+                }
+                let there = try target.connection.queryFirst("SELECT count(*) FROM \(table.name)") { $0.int(0) } ?? -1
+                let here = try source.connection.queryFirst("SELECT count(*) FROM \(table.name)") { $0.int(0) } ?? -2
+                guard there == here, there == Int64(copied) else {
+                    throw Failure(description: "\(table.name): \(here) rows in SQLite but \(there) in PostgreSQL; nothing was committed")
+                }
+                progress("\(table.name): \(copied) rows copied")
+                counts.append((table.name, copied))
+            }
+            // The audit ids were copied: the sequence continues after them.
+            try target.connection.execScript("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), greatest((SELECT max(id) FROM audit_events), 1))")
+        }
+        return counts
+    }
+}
