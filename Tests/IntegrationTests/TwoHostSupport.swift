@@ -122,13 +122,20 @@ extension Stack {
 }
 
 extension WSTestClient {
-    /// Sends a text frame and requires the demo upstream's echo: the relay is alive.
-    func echoes(_ text: String) throws -> Bool {
-        try sendText(text)
-        while let f = try receive() {
-            if f.opcode == 8 { return false }
-            if f.opcode == 1 { return String(decoding: f.payload, as: UTF8.self) == text }
+    /// Sends a text frame and requires the demo upstream's echo: the relay is alive. False
+    /// (with what happened) on a close frame, EOF or a socket error.
+    func echo(_ text: String) -> (alive: Bool, why: String) {
+        do {
+            try sendText(text)
+            while let f = try receive() {
+                if f.opcode == 8 { return (false, "close frame \(f.closeCode.map(String.init) ?? "-")") }
+                if f.opcode == 1 { return (String(decoding: f.payload, as: UTF8.self) == text, "echo") }
+            }
+            return (false, "EOF")
+        } catch {
+            return (false, "\(error)")
         }
-        return false
     }
+
+    func echoes(_ text: String) -> Bool { echo(text).alive }
 }
