@@ -8,7 +8,8 @@
 #   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
 #   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
 #   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
-#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle" skips sections)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle pg" skips sections)
+#   BENCH_PG_TRIALS=200     (revocation propagation trials, host A logout -> host B, scripts/bench/postgres.sh)
 #   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
 #                               during round 1's gated run of those pairs)
 set -eu
@@ -321,6 +322,10 @@ if ! skip refresh; then
     echo "$t0 $t1" > "$T/conc-time.txt"
 fi
 
+# ---- PostgreSQL column (issue 14): two hosts on one PostgreSQL, beside this SQLite stack ----
+echo '{}' > "$T/pg.json"
+if ! skip pg; then . scripts/bench/postgres.sh; fi
+
 # ---- core alone, in process ----
 if ! skip core; then
     log "core (in process)"
@@ -355,6 +360,7 @@ cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
+cp "$T/pg.json" "$OUT/raw/"
 echo "$checks" > "$OUT/raw/checks.txt"
 {
     echo "date=$(date -u +%FT%TZ) quick=$quick dur=$DUR rounds=$ROUNDS nproc=$(nproc) clk_tck=$(getconf CLK_TCK)"

@@ -5,11 +5,13 @@ import Glibc
 /// Mints `count` real sessions for one user and prints one token per line: access tokens
 /// (JWTs signed with the ring's signing key, as login would issue them) or, with --refresh,
 /// each session's current refresh token (counter 1: every line is good for one rotation).
+/// `--db` is a SQLite path or a PostgreSQL URL (the bench's PostgreSQL hosts).
 enum TokenMint {
     nonisolated static func run(_ args: Args) {
         let count = args.int("count", 1000)
         do {
-            let db = try Database(path: args.string("db"))
+            let target = args.string("db")
+            let db = try PostgresURL.isPostgres(target) ? Database(url: target) : Database(path: target)
             let ring = try KeyRing.load(path: args.string("keys"))
             let issuer = args.values["issuer"] ?? "authgate"
             let audience = args.values["audience"] ?? "2signal"

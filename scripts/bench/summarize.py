@@ -230,6 +230,36 @@ if revload:
         result["revocation_load_ratio_1M_vs_0"] = k
         print(f"gated/plain with the revoked sessions vs without, same run: {f(k, 3)} (target >= 0.95)")
 
+pg = json.load(open(f"{raw}/pg.json")) if os.path.exists(f"{raw}/pg.json") else {}
+if pg and "skipped" not in pg:
+    col = {k: pair_stats(k) for k in ("sq_user1", "pg_user1", "sq_user1cache", "pg_user1cache") if k in runs}
+    pg["gated"] = col
+    for k in ("pg_login1", "pg_loginN", "pg_refresh"):
+        if k in runs:
+            w = runs[k][0][2]
+            pg[k] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"], "requests": w["requests"]}
+    print(f"\n| PostgreSQL column ({pg.get('server', '?')}; {pg.get('settings', '')}), same run | SQLite | PostgreSQL (host A of two) |")
+    print("|---|---|---|")
+    for name, sq, pq in (("gated/plain, micro-cache OFF", "sq_user1", "pg_user1"), ("gated/plain, micro-cache ON", "sq_user1cache", "pg_user1cache")):
+        a, b = col.get(sq, {}), col.get(pq, {})
+        print(f"| {name} | {f(a.get('ratio'), 3)} ({f(a.get('gated_rps'))} req/s, p99 {f(a.get('p99_ms'), 3)} ms) | "
+              f"{f(b.get('ratio'), 3)} ({f(b.get('gated_rps'))} req/s, p99 {f(b.get('p99_ms'), 3)} ms) |")
+    for name, sq, pq in (("login, 1 client", "login1", "pg_login1"), ("login, 8 clients", "loginN", "pg_loginN"),
+                         ("refresh, 32 clients", "refresh", "pg_refresh")):
+        a = (login.get(sq) if sq.startswith("login") else result.get("refresh")) or {}
+        b = pg.get(pq, {})
+        print(f"| {name} | {f(a.get('rps'), 1)}/s p50 {f(a.get('p50_ms'), 2)} p99 {f(a.get('p99_ms'), 2)} ms (non-2xx {a.get('non2xx', '-')}) | "
+              f"{f(b.get('rps'), 1)}/s p50 {f(b.get('p50_ms'), 2)} p99 {f(b.get('p99_ms'), 2)} ms (non-2xx {b.get('non2xx', '-')}) |")
+    pr, sp = pg.get("propagation", {}), pg.get("sqlite_propagation_one_host", {})
+    for name, key in (("revocation: logout -> first denial, cache OFF, ms p50/p99/max", "nocache"),
+                      ("revocation: logout -> first denial, cache ON, ms p50/p99/max", "cache")):
+        print(f"| {name} | one host: {f(sp.get(key + '_ms_p50'), 2)} / {f(sp.get(key + '_ms_p99'), 2)} / {f(sp.get(key + '_ms_max'), 2)} | "
+              f"A -> B: {f(pr.get(key + '_ms_p50'), 2)} / {f(pr.get(key + '_ms_p99'), 2)} / {f(pr.get(key + '_ms_max'), 2)} |")
+    print(f"| revocation trials (denied on the first verify after the logout) | {sp.get('trials')} ({sp.get('denied_on_first_verify')}), "
+          f"errors {sp.get('errors')} | {pr.get('trials')} ({pr.get('denied_on_first_verify')}), errors {pr.get('errors')} |")
+    print(f"PostgreSQL checks: {pg.get('checks')}; responder error lines A {pg.get('errors_A')}, B {pg.get('errors_B')}")
+result["postgres"] = pg
+
 if os.path.exists(f"{raw}/servers.txt"):
     result["servers"] = open(f"{raw}/servers.txt").read().strip()
     print(f"web servers: {result['servers']} (their rows above: 'nginx µs/req' is that server's own CPU)")
