@@ -90,6 +90,8 @@ struct TwoHostTests {
             let took = try h.b.secondsUntil("/demo/echo", token: t.access, answers: 401)
             #expect(took != nil && took! < Self.bound, "B's gate allowed the token \(took.map { "\($0)" } ?? "forever") s after A's logout")
             let closed = try watcher.result(timeout: 10)
+            print("note: A's logout: B's gate allowed it for \(took.map { String(format: "%.3f", $0) } ?? "-") s after, "
+                  + "B's WebSocket \(closed)")
             #expect(closed.code == 4003, "B's WebSocket: \(closed)")
             #expect(closed.seconds <= Self.bound, "B's WebSocket closed \(closed.seconds) s after A's logout")
             #expect(try h.a.get("/demo/echo", token: t.access).status == 401)

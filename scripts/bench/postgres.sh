@@ -1,12 +1,12 @@
 # make bench, the PostgreSQL column (issue 14). Sourced by scripts/bench.sh after its SQLite runs;
-# uses its T, BIN, NGINX, NGINX_USER, group, subst, PORT, URL, TOKEN, PASSWORD, DUR, ROUNDS, quick,
+# uses its T, BIN, NGINX, NGINX_USER, group, subst, PORT, TLSPORT, URL, PASSWORD, DUR, ROUNDS, quick,
 # run(), code(), free_port(), pids and cleanup().
 #
 # A PostgreSQL server of the bench's own in $T/pg (Debian defaults: fsync and synchronous_commit
-# on; Unix socket only), loaded from the bench's SQLite database with `authgate migrate
-# --from-sqlite` (same tenant, user, sessions, key ring: the tokens minted for SQLite work
-# unchanged), and two hosts on it, A and B: a responder and an nginx each (nginx-bench.conf on
-# their own ports). In this same run:
+# on; Unix socket only) holding the same tenant and user, made with the CLI (not copied with
+# `authgate migrate --from-sqlite`: the SQLite database holds the revocation load's 1,000,000
+# sessions by now), tokens minted on it, the same key ring, and two hosts on it, A and B: a
+# responder and an nginx each (nginx-bench.conf on their own ports). In this same run:
 #   pg_user1 / pg_user1cache     gated/plain on host A, cache off / on, each beside the same pair
 #   sq_user1 / sq_user1cache     on the SQLite stack (alternated, same rounds)
 #   pg_login1 / pg_loginN        logins on A (1 and 8 clients), default scrypt
@@ -45,7 +45,13 @@ eval "$(declare -f cleanup | sed '1s/^cleanup/bench_cleanup_without_pg/')"
 cleanup() { pg_stop; bench_cleanup_without_pg; }
 "$pgbin/psql" -X -q -h "$PGDIR" -p 5432 -U authgate -d postgres -c "CREATE DATABASE authgate" >&2
 PGURL="postgresql:///authgate?host=$PGDIR&port=5432&user=authgate"
-AUTH_DB_URL="$PGURL" "$BIN/authgate" migrate --from-sqlite "$AUTH_DB_PATH" >&2
+PGCLI() { AUTH_DB_URL="$PGURL" "$BIN/authgate" "$@"; }
+PGCLI init >/dev/null
+PGCLI tenant create --name Bench --domain bench.local >/dev/null
+printf '%s' "$PASSWORD" | PGCLI user create --tenant bench.local --email agent@bench.local --role agent --password-stdin >/dev/null
+pg_mint() { "$BIN/authgate-bench" tokens --db "$PGURL" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local "$@"; }
+pg_mint --count 1 > "$T/pg-token1.txt"
+PGTOKEN="$(head -1 "$T/pg-token1.txt")"
 
 pg_host() { # NAME: responder + nginx on $PGURL; sets pg_url_NAME, pg_fcgi_NAME, pg_ngw_NAME
     local name="$1" dir="$T/pg-$1" port tlsport s
@@ -77,9 +83,9 @@ pg_host A
 pg_host B
 # shellcheck disable=SC2154  # set by pg_host
 PGA="$pg_url_A" PGB="$pg_url_B"
-pg_checks="A_plain=$(code "$PGA/plain") A_gated=$(code -H "Authorization: Bearer $TOKEN" "$PGA/gated")"
-pg_checks="$pg_checks B_gated=$(code -H "Authorization: Bearer $TOKEN" "$PGB/gated") B_cache=$(code -H "Authorization: Bearer $TOKEN" "$PGB/gated-cache")"
-pg_checks="$pg_checks tampered=$(code -H "Authorization: Bearer ${TOKEN}x" "$PGB/gated")"
+pg_checks="A_plain=$(code "$PGA/plain") A_gated=$(code -H "Authorization: Bearer $PGTOKEN" "$PGA/gated")"
+pg_checks="$pg_checks B_gated=$(code -H "Authorization: Bearer $PGTOKEN" "$PGB/gated") B_cache=$(code -H "Authorization: Bearer $PGTOKEN" "$PGB/gated-cache")"
+pg_checks="$pg_checks tampered=$(code -H "Authorization: Bearer ${PGTOKEN}x" "$PGB/gated")"
 log "PostgreSQL checks: $pg_checks"
 [ "$pg_checks" = "A_plain=200 A_gated=200 B_gated=200 B_cache=200 tampered=401" ] \
     || { log "a PostgreSQL check failed; see $T/pg-*/log"; tail -5 "$T"/pg-*/log/*.log >&2; exit 1; }
@@ -90,11 +96,11 @@ for round in $(seq "$ROUNDS"); do
     fcgi="$sqlite_fcgi"
     run sq_user1 plain "$URL/plain" "$T/token1.txt" 32;       run sq_user1 gated "$URL/gated" "$T/token1.txt" 32
     fcgi="$pg_fcgi_A"; WEB_PIDS="$pg_ngw_A"
-    run pg_user1 plain "$PGA/plain" "$T/token1.txt" 32;       run pg_user1 gated "$PGA/gated" "$T/token1.txt" 32
+    run pg_user1 plain "$PGA/plain" "$T/pg-token1.txt" 32;    run pg_user1 gated "$PGA/gated" "$T/pg-token1.txt" 32
     unset WEB_PIDS; fcgi="$sqlite_fcgi"
     run sq_user1cache plain "$URL/plain" "$T/token1.txt" 32;  run sq_user1cache gated "$URL/gated-cache" "$T/token1.txt" 32
     fcgi="$pg_fcgi_A"; WEB_PIDS="$pg_ngw_A"
-    run pg_user1cache plain "$PGA/plain" "$T/token1.txt" 32;  run pg_user1cache gated "$PGA/gated-cache" "$T/token1.txt" 32
+    run pg_user1cache plain "$PGA/plain" "$T/pg-token1.txt" 32;  run pg_user1cache gated "$PGA/gated-cache" "$T/pg-token1.txt" 32
     unset WEB_PIDS
 done
 round=0
@@ -107,14 +113,12 @@ if ! skip login; then
 fi
 if ! skip refresh; then
     log "PostgreSQL refresh"
-    "$BIN/authgate-bench" tokens --db "$PGURL" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local \
-        --count $(( quick == 1 ? 20000 : 60000 )) --refresh > "$T/pg-refresh.txt"
+    pg_mint --count $(( quick == 1 ? 20000 : 60000 )) --refresh > "$T/pg-refresh.txt"
     run pg_refresh gated "$PGA/api/v1/auth/refresh" "$T/pg-refresh.txt" 32 scripts/bench/refresh.lua
 fi
 unset WEB_PIDS; fcgi="$sqlite_fcgi"
 log "revocation propagation: $PG_TRIALS logouts on host A, each timed to host B's first denial"
-"$BIN/authgate-bench" tokens --db "$PGURL" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local \
-    --count "$PG_TRIALS" > "$T/pg-prop-tokens.txt"
+pg_mint --count "$PG_TRIALS" > "$T/pg-prop-tokens.txt"
 python3 scripts/bench/propagation.py "$PGA" "$PGB" "$T/pg-prop-tokens.txt" "$PG_TRIALS" "$T/pg-propagation.json"
 mint --count "$PG_TRIALS" > "$T/sq-prop-tokens.txt"
 python3 scripts/bench/propagation.py "$URL" "$URL" "$T/sq-prop-tokens.txt" "$PG_TRIALS" "$T/sqlite-propagation.json"

@@ -255,8 +255,9 @@ if pg and "skipped" not in pg:
                       ("revocation: logout -> first denial, cache ON, ms p50/p99/max", "cache")):
         print(f"| {name} | one host: {f(sp.get(key + '_ms_p50'), 2)} / {f(sp.get(key + '_ms_p99'), 2)} / {f(sp.get(key + '_ms_max'), 2)} | "
               f"A -> B: {f(pr.get(key + '_ms_p50'), 2)} / {f(pr.get(key + '_ms_p99'), 2)} / {f(pr.get(key + '_ms_max'), 2)} |")
-    print(f"| revocation trials (denied on the first verify after the logout) | {sp.get('trials')} ({sp.get('denied_on_first_verify')}), "
-          f"errors {sp.get('errors')} | {pr.get('trials')} ({pr.get('denied_on_first_verify')}), errors {pr.get('errors')} |")
+    print(f"| revocation trials, cache off (denied on the first verify after the logout) / cache on | {sp.get('trials')} "
+          f"({sp.get('denied_on_first_verify')}) / {sp.get('cache_trials')}, errors {sp.get('errors')} | {pr.get('trials')} "
+          f"({pr.get('denied_on_first_verify')}) / {pr.get('cache_trials')}, errors {pr.get('errors')} |")
     print(f"PostgreSQL checks: {pg.get('checks')}; responder error lines A {pg.get('errors_A')}, B {pg.get('errors_B')}")
 result["postgres"] = pg
 
