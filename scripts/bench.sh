@@ -8,7 +8,8 @@
 #   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
 #   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
 #   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
-#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle" skips sections)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle pg revocation" skips sections)
+#   BENCH_PG_TRIALS=200     (revocation propagation trials between the two PostgreSQL hosts)
 #   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
 #                               during round 1's gated run of those pairs)
 set -eu
@@ -212,6 +213,10 @@ for round in $(seq "$ROUNDS"); do
         unset WEB_PIDS; fi
 done
 round=0
+skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
+# ---- PostgreSQL: the same gate and two hosts on one PostgreSQL (scripts/bench/postgres.sh) ----
+. scripts/bench/postgres.sh
+if ! skip pg; then pg_bench; fi
 cgi_bench   # plain CGI mode: per-request cost (scripts/bench/servers.sh)
 round=0
 
@@ -236,7 +241,6 @@ done
 echo "before=$before nocache_after=$nocache_after nocache_denied_after_ms=$nocache_ms cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
 log "revocation: $(cat "$T/revocation.txt")"
 
-skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
 : > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
 
 # ---- revocation load: gated/plain while sessions are logged out at 10/s, with 0 and then with
@@ -354,6 +358,7 @@ sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
 cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
+cp "$T/pg-propagation.json" "$T/pg-meta.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
 echo "$checks" > "$OUT/raw/checks.txt"
 {

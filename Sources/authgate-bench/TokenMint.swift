@@ -9,7 +9,8 @@ enum TokenMint {
     nonisolated static func run(_ args: Args) {
         let count = args.int("count", 1000)
         do {
-            let db = try Database(path: args.string("db"))
+            let where_ = args.string("db")   // a SQLite path or a PostgreSQL URL
+            let db = try PostgresURL.isPostgres(where_) ? Database(url: where_) : Database(path: where_)
             let ring = try KeyRing.load(path: args.string("keys"))
             let issuer = args.values["issuer"] ?? "authgate"
             let audience = args.values["audience"] ?? "2signal"

@@ -88,6 +88,9 @@ labels = {
     "lighttpd_user1": "lighttpd (mod_fastcgi authorizer, Unix socket): user token",
     "lighttpd_apikey": "lighttpd: API key",
     "lighttpd_nocred": "lighttpd: no credential (401)",
+    "pg_user1": "PostgreSQL store (host A of two): user token, cache OFF",
+    "pg_user1cache": "PostgreSQL store: user token, cache ON",
+    "pg_apikey": "PostgreSQL store: API key, cache OFF",
 }
 gate = {k: pair_stats(k) for k in labels if k in runs}
 result["gated"] = gate
@@ -243,6 +246,33 @@ if cgi:
           f"GET /auth/me {cgi['me_ms']} ms per request (exec of /bin/true: {cgi['exec_true_ms']} ms; answers "
           f"{cgi['verify_status']!r} / {cgi['me_status']!r}); through Apache mod_cgi (wrk -c4): "
           f"{f(cgi.get('apache_mod_cgi_me_rps'))} req/s, p50 {cgi.get('apache_mod_cgi_me_p50')}, non-2xx {cgi.get('apache_mod_cgi_non2xx')}")
+pg = {}
+if "pg_user1" in gate or os.path.exists(f"{raw}/pg-propagation.json"):
+    for store, k in (("sqlite", "user1"), ("postgres", "pg_user1"), ("sqlite_cache", "user1cache"), ("postgres_cache", "pg_user1cache")):
+        if k in gate:
+            pg[store + "_ratio"] = gate[k]["ratio"]
+    for k in ("login1", "loginN", "refresh", "pg_login1", "pg_loginN", "pg_refresh"):
+        if k in runs:
+            w = runs[k][0][2]
+            pg[k] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"], "requests": w["requests"]}
+    try:
+        pg["propagation"] = json.load(open(f"{raw}/pg-propagation.json"))
+    except Exception:
+        pg["propagation"] = {}
+    result["postgres"] = pg
+    def rr(k):
+        return pg.get(k) or {}
+    print(f"\nPostgreSQL vs SQLite, same run: gated/plain cache off {f(pg.get('postgres_ratio'), 3)} vs {f(pg.get('sqlite_ratio'), 3)}, "
+          f"cache on {f(pg.get('postgres_cache_ratio'), 3)} vs {f(pg.get('sqlite_cache_ratio'), 3)}")
+    for name, a, b in (("login, 1 client", "pg_login1", "login1"), ("login, 8 clients", "pg_loginN", "loginN"),
+                       ("refresh, 32 clients", "pg_refresh", "refresh")):
+        print(f"  {name}: PostgreSQL {f(rr(a).get('rps'), 1)}/s p99 {f(rr(a).get('p99_ms'), 1)} ms (non-2xx {rr(a).get('non2xx')}) "
+              f"vs SQLite {f(rr(b).get('rps'), 1)}/s p99 {f(rr(b).get('p99_ms'), 1)} ms")
+    pr = pg["propagation"]
+    print(f"  revocation propagation, logout on host A -> first 401 on host B: {pr.get('trials')} trials, p50 {pr.get('p50_ms')} ms, "
+          f"p99 {pr.get('p99_ms')} ms, max {pr.get('max_ms')} ms (errors {pr.get('errors')}, over 5 s {pr.get('timeouts')}; "
+          f"denied on B's first verify after A's answer: {pr.get('first_poll_denied')})")
+
 print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
       f"raw wrk outputs: {raw}/")
 json.dump(result, open(out_json, "w"), indent=1, default=str)
