@@ -12,6 +12,7 @@ public struct ConfigFile: Sendable {
         ("AUTH_DB_PATH", Settings.defaultPaths.db, "SQLite database (with -wal and -shm beside it, mode 0600)"),
         ("AUTH_DB_URL", "", "PostgreSQL instead of SQLite: postgresql://user@host/db?sslmode=require (or libpq keywords); password better in ~/.pgpass or PGPASSWORD"),
         ("AUTH_DB_POOL", "8", "PostgreSQL connections per process (responder threads share them)"),
+        ("AUTH_WS_STALE_GRACE_SECONDS", "0 (SQLite), 60 (PostgreSQL)", "live WebSockets kept this long while the verify state is stale"),
         ("AUTH_KEYS_FILE", Settings.defaultPaths.keys, "key ring, mode 0600: kid:base64url-secret per line, the last signs"),
         ("AUTH_SOCKET", Settings.defaultPaths.socket, "responder's Unix socket (ignored under socket activation)"),
         ("AUTH_WS_SOCKET", Settings.defaultPaths.wsSocket, "companion's Unix socket (ignored under socket activation)"),

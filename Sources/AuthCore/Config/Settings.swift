@@ -10,6 +10,10 @@ public struct Settings: Sendable {
     public var dbURL: String?
     /// `AUTH_DB_POOL`: PostgreSQL connections per process (the responder's threads share them).
     public var dbPool: Int
+    /// `AUTH_WS_STALE_GRACE_SECONDS`: how long the companion keeps live WebSockets open while the
+    /// verify state is stale (new upgrades are refused at once). Default 0 on SQLite (a stale
+    /// local file is a real fault), 60 on PostgreSQL (a database blink closes nothing).
+    public var wsStaleGraceSeconds: Double
     public var keysFile: String
     public var socketPath: String
     public var wsSocketPath: String
@@ -58,6 +62,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_DB_URL must be a PostgreSQL URL (postgresql://user@host/db) or libpq keyword string (host=... dbname=...), got '\(PostgresURL.redacted(url))'; for SQLite set AUTH_DB_PATH")
         }
         dbPool = max(1, Int(try int("AUTH_DB_POOL", 8)))
+        wsStaleGraceSeconds = Double(try int("AUTH_WS_STALE_GRACE_SECONDS", dbURL == nil ? 0 : 60))
         keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
         socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.socket
         wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.wsSocket
