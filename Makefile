@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run test bench install uninstall clean fuzz test-asan test-tsan crash soak
+.PHONY: deps build build-static run run-pg test bench install uninstall clean fuzz test-asan test-tsan crash soak
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0 (and glibc). Built in a scratch
@@ -34,6 +34,12 @@ build: deps
 
 run: deps
 	scripts/run.sh
+
+# The same demo on a PostgreSQL server of its own in $(VAR)/pg (Unix socket only; PG_PORT names
+# the socket, default 5432), started before the stack and stopped after it; AUTH_DB_URL is set
+# for the responder, companion and CLI. `AUTH_DB_URL=... make run` uses a server you run.
+run-pg: deps
+	scripts/run-pg.sh
 
 test: deps
 	scripts/test.sh

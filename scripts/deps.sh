@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Authgate needs, only when one is missing (make deps).
-# nginx, apache2 and lighttpd are installed without starting their system services: a temporary
+# nginx, apache2, lighttpd and postgresql are installed without starting their system services: a temporary
 # policy-rc.d refuses every service start during the install and is removed afterwards (their
 # postinst scripts start the service only through invoke-rc.d / deb-systemd-invoke, which honour
-# it). The tests and the bench start their own instances on temp configs.
+# it). The tests and the bench start their own instances on temp configs (PostgreSQL: initdb in a
+# temp dir, Tests/TestSupport/PostgresServer.swift; make run-pg: scripts/run-pg.sh). Nothing here or
+# there needs the system cluster Debian's package creates, and nothing starts it.
 set -euo pipefail
 
 # chromium + chromium-driver: the real-browser test of the browser mode (BrowserFlowTests,
 # driven over WebDriver by Tests/browser/browser_flow.py with Python's stdlib only: no venv).
-packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver)
+# postgresql + libpq-dev (issue 14): libpq for the CLibpq target; the server for the two-host tests,
+# the in-process suites' PostgreSQL pass and make run-pg.
+packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
+          postgresql libpq-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+need_postgres=0
+case " ${missing[*]} " in *" postgresql "*) need_postgres=1 ;; esac
 need_nginx=0
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     need_nginx=1
@@ -46,8 +53,8 @@ cleanup() {
     if [ "$created_policy" -eq 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
 }
 trap cleanup EXIT
-if { [ "$need_nginx" -eq 1 ] || [ "$need_servers" -eq 1 ]; } && [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# authgate make deps: no service starts while nginx/apache2/lighttpd are installed\nexit 101\n' \
+if { [ "$need_nginx" -eq 1 ] || [ "$need_servers" -eq 1 ] || [ "$need_postgres" -eq 1 ]; } && [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# authgate make deps: no service starts while nginx/apache2/lighttpd/postgresql are installed\nexit 101\n' \
         | "${sudo[@]}" tee "$policy" >/dev/null
     "${sudo[@]}" chmod 0755 "$policy"
     created_policy=1
@@ -69,3 +76,14 @@ for svc in apache2 lighttpd; do
         if systemctl is-active --quiet "$svc" 2>/dev/null; then "${sudo[@]}" systemctl stop "$svc" || true; fi
     fi
 done
+# postgresql's postinst makes a "main" cluster and asks invoke-rc.d to start it (refused above).
+# One that runs anyway is stopped: the tests start their own servers and never use it.
+if [ "$need_postgres" -eq 1 ] && command -v pg_lsclusters >/dev/null 2>&1; then
+    clusters="$(pg_lsclusters --no-header 2>/dev/null || true)"
+    while read -r version cluster _port status _rest; do
+        case "$status" in online*)
+            echo "deps: the postgresql package started cluster $version/$cluster; stopping it" >&2
+            "${sudo[@]}" pg_ctlcluster "$version" "$cluster" stop -m fast || true ;;
+        esac
+    done <<<"$clusters"
+fi

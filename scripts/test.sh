@@ -2,6 +2,11 @@
 # make test: one debug build with tests (no release build), then every test. Integration suites
 # start their own nginx, responder and companion on temporary dirs and free ports.
 #
+# Then the storage, API, session/revocation and CLI suites run once more on PostgreSQL
+# (AUTHGATE_TEST_DB=postgres: a fresh database per test or stack on a server the tests start in a
+# temp dir; one set of tests, two backends). AUTHGATE_TEST_PG=0 skips that pass; arguments (e.g. --filter X) apply to the first
+# pass only, and skip the second one.
+#
 # A whole-run watchdog bounds it: past AUTHGATE_TEST_TIMEOUT seconds (default 1200) the test
 # process group is stopped and the tests still running are named. Every run ends with its wall
 # time and its slowest tests.
@@ -11,6 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Cheap password hashing for tests (one test sets the defaults explicitly).
 export AUTH_SCRYPT="${AUTH_SCRYPT:-ln=4,r=8,p=1}"
 limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
+# The suites that run on both stores: in process, storage and routes; through real processes,
+# sessions, lockout, revocation (gate and WebSocket) and the CLI. The rest are transport, crypto,
+# parsers, or SQLite machinery (VerifyStateTests drives the SQLite verify store itself; backups).
+# The two-host suite runs on PostgreSQL in the first pass already.
+pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests)'
+pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests)'
 
 swift build --build-tests
 
@@ -19,11 +30,26 @@ trap 'rm -f "$log"' EXIT
 started=$(date +%s)
 set +e
 # timeout runs the tests in their own process group and signals the whole group: the test
-# binary and every nginx/responder/companion it started.
+# binary and every nginx/responder/companion it started (a PostgreSQL server the tests started
+# sits in a group of its own; its watchdog kills it when the test binary dies).
 timeout --kill-after=20 "$limit" stdbuf -oL -eL swift test --skip-build "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+pg_rc=0
+if [ "$#" -eq 0 ] && [ "${AUTHGATE_TEST_PG:-1}" != 0 ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]; }; then
+    left=$(( limit - ($(date +%s) - started) ))
+    if [ "$left" -lt 60 ]; then
+        echo "make test: no time left for the PostgreSQL pass (${left} s of ${limit} s)" >&2
+        pg_rc=124
+    else
+        echo "make test: the storage, API, session and CLI suites again, on PostgreSQL (AUTHGATE_TEST_DB=postgres)"
+        AUTHGATE_TEST_DB=postgres timeout --kill-after=20 "$left" stdbuf -oL -eL swift test --skip-build \
+            --filter "$pg_suites" 2>&1 | tee -a "$log"
+        pg_rc=${PIPESTATUS[0]}
+    fi
+fi
 set -e
 elapsed=$(( $(date +%s) - started ))
+if [ "$rc" -eq 0 ] && [ "$pg_rc" -ne 0 ]; then rc=$pg_rc; fi
 
 # Swift Testing prints "◇ Test NAME started." and "✔/✘ Test NAME passed/failed after S seconds."
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

@@ -4,24 +4,35 @@ import TestSupport
 import Testing
 @testable import AuthCore
 
-/// A fresh database, key ring and worker per test; cheap scrypt parameters.
+/// A fresh database, key ring and worker per test; cheap scrypt parameters. The database is
+/// the run's backend (`TestBackend`): a SQLite file in the temp dir, or a fresh PostgreSQL
+/// database named by `AUTH_DB_URL`.
 final class APIHarness {
     private let temp: TempDir
     var dir: String { temp.path }
     let app: App
     let worker: Worker
     var db: Database { worker.db }
+    let location: TestStoreLocation
 
     init(profile: String = "2signal", env extra: [String: String] = [:]) throws {
         temp = try TempDir("authgate-api")
         let dir = temp.path
         _ = try KeyRing.rotate(path: "\(dir)/keys")
-        var env = ["AUTH_DB_PATH": "\(dir)/db.sqlite", "AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
+        switch TestBackend.current {
+        case .sqlite: location = .sqlite(path: "\(dir)/db.sqlite")
+        case .postgres: location = .postgres(url: try TestBackend.freshPostgresURL(prefix: "api"))
+        }
+        var env = ["AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
                    "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2"]
+        env.merge(location.environment(sqliteFallback: "\(dir)/db.sqlite")) { $1 }
         env.merge(extra) { $1 }
         app = try App(settings: try Settings(environment: env))
         worker = try app.makeWorker()
     }
+
+    /// Another connection to the harness's store (what the CLI or another process would use).
+    func openDatabase() throws -> Database { try location.connect() }
 
     @discardableResult
     func tenant(_ domain: String, platform: Bool = false) throws -> Tenant {

@@ -1,11 +1,13 @@
 import AuthCrypto
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
 /// Multi-statement writes are one transaction: a failure between two statements leaves
 /// nothing half done, and a busy database answers 503 `unavailable`, not 500.
-@Suite struct AtomicWriteTests {
+@Suite(.enabled(if: TestBackend.isSQLite, "SQLite machinery: TEMP triggers inject the failure, BEGIN IMMEDIATE holds the lock"))
+struct AtomicWriteTests {
     static let oldPassword = "correct horse battery"
     static let newPassword = "a brand new password"
     static let change = #"{"current_password":"correct horse battery","new_password":"a brand new password"}"#

@@ -1,10 +1,13 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import AuthCore
 
-/// Text is bound with its UTF-8 byte count: an embedded NUL reaches SQLite whole.
+/// Text is bound with its UTF-8 byte count: an embedded NUL reaches SQLite whole. PostgreSQL
+/// text cannot hold a NUL at all: such a value is refused, never cut at the NUL.
 @Suite struct StorageBindingTests {
-    @Test func embeddedNULRoundTripsByteExact() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "SQLite stores a NUL inside text; PostgreSQL cannot (next test)"))
+    func embeddedNULRoundTripsByteExact() throws {
         let db = try StorageTestDirectory().open()
         let name = "Acme\u{0}Evil Corp\u{0}"
         let tenant = try db.tenants.create(name: name, domain: "nul.test", isPlatform: false, now: 1)
@@ -16,13 +19,32 @@ import Testing
         #expect(length == Int64(name.utf8.count))
     }
 
+    @Test(.enabled(if: TestBackend.isPostgres, "PostgreSQL refuses a NUL inside text"))
+    func embeddedNULIsRefusedNotTruncated() throws {
+        let db = try StorageTestDirectory().open()
+        #expect(throws: (any Error).self) {
+            try db.tenants.create(name: "Acme\u{0}Evil Corp", domain: "nul.test", isPlatform: false, now: 1)
+        }
+        #expect(try db.tenants.list().isEmpty, "nothing stored, not even the prefix")
+        #expect(try db.tenants.byDomain("nul.test") == nil)
+    }
+
+    /// SQLite: the lookup finds nothing. PostgreSQL: it may also refuse the value (throw); it
+    /// must never find the row the text before the NUL names.
     @Test func embeddedNULNeverMatchesTheTruncatedValue() throws {
         let db = try StorageTestDirectory().open()
         let f = try StorageFixture(db)
+        func neverMatches<T>(_ what: String, _ lookup: () throws -> T?) {
+            do {
+                #expect(try lookup() == nil, "\(what) found a row")
+            } catch {
+                #expect(TestBackend.isPostgres, "\(what) threw on SQLite: \(error)")
+            }
+        }
         // With a C-string bind this lookup was `alice@acme.test` and found Alice.
-        #expect(try db.users.byEmail(tenantID: f.tenant.id, email: "alice@acme.test\u{0}@evil.test") == nil)
-        #expect(try db.users.byID(f.user.id + "\u{0}x") == nil)
-        #expect(try db.tenants.byDomain("acme.test\u{0}.evil") == nil)
+        neverMatches("byEmail") { try db.users.byEmail(tenantID: f.tenant.id, email: "alice@acme.test\u{0}@evil.test") }
+        neverMatches("byID") { try db.users.byID(f.user.id + "\u{0}x") }
+        neverMatches("byDomain") { try db.tenants.byDomain("acme.test\u{0}.evil") }
         #expect(try db.users.byEmail(tenantID: f.tenant.id, email: "alice@acme.test") == f.user)
     }
 

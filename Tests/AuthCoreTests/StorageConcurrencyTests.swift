@@ -5,17 +5,18 @@ import Testing
 @testable import AuthCore
 
 @Suite struct StorageConcurrencyTests {
-    /// 16 threads, each with its own connection, fail logins for one user at once.
+    /// 16 threads, each with its own connection, fail logins for one user at once. (PostgreSQL:
+    /// the connections of the pool for the URL, up to 8 at once: the hosts' case.)
     @Test func recordFailureNeverSlipsPastThreshold() throws {
         let dir = try StorageTestDirectory()
         let userID = try StorageFixture(dir.open()).user.id
-        let path = dir.dbPath
+        let location = dir.location
         let threads = 16, perThread = 10, threshold = 10
         let results = Mutex<[User]>([])
         let errors = Mutex<[String]>([])
         _ = try onThreads(threads) { _ in
             do {
-                let db = try Database(path: path)
+                let db = try location.connect()
                 for _ in 0..<perThread {
                     let user = try db.users.recordFailure(userID: userID, now: 1_000, threshold: threshold, lockSeconds: 900)
                     results.withLock { $0.append(user) }
@@ -43,12 +44,12 @@ import Testing
         let dir = try StorageTestDirectory()
         let db = try dir.open()
         let session = try db.sessions.create(userID: try StorageFixture(db).user.id, now: 1)
-        let path = dir.dbPath
+        let location = dir.location
         let winners = Mutex(0)
         let errors = Mutex<[String]>([])
         _ = try onThreads(16) { _ in
             do {
-                let mine = try Database(path: path)
+                let mine = try location.connect()
                 if try mine.sessions.advance(id: session.id, from: 1, now: 2) { winners.withLock { $0 += 1 } }
             } catch {
                 errors.withLock { $0.append("\(error)") }

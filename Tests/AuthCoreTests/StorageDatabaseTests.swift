@@ -9,24 +9,29 @@ import Testing
         let dir = try StorageTestDirectory()
         let db = try dir.open()
         try db.migrate()
-        let again = try Database(path: dir.dbPath)
+        let again = try dir.connect()
         try again.migrate()
-        let version = try again.connection.queryFirst("PRAGMA user_version") { $0.int(0) }
-        #expect(version == Int64(Migrations.all.count))
         #expect(again.isReachable())
         #expect(again.verifyChangeSeq() == 0)
+        // The same schema either way: every table a repository reads is there, empty.
+        #expect(try again.tenants.list().isEmpty)
+        guard dir.backend == .sqlite else { return }
+        let version = try again.connection.queryFirst("PRAGMA user_version") { $0.int(0) }
+        #expect(version == Int64(Migrations.all.count))
         let mode = try again.connection.queryFirst("PRAGMA journal_mode") { $0.text(0) }
         #expect(mode == "wal")
         let fk = try again.connection.queryFirst("PRAGMA foreign_keys") { $0.int(0) }
         #expect(fk == 1)
     }
 
-    /// A writer blocked by another connection's write transaction waits (busy handler) instead of failing.
+    /// A writer blocked by another connection's write transaction waits (busy handler) instead
+    /// of failing. (PostgreSQL: an open transaction that wrote nothing blocks nobody; the write
+    /// must still succeed.)
     @Test func writersWaitForEachOther() throws {
         let dir = try StorageTestDirectory()
-        let first = try Database(path: dir.dbPath)
+        let first = try dir.connect()
         try first.migrate()
-        let second = try Database(path: dir.dbPath)
+        let second = try dir.connect()
         let holding = DispatchSemaphore(value: 0)
         nonisolated(unsafe) let holder = first
         let thread = Thread {
@@ -41,13 +46,14 @@ import Testing
         #expect(try second.tenants.byID(t.id) != nil)
     }
 
+    /// PostgreSQL: what two hosts running `authgate init` at once do (an advisory lock).
     @Test func concurrentMigrationsApplyOnce() throws {
         let dir = try StorageTestDirectory()
-        let path = dir.dbPath
+        let location = dir.location
         let failures = Mutex<[String]>([])
         _ = try onThreads(8) { _ in
             do {
-                let db = try Database(path: path)
+                let db = try location.connect()
                 try db.migrate()
             } catch {
                 failures.withLock { $0.append("\(error)") }
@@ -57,7 +63,8 @@ import Testing
         #expect(try dir.open().verifyChangeSeq() == 0)
     }
 
-    @Test func filesAreCreatedPrivate() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "SQLite's own files (-wal, -shm) and their modes"))
+    func filesAreCreatedPrivate() throws {
         let dir = try StorageTestDirectory()
         let db = try dir.open()
         _ = try db.tenants.create(name: "T", domain: "t.test", isPlatform: false, now: 1)
@@ -68,7 +75,8 @@ import Testing
         }
     }
 
-    @Test func existingLooseFileIsTightened() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "the SQLite file's mode"))
+    func existingLooseFileIsTightened() throws {
         let dir = try StorageTestDirectory()
         #expect(FileManager.default.createFile(atPath: dir.dbPath, contents: nil, attributes: [.posixPermissions: 0o644]))
         _ = try dir.open()
@@ -77,7 +85,8 @@ import Testing
         #expect(info.st_mode & 0o777 == 0o600)
     }
 
-    @Test func errorsCarrySQLiteMessageAndCode() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "SQLite's messages and result codes (PostgreSQL's: the next test)"))
+    func errorsCarrySQLiteMessageAndCode() throws {
         let db = try StorageTestDirectory().open()
         #expect(throws: StorageError.self) { try db.connection.execute("SELECT * FROM nowhere") }
         do {
@@ -88,6 +97,21 @@ import Testing
         }
         // The cached statement machinery still works after a failure.
         #expect(db.isReachable())
+    }
+
+    @Test(.enabled(if: TestBackend.isPostgres, "PostgreSQL's messages"))
+    func errorsCarryPostgresMessage() throws {
+        let db = try StorageTestDirectory().open()
+        do {
+            try db.connection.execute("SELECT * FROM nowhere")
+            Issue.record("a query of a missing table succeeded")
+        } catch let error as StorageError {
+            #expect(error.message.contains("does not exist"), "\(error.message)")
+        }
+        // The connection (and its prepared statements) still works after a failure.
+        #expect(db.isReachable())
+        _ = try db.tenants.create(name: "T", domain: "after-error.test", isPlatform: false, now: 1)
+        #expect(try db.tenants.byDomain("after-error.test") != nil)
     }
 
     @Test func transactionRollsBackAndNests() throws {
@@ -112,7 +136,8 @@ import Testing
         #expect(try db.tenants.list().map(\.domain) == ["b.test"])
     }
 
-    @Test func dataVersionMovesOnOtherConnectionsCommits() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "PRAGMA data_version is SQLite's change marker"))
+    func dataVersionMovesOnOtherConnectionsCommits() throws {
         let dir = try StorageTestDirectory()
         let a = try dir.open()
         let b = try dir.open()

@@ -15,7 +15,7 @@ import Testing
         try h.user("agent@fast.test", tenant: t)
         let (token, _) = h.login("agent@fast.test")
         for _ in 0..<3 { #expect(h.call("GET", "/x", bearer: token, verify: user).status == 204) }  // memo hits
-        let cli = try Database(path: h.db.path)
+        let cli = try h.openDatabase()
         let found = try cli.users.byEmail(tenantID: t.id, email: "agent@fast.test")
         let agent = try #require(found)
         _ = try cli.sessions.revokeAll(userID: agent.id, reason: "admin", now: Time.now())

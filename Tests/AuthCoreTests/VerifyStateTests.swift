@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func seesRevocationThroughAnotherConnection() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let cli = try dir.open()
         let f = try StorageFixture(cli)
         let session = try cli.sessions.create(userID: f.user.id, now: 10)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func seesAnotherProcess() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let db = try dir.open()
         let f = try StorageFixture(db)
         let session = try db.sessions.create(userID: f.user.id, now: 10)
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func userStates() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let cli = try dir.open()
         let f = try StorageFixture(cli)
         let session = try cli.sessions.create(userID: f.user.id, now: 10)
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func apiKeysAndNodes() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let cli = try dir.open()
         let f = try StorageFixture(cli)
         let (state, store) = try Self.state(dir)
@@ -103,7 +103,7 @@ import Testing
     }
 
     @Test func changeLogOnlyForVerificationWrites() throws {
-        let db = try StorageTestDirectory().open()
+        let db = try StorageTestDirectory(backend: .sqlite).open()
         let f = try StorageFixture(db)
         var seq = db.verifyChangeSeq()
         #expect(seq == 0)
@@ -132,7 +132,7 @@ import Testing
 
     /// Nothing committed: no store read at all (the WAL-index header did not move).
     @Test func refreshIsFreeWhenNothingChanged() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         _ = try StorageFixture(dir.open())
         let (state, store) = try Self.state(dir)
         for _ in 0..<1000 { state.refreshIfChanged() }
@@ -143,7 +143,7 @@ import Testing
 
     /// Revoked sessions whose tokens have all expired are never loaded, applied or kept.
     @Test func onlySessionsWithLiveTokensAreKept() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let db = try dir.open()
         let f = try StorageFixture(db)
         let now = Time.now()
@@ -177,7 +177,7 @@ import Testing
     /// A token living longer than the TTL the bound assumes cannot have its revocation
     /// honoured after the bound: it is refused outright.
     @Test func tokensOutlivingTheBoundAreRefused() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let f = try StorageFixture(dir.open())
         let (state, _) = try Self.state(dir)
         let reader = state.makeReader()
@@ -187,7 +187,7 @@ import Testing
 
     /// Changes after the watermark were pruned before this state read them: it rebuilds.
     @Test func lostWatermarkRebuilds() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let db = try dir.open()
         let f = try StorageFixture(db)
         let s1 = try db.sessions.create(userID: f.user.id, now: 1)
@@ -209,7 +209,7 @@ import Testing
 
     /// A long backlog is applied in batches, never as a reload.
     @Test func backlogIsAppliedInBatches() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let db = try dir.open()
         let f = try StorageFixture(db)
         let (state, store) = try Self.state(dir)
@@ -233,7 +233,7 @@ import Testing
     /// Readers on several threads while the writer applies revocations one by one: a
     /// revocation a reader saw never disappears, and every one is seen at the end.
     @Test func concurrentReadersDuringUpdates() throws {
-        let dir = try StorageTestDirectory()
+        let dir = try StorageTestDirectory(backend: .sqlite)
         let db = try dir.open()
         let f = try StorageFixture(db)
         let sessions = try (0..<300).map { _ in try db.sessions.create(userID: f.user.id, now: 1).id }

@@ -28,7 +28,7 @@ struct APIRefreshLockoutTests {
             let peak = peakOverlap(try stack.serverSpans("/api/v1/auth/login", count: 30))
             print("parallelGuessesLockTheAccount: at most \(peak) of 30 logins held by nginx at once")
             #expect(peak >= 10, "the 30 logins did not overlap: at most \(peak) at once")
-            let db = try Database(path: stack.dbPath)
+            let db = try stack.database()
             let counted = try #require(try db.users.byID(alice))
             #expect(counted.failedAttempts == 30)
             let lockedUntil = try #require(counted.lockedUntil)
@@ -66,7 +66,7 @@ struct APIRefreshLockoutTests {
             let next = try #require(refreshTokens.first)
             #expect(next != first.refresh)
             // One session, still alive, and the chain goes on from the one new token.
-            let db = try Database(path: stack.dbPath)
+            let db = try stack.database()
             let live = try db.sessions.listLive(userID: alice, now: Time.now(), maxAge: 7_776_000)
             #expect(live.count == 1 && live.first?.counter == 2)
             for answer in answers {

@@ -16,11 +16,14 @@ struct CLIHarness {
     var dir: URL { URL(fileURLWithPath: temp.path) }
     let dbPath: String
     let keysPath: String
+    /// PostgreSQL run (`TestBackend`): a fresh database, named by AUTH_DB_URL.
+    let databaseURL: String?
 
     init() throws {
         temp = try TempDir("authgate-cli")
         dbPath = temp.path + "/db/authgate.db"
         keysPath = temp.path + "/keys"
+        databaseURL = TestBackend.isPostgres ? try TestBackend.freshPostgresURL(prefix: "cli") : nil
     }
 
     struct Result {
@@ -36,6 +39,7 @@ struct CLIHarness {
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AUTH_") && $0.key != "VAR" }
         env["AUTH_DB_PATH"] = dbPath
+        if let databaseURL { env["AUTH_DB_URL"] = databaseURL }
         env["AUTH_KEYS_FILE"] = keysPath
         env["AUTH_SCRYPT"] = "ln=4,r=8,p=1"
         return env
@@ -84,7 +88,7 @@ struct CLIHarness {
     }
 
     func database() throws -> Database {
-        let db = try Database(path: dbPath)
+        let db = try databaseURL.map { try Database(url: $0) } ?? Database(path: dbPath)
         try db.migrate()
         return db
     }

@@ -23,8 +23,10 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
         #expect(keys.count == 1, "init twice must not rotate twice")
         let attrs = try FileManager.default.attributesOfItem(atPath: cli.keysPath)
         #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        let dbAttrs = try FileManager.default.attributesOfItem(atPath: cli.dbPath)
-        #expect((dbAttrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        if cli.databaseURL == nil {
+            let dbAttrs = try FileManager.default.attributesOfItem(atPath: cli.dbPath)
+            #expect((dbAttrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        }
     }
 
     @Test func concurrentInitsAgree() throws {
@@ -263,7 +265,8 @@ private func isUUID(_ s: String) -> Bool { UUID(uuidString: s) != nil && s == s.
         #expect(try cli.ok(["user", "create", "--help"]).out.contains("--password-stdin"))
     }
 
-    @Test func dbFlagOverridesEnvironment() throws {
+    @Test(.enabled(if: TestBackend.isSQLite, "--db names a SQLite file"))
+    func dbFlagOverridesEnvironment() throws {
         let cli = try CLIHarness()
         let other = cli.dir.appendingPathComponent("other.db").path
         try cli.ok(["init", "--db", other])

@@ -53,7 +53,7 @@ import Glibc
             try UnixSocket.waitUntilAccepting(stack.socketPath, served: stack.responder, log: { stack.log("authgate-fcgi") })
 
             // 1. The database is intact.
-            let db = try Database(path: stack.dbPath)
+            let db = try stack.database()
             let integrity = try db.connection.queryFirst("PRAGMA integrity_check") { $0.text(0) }
             #expect(integrity == "ok")
             // 2. Everything answered 200 is durable.

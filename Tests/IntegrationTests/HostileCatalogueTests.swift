@@ -63,7 +63,7 @@ import Glibc
             #expect(stack.responder?.isRunning == true)
 
             // No raw secret in the audit log (passwords, tokens, keys sent in the table).
-            let db = try Database(path: stack.dbPath)
+            let db = try stack.database()
             let rows = try db.connection.query("SELECT coalesce(actor,'') || ' ' || coalesce(event,'') || ' ' || coalesce(detail,'') || ' ' || coalesce(ip,'') FROM audit_events") { $0.text(0) }
             #expect(!rows.isEmpty)
             for secretText in [GateFixture.password, "wrong password 123", refresh, access, again.refresh, String(access.prefix(60))] {

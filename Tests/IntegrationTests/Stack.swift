@@ -1,3 +1,4 @@
+import AuthCore
 import AuthCrypto
 import Foundation
 import TestSupport
@@ -29,6 +30,9 @@ final class Stack: @unchecked Sendable {
         var environment: [String: String] = [:]
         /// Tests only: nginx config inserted into the demo server block (e.g. a uwsgi location).
         var extraServerConfig = ""
+        /// The key ring file's contents (hosts sharing a database share the ring); nil: one
+        /// fresh random key.
+        var keyRing: String?
         init() {}
     }
 
@@ -53,6 +57,8 @@ final class Stack: @unchecked Sendable {
 
     private(set) var responder: Child?
     private var others: [Child] = []
+    /// PostgreSQL run (`TestBackend`): this stack's own fresh database, unless the options name one.
+    private var backendURL: String?
 
     /// The environment every Authgate process of this stack gets (also for the CLI).
     var environment: [String: String] {
@@ -66,13 +72,27 @@ final class Stack: @unchecked Sendable {
         env["AUTH_SCRYPT"] = env["AUTH_SCRYPT"] ?? "ln=4,r=8,p=1"
         env["AUTH_WS_UPSTREAM"] = "unix:" + upstreamSocketPath
         if Stack.isRoot { env["AUTH_SOCKET_GROUP"] = Stack.nginxGroup }
+        if let backendURL { env["AUTH_DB_URL"] = backendURL }
         for (k, v) in options.environment { env[k] = v }
         return env
+    }
+
+    /// The stack's store: PostgreSQL when AUTH_DB_URL is set (a PostgreSQL run, or two hosts
+    /// sharing one), else the SQLite file.
+    var databaseURL: String? { environment["AUTH_DB_URL"] }
+
+    /// A connection to the stack's store, as the CLI would open it.
+    func database() throws -> Database {
+        if let url = databaseURL { return try Database(url: url) }
+        return try Database(path: dbPath)
     }
 
     init(_ options: Options = Options()) throws {
         self.options = options
         temp = try TempDir("authgate-it", parent: "/tmp")
+        if TestBackend.isPostgres && options.environment["AUTH_DB_URL"] == nil {
+            backendURL = try TestBackend.freshPostgresURL(prefix: "stack")
+        }
         // 0750 root:www-data: nginx's workers reach sockets and files, other users do not.
         chmod(dir, 0o750)
         if Stack.isRoot, let group = getgrnam(Stack.nginxGroup) { chown(dir, uid_t.max, group.pointee.gr_gid) }
@@ -191,8 +211,13 @@ final class Stack: @unchecked Sendable {
         return try Child.spawn(path, args, environment: env, stdout: logPath, stderr: logPath)
     }
 
+    /// A key ring of one fresh random key (`kid:base64url-secret`).
+    static func randomKeyRing() -> String {
+        "it\(UInt32.random(in: 0...UInt32.max)):\(Base64URL.encode(Crypto.randomBytes(32)))\n"
+    }
+
     private func writeKeyRing() throws {
-        let line = "it\(UInt32.random(in: 0...UInt32.max)):\(Base64URL.encode(Crypto.randomBytes(32)))\n"
+        let line = options.keyRing ?? Stack.randomKeyRing()
         let old = umask(0o077)
         defer { umask(old) }
         try line.write(toFile: keysPath, atomically: false, encoding: .utf8)

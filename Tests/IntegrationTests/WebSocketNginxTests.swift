@@ -11,7 +11,7 @@ import Glibc
 @Suite struct WebSocketNginxTests {
     /// An account in the stack's database (tenant `ws.test`), no password.
     static func account(_ stack: Stack, role: String) throws -> TestAccount {
-        let db = try Database(path: stack.dbPath)
+        let db = try stack.database()
         try db.migrate()
         let tenant = try db.tenants.byDomain("ws.test") ?? db.tenants.create(name: "WS", domain: "ws.test", isPlatform: false, now: Time.now())
         return try TestAccount.make(db, tenantID: tenant.id, role: role)

@@ -1,0 +1,141 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two complete Authgate hosts on one PostgreSQL database (issue 14): each its own temp dir,
+/// nginx (own TLS port), responder, companion and demo upstream, each with a copy of one key
+/// ring. What a load balancer in front of two boxes sees. Host A reaches the database through
+/// the Unix socket URL, host B through TCP (both libpq URI forms in use).
+final class TwoHosts: @unchecked Sendable {
+    let server: PostgresServer
+    let database: String
+    let a: Stack
+    let b: Stack
+    var hosts: [Stack] { [a, b] }
+
+    /// The staleness bound the hosts run with (AUTH_STATE_MAX_STALE_SECONDS).
+    static let maxStaleSeconds = 1.0
+
+    private init(server: PostgresServer, database: String, a: Stack, b: Stack) {
+        self.server = server
+        self.database = database
+        self.a = a
+        self.b = b
+    }
+
+    /// Starts both hosts on a fresh database of `server` (the process's shared one by default),
+    /// runs `body`, always stops both.
+    static func with<T>(server: PostgresServer? = nil, configure: (inout Stack.Options) -> Void = { _ in },
+                        _ body: (TwoHosts) throws -> T) throws -> T {
+        let server = try server ?? PostgresServer.shared
+        let database = try server.makeDatabase(prefix: "twohost")
+        let ring = Stack.randomKeyRing()
+        func options(_ url: String) -> Stack.Options {
+            var o = Stack.Options()
+            o.threads = 4
+            o.verifyCacheSeconds = 1
+            o.keyRing = ring
+            o.environment["AUTH_DB_URL"] = url
+            o.environment["AUTH_STATE_MAX_STALE_SECONDS"] = String(Int(maxStaleSeconds))
+            configure(&o)
+            return o
+        }
+        let a = try Stack(options(server.url(database: database)))
+        let b = try Stack(options(server.tcpURL(database: database)))
+        defer {
+            a.stop()
+            b.stop()
+        }
+        try a.start()
+        try b.start()
+        return try body(TwoHosts(server: server, database: database, a: a, b: b))
+    }
+
+    /// `init` and a tenant (through host A's CLI) and users (alternating A's and B's CLI: both
+    /// write the same database).
+    func world(tenant: String = "demo.local", users: [String]) throws {
+        _ = try a.makeTenant(tenant)
+        for (i, email) in users.enumerated() {
+            try (i % 2 == 0 ? a : b).makeUser(email, tenant: tenant)
+        }
+    }
+}
+
+/// A status with what a client needs to judge it (an error's code, Retry-After).
+struct Answer: Sendable, CustomStringConvertible {
+    var host: String
+    var what: String
+    var status: Int
+    var code: String?
+    var retryAfter: String?
+    var at: Double
+
+    init(host: String, what: String, _ r: HTTPSResult) {
+        self.host = host
+        self.what = what
+        status = r.status
+        code = r.errorCode
+        retryAfter = r.header("Retry-After")
+        at = Date().timeIntervalSince1970
+    }
+
+    init(host: String, what: String, failure: any Error) {
+        self.host = host
+        self.what = what
+        status = -1
+        code = "\(failure)"
+        at = Date().timeIntervalSince1970
+    }
+
+    var description: String {
+        "\(host) \(what) \(status)\(code.map { " \($0)" } ?? "")\(retryAfter.map { " Retry-After: \($0)" } ?? "")"
+    }
+
+    /// The documented outage answer: 503 `unavailable` with a Retry-After.
+    var isDocumented503: Bool { status == 503 && code == "unavailable" && (retryAfter.flatMap(Int.init) ?? 0) > 0 }
+}
+
+extension Stack {
+    /// POST /api/v1/auth/refresh; the result and, on 200, the (access, refresh) pair.
+    func refresh(_ token: String) throws -> (result: HTTPSResult, pair: (access: String, refresh: String)?) {
+        let r = try post("/api/v1/auth/refresh", json: ["refresh_token": token])
+        guard r.status == 200, let access = r.data[accessField] as? String, let refresh = r.data["refresh_token"] as? String else {
+            return (r, nil)
+        }
+        return (r, (access, refresh))
+    }
+
+    /// Opens a WebSocket through this host's nginx (TLS) on `/ws/agent?token=`; 101 required.
+    func openWebSocket(_ token: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (WSTestClient, Child) {
+        let (c, proc) = try WSTestClient.tls(port: port, caFile: certPath)
+        let reply = try c.upgrade("/ws/agent?token=\(token)")
+        guard reply.status == 101 else {
+            proc.stop(grace: 1)
+            Issue.record("WebSocket upgrade on port \(port): \(reply.status)", sourceLocation: sourceLocation)
+            throw StackError("WebSocket upgrade refused: \(reply.status)")
+        }
+        return (c, proc)
+    }
+}
+
+extension WSTestClient {
+    /// Sends a text frame and requires the demo upstream's echo: the relay is alive. False
+    /// (with what happened) on a close frame, EOF or a socket error.
+    func echo(_ text: String) -> (alive: Bool, why: String) {
+        do {
+            try sendText(text)
+            while let f = try receive() {
+                if f.opcode == 8 { return (false, "close frame \(f.closeCode.map(String.init) ?? "-")") }
+                if f.opcode == 1 { return (String(decoding: f.payload, as: UTF8.self) == text, "echo") }
+            }
+            return (false, "EOF")
+        } catch {
+            return (false, "\(error)")
+        }
+    }
+
+    func echoes(_ text: String) -> Bool { echo(text).alive }
+}

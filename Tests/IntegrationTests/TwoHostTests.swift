@@ -1,0 +1,364 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 14: two complete hosts on one PostgreSQL (`TwoHosts`) behave as one Authgate: same
+/// logins, one refresh chain, one lockout counter, and a revocation on one host honoured by the
+/// other's gate and WebSockets within a second.
+@Suite("Two hosts on one PostgreSQL")
+struct TwoHostTests {
+    /// The revocation promise, as in GateRevocationTests: no request that started 1 s or more
+    /// after the revoking answer is let through.
+    static let bound = 1.0
+
+    @Test func aLoginOnAIsHonouredByB() throws {
+        try TwoHosts.with { h in
+            try h.world(users: ["ann@demo.local", "bea@demo.local"])
+            // ann was made through A's CLI, bea through B's: each logs in on the other host.
+            let ann = try h.b.tokens("ann@demo.local")
+            let bea = try h.a.tokens("bea@demo.local")
+            for (token, who) in [(ann.access, "ann"), (bea.access, "bea")] {
+                let onA = try h.a.get("/demo/echo", token: token), onB = try h.b.get("/demo/echo", token: token)
+                #expect(onA.status == 200 && onB.status == 200, "\(who): A \(onA.status), B \(onB.status)")
+                let sid = onA.echoedHeaders["x-auth-session-id"]
+                #expect(sid != nil && sid == onB.echoedHeaders["x-auth-session-id"], "\(who): one session on both hosts")
+                #expect(try h.b.get("/demo/gated", token: token).status == 200)
+                #expect(try h.a.get("/api/v1/auth/me", token: token).status == 200)
+            }
+            // Both hosts list the same sessions.
+            let listA = try h.a.get("/api/v1/auth/sessions", token: ann.access)
+            let listB = try h.b.get("/api/v1/auth/sessions", token: ann.access)
+            #expect(listA.status == 200 && listB.status == 200)
+            #expect((listA.json["data"] as? [Any])?.count == 1 && (listB.json["data"] as? [Any])?.count == 1,
+                    "A: \(listA.text) B: \(listB.text)")
+        }
+    }
+
+    @Test func refreshOnBThenReplayOnAIsOneChain() throws {
+        try TwoHosts.with { h in
+            try h.world(users: ["tab@demo.local", "thief@demo.local"])
+
+            // Within the reuse window: a replay on A of the token B just rotated answers B's new
+            // refresh token (two tabs), never a second chain.
+            let tab = try h.a.tokens("tab@demo.local")
+            let rotated = try #require(try h.b.refresh(tab.refresh).pair, "refresh on B")
+            #expect(rotated.refresh != tab.refresh)
+            let replay = try h.a.refresh(tab.refresh)
+            #expect(replay.result.status == 200, "\(replay.result.text)")
+            #expect(replay.pair?.refresh == rotated.refresh, "the replay on A forked the chain")
+            let onward = try #require(try h.a.refresh(rotated.refresh).pair, "the current token rotates on A")
+            #expect(try h.b.get("/demo/echo", token: onward.access).status == 200)
+
+            // An older token (two rotations back) replayed on A: reuse, detected across hosts; the
+            // whole session ends on both.
+            let victim = try h.a.tokens("thief@demo.local")
+            let r1 = try #require(try h.b.refresh(victim.refresh).pair, "first refresh on B")
+            let r2 = try #require(try h.b.refresh(r1.refresh).pair, "second refresh on B")
+            let stolen = try h.a.refresh(victim.refresh)
+            let detected = Date()
+            #expect(stolen.result.status == 401 && stolen.result.errorCode == "invalid_token", "\(stolen.result.text)")
+            #expect(try h.b.refresh(r2.refresh).result.status == 401, "the latest token died with the session")
+            #expect(try h.a.refresh(r2.refresh).result.status == 401)
+            let took = try h.b.secondsUntil("/demo/echo", token: r2.access, answers: 401)
+            #expect(took != nil && took! < Self.bound, "B let the revoked session through for \(took.map { "\($0)" } ?? "ever") s")
+            #expect(Date().timeIntervalSince(detected) < 10)
+            #expect(try h.a.get("/demo/echo", token: r2.access).status == 401)
+            // The reuse is audited (in the one shared database, whichever host reads it).
+            let audit = try h.b.cliOK(["audit", "--tenant", "demo.local", "--json"]).joined(separator: "\n")
+            #expect(audit.contains("refresh_token_reused"), "no refresh_token_reused event in the audit log: \(audit.suffix(1500))")
+        }
+    }
+
+    @Test func logoutOnAReachesBsGateAndWebSocketWithinASecond() throws {
+        try TwoHosts.with { h in
+            try h.world(users: ["out@demo.local"])
+            let t = try h.a.tokens("out@demo.local")
+            // B's verify cache and several of its workers have seen the token.
+            for _ in 0..<4 { #expect(try h.b.get("/demo/echo", token: t.access).status == 200) }
+            let (ws, proc) = try h.b.openWebSocket(t.access)
+            defer { proc.stop(grace: 1) }
+            #expect(ws.echoes("before the logout"))
+
+            let watcher = CloseWatcher(ws)
+            let out = try h.a.post("/api/v1/auth/logout", token: t.access)
+            let loggedOut = Date()
+            watcher.start(from: loggedOut)
+            #expect(out.status == 200, "\(out.text)")
+            let took = try h.b.secondsUntil("/demo/echo", token: t.access, answers: 401)
+            #expect(took != nil && took! < Self.bound, "B's gate allowed the token \(took.map { "\($0)" } ?? "forever") s after A's logout")
+            let closed = try watcher.result(timeout: 10)
+            #expect(closed.code == 4003, "B's WebSocket: \(closed)")
+            #expect(closed.seconds <= Self.bound, "B's WebSocket closed \(closed.seconds) s after A's logout")
+            #expect(try h.a.get("/demo/echo", token: t.access).status == 401)
+        }
+    }
+
+    @Test func wrongPasswordsSplitAcrossHostsLockTheAccount() throws {
+        try TwoHosts.with { h in
+            try h.world(users: ["nine@demo.local", "lock@demo.local"])
+            // Nine failures, alternating hosts: not locked; the right password still works.
+            for i in 0..<9 {
+                let r = try (i % 2 == 0 ? h.a : h.b).login("nine@demo.local", password: "wrong password \(i)")
+                #expect(r.status == 401 && r.errorCode == "invalid_credentials")
+            }
+            #expect(try h.b.login("nine@demo.local").status == 200, "nine failures must not lock (threshold 10)")
+
+            // Ten failures, five on each host at the same instant: one counter, locked.
+            let wrong = { (host: Stack, i: Int) throws -> HTTPSClient.Request in
+                try host.postRequest("/api/v1/auth/login", json: ["email": "lock@demo.local", "password": "wrong \(i)"])
+            }
+            let requests = try [(0..<5).map { try wrong(h.a, $0) }, (5..<10).map { try wrong(h.b, $0) }]
+            let statuses = try onThreads(2) { i in
+                try (i == 0 ? h.a : h.b).client.parallel(requests[i]).map { [$0.status: $0.errorCode ?? ""] }
+            }.flatMap { try $0.get() }
+            #expect(statuses.count == 10 && statuses.allSatisfy { $0 == [401: "invalid_credentials"] }, "\(statuses)")
+            for host in h.hosts {
+                let r = try host.login("lock@demo.local")
+                #expect(r.status == 401 && r.errorCode == "invalid_credentials",
+                        "the right password on port \(host.port) after 10 failures split across hosts: \(r.status) \(r.text)")
+            }
+            // `authgate user unlock` on one host frees the account on the other.
+            try h.a.cliOK(["user", "unlock", "--tenant", "demo.local", "--email", "lock@demo.local"])
+            #expect(try h.b.login("lock@demo.local").status == 200)
+        }
+    }
+
+    @Test func sixteenConcurrentRefreshesAcrossHostsMakeOneToken() throws {
+        try TwoHosts.with { h in
+            try h.world(users: ["race@demo.local"])
+            let t = try h.a.tokens("race@demo.local")
+            let requests = try h.hosts.map { host in
+                try (0..<8).map { _ in try host.postRequest("/api/v1/auth/refresh", json: ["refresh_token": t.refresh]) }
+            }
+            let field = h.a.accessField
+            let answers = try onThreads(2) { i in
+                try h.hosts[i].client.parallel(requests[i]).map {
+                    RefreshAnswer(status: $0.status, refresh: $0.data["refresh_token"] as? String,
+                                  access: $0.data[field] as? String, code: $0.errorCode)
+                }
+            }.flatMap { try $0.get() }
+            #expect(answers.count == 16)
+            #expect(answers.allSatisfy { $0.status == 200 || $0.status == 401 }, "\(answers)")
+            let ok = answers.filter { $0.status == 200 }
+            let issued = Set(ok.compactMap(\.refresh))
+            #expect(!ok.isEmpty && ok.allSatisfy { $0.refresh != nil && $0.access != nil })
+            #expect(issued.count == 1, "\(issued.count) different refresh tokens from one: the chain forked")
+            #expect(!issued.contains(t.refresh))
+            // The one new token is the session's current one: the session lives on, on both hosts.
+            let next = try #require(issued.first.flatMap { try? h.b.refresh($0).pair }, "the issued token refreshes on B")
+            #expect(try h.a.get("/demo/echo", token: next.access).status == 200)
+            for a in ok { #expect(try h.b.get("/demo/echo", token: a.access!).status == 200) }
+            let refused = answers.filter { $0.status == 401 }
+            if !refused.isEmpty { print("note: \(refused.count) of 16 concurrent refreshes answered 401: \(refused)") }
+        }
+    }
+
+    /// PostgreSQL dies (SIGKILL, every backend) mid-traffic and comes back. Writes answer the
+    /// documented 503; the gate keeps answering from memory for at most the staleness bound,
+    /// then fails closed with 401, and recovers by itself; a WebSocket that was valid stays
+    /// open; a logout made as the database returns is honoured by the other host, and a
+    /// revocation after the recovery closes the WebSocket within a second.
+    @Test func postgresKilledMidTrafficAndRestarted() throws {
+        let server = try PostgresServer(prefix: "authgate-pg-kill")
+        defer { server.stop() }
+        try server.start()
+        try TwoHosts.with(server: server) { h in
+            try h.world(users: ["traffic@demo.local", "ws@demo.local", "late@demo.local"])
+            let traffic = try h.a.tokens("traffic@demo.local")
+            let wsUser = try h.a.tokens("ws@demo.local")
+            let late = try h.b.tokens("late@demo.local")
+            let (ws, proc) = try h.b.openWebSocket(wsUser.access)
+            defer { proc.stop(grace: 1) }
+
+            let log = AnswerLog()
+            let load = TrafficThreads(log)
+            for (host, name) in [(h.a, "A"), (h.b, "B")] {
+                load.start { () -> [Answer] in
+                    [Answer(host: name, what: "gate", try host.get("/demo/echo", token: traffic.access)),
+                     Answer(host: name, what: "login", try host.login("traffic@demo.local")),
+                     Answer(host: name, what: "health", try host.client.get("/api/v1/health"))]
+                }
+            }
+            defer { load.stop() }
+            try waitFor("traffic on both hosts before the kill", timeout: 30) { log.count >= 12 }
+            #expect(log.all.allSatisfy { $0.status == 200 }, "before the kill: \(log.all.filter { $0.status != 200 })")
+
+            server.kill()
+            let killed = Date()
+            // Fail closed: past the staleness bound B's gate refuses even a live token.
+            try waitFor("B's gate to fail closed after the kill", timeout: 15, every: 20_000) {
+                try h.b.get("/demo/echo", token: traffic.access).status == 401
+            }
+            let failedClosed = Date().timeIntervalSince(killed)
+            // The bound, plus the cache's whole second, plus a client request's latency.
+            #expect(failedClosed <= TwoHosts.maxStaleSeconds + 2, "B answered from memory for \(failedClosed) s")
+            for host in h.hosts {
+                let login = Answer(host: "\(host.port)", what: "login", try host.login("late@demo.local"))
+                #expect(login.isDocumented503, "login during the outage: \(login)")
+                let refresh = Answer(host: "\(host.port)", what: "refresh", try host.refresh(late.refresh).result)
+                #expect(refresh.isDocumented503, "refresh during the outage: \(refresh)")
+                let gate = try host.get("/demo/echo", token: traffic.access)
+                #expect(gate.status == 401, "gate during the outage: \(gate.status)")
+            }
+            // The companion closes nothing valid because the database blinked.
+            let during = ws.echo("during the outage")
+            #expect(during.alive, "B's WebSocket (valid session) died with the database: \(during.why)")
+
+            try server.start()
+            let restarted = Date()
+            // A logout as the database returns (with the refresh token: A's own verify state
+            // may still be stale). B's LISTEN connection may be away when it is sent.
+            var loggedOut: Date?
+            try waitFor("a logout on A to succeed after the restart", timeout: 20, every: 50_000) {
+                let r = try h.a.post("/api/v1/auth/logout", json: ["refresh_token": late.refresh])
+                let answer = Answer(host: "A", what: "logout", r)
+                log.append(answer)
+                if r.status == 200 { loggedOut = Date(); return true }
+                #expect(answer.isDocumented503, "logout while the database returns: \(answer)")
+                return false
+            }
+            try waitFor("B's gate to recover by itself", timeout: 20, every: 20_000) {
+                try h.b.get("/demo/echo", token: traffic.access).status == 200
+            }
+            let recovered = Date()
+            let recoveredIn = recovered.timeIntervalSince(restarted)
+            print("note: B's gate failed closed \(String(format: "%.3f", failedClosed)) s after the kill, "
+                  + "recovered \(String(format: "%.3f", recoveredIn)) s after the restart")
+            #expect(recoveredIn <= 5, "B's gate recovered only \(recoveredIn) s after the restart")
+            // Never, once recovered, the session logged out while B may have been away.
+            for host in h.hosts {
+                for _ in 0..<5 {
+                    #expect(try host.get("/demo/echo", token: late.access).status == 401, "a logged-out session passed on \(host.port)")
+                }
+            }
+            _ = loggedOut
+            // State converged: logins work on both hosts again.
+            for host in h.hosts { #expect(try host.login("late@demo.local").status == 200) }
+
+            // The WebSocket survived the blink; a revocation now closes it within a second (a new
+            // one when the outage killed it: the bound after recovery is checked either way).
+            var watched = ws
+            var replacement: Child?
+            defer { replacement?.stop(grace: 1) }
+            if !during.alive || !ws.echoes("after the outage") {
+                let (fresh, p) = try h.b.openWebSocket(wsUser.access)
+                watched = fresh
+                replacement = p
+            }
+            let watcher = CloseWatcher(watched)
+            let out = try h.a.post("/api/v1/auth/logout", token: wsUser.access)
+            watcher.start(from: Date())
+            #expect(out.status == 200, "\(out.text)")
+            let closed = try watcher.result(timeout: 10)
+            #expect(closed.code == 4003 && closed.seconds <= Self.bound, "B's WebSocket after the outage: \(closed)")
+
+            load.stop()
+            let all = log.all
+            // No 5xx but the documented 503; the gate only ever 200 or 401.
+            let bad = all.filter { a in
+                switch a.what {
+                case "gate": return a.status != 200 && a.status != 401
+                case "health": return a.status != 200 && a.status != 503
+                default: return a.status != 200 && !a.isDocumented503
+                }
+            }
+            #expect(bad.isEmpty, "\(bad.count) answers outside 200/401/documented 503: \(bad.prefix(10))")
+            // Traffic after the recovery is whole again.
+            let settled = all.filter { $0.at > recovered.timeIntervalSince1970 + 1 && $0.what != "logout" }
+            #expect(settled.allSatisfy { $0.status == 200 }, "after the recovery: \(settled.filter { $0.status != 200 }.prefix(10))")
+            let outage = all.filter { $0.at > killed.timeIntervalSince1970 && $0.at < restarted.timeIntervalSince1970 }
+            #expect(outage.contains { $0.what == "login" && $0.isDocumented503 }, "the traffic saw no 503 during the outage")
+        }
+    }
+}
+
+struct RefreshAnswer: Sendable, CustomStringConvertible {
+    var status: Int
+    var refresh: String?
+    var access: String?
+    var code: String?
+    var description: String { "\(status) \(code ?? "") \(refresh.map { String($0.prefix(12)) } ?? "-")" }
+}
+
+/// Everything the traffic threads saw.
+final class AnswerLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [Answer] = []
+    func append(_ a: Answer) { lock.withLock { answers.append(a) } }
+    func append(_ a: [Answer]) { lock.withLock { answers += a } }
+    var all: [Answer] { lock.withLock { answers } }
+    var count: Int { lock.withLock { answers.count } }
+}
+
+/// Threads that repeat one round of requests until stopped; a round that throws (curl itself
+/// failed: no HTTP answer at all) is logged as status -1.
+final class TrafficThreads: @unchecked Sendable {
+    private let log: AnswerLog
+    private let lock = NSLock()
+    private var stopped = false
+    private var running: [DispatchSemaphore] = []
+
+    init(_ log: AnswerLog) { self.log = log }
+
+    func start(_ round: @escaping @Sendable () throws -> [Answer]) {
+        let done = DispatchSemaphore(value: 0)
+        lock.withLock { running.append(done) }
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            while !lock.withLock({ stopped }) {
+                do { log.append(try round()) } catch { log.append(Answer(host: "?", what: "round", failure: error)) }
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops and joins every thread (a round in flight finishes: curl bounds each request).
+    func stop() {
+        let all = lock.withLock { () -> [DispatchSemaphore] in
+            stopped = true
+            defer { running = [] }
+            return running
+        }
+        for done in all { try? done.wait(seconds: 90, for: "a traffic thread to finish its round") }
+    }
+}
+
+/// Waits on another thread for a WebSocket's close frame, timed from a given instant.
+final class CloseWatcher: @unchecked Sendable {
+    struct Closed: CustomStringConvertible {
+        var code: UInt16?
+        var seconds: Double
+        var description: String { "close \(code.map(String.init) ?? "none (EOF or error)") after \(String(format: "%.3f", seconds)) s" }
+    }
+    private let client: WSTestClient
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var closed: Closed?
+    private var failure: (any Error)?
+
+    init(_ client: WSTestClient) { self.client = client }
+
+    func start(from instant: Date) {
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            do {
+                let frame = try client.awaitClose()
+                lock.withLock { closed = Closed(code: frame?.closeCode, seconds: Date().timeIntervalSince(instant)) }
+            } catch {
+                lock.withLock { failure = error }
+            }
+        }
+        thread.start()
+    }
+
+    func result(timeout: Double) throws -> Closed {
+        try done.wait(seconds: timeout, for: "a WebSocket close frame")
+        return try lock.withLock {
+            if let failure { throw failure }
+            return closed!
+        }
+    }
+}
