@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,13 +9,23 @@ import Glibc
 /// (`AUTH_LOG_FORMAT`): `text` (`2026-12-02T00:10:00.123Z info: message`), `logfmt`
 /// (`ts=… level=info msg="…"`) and `json`. Callers never pass tokens, passwords or query strings.
 public struct Logger: Sendable {
-    public enum Format: String, Sendable { case text, logfmt, json }
-    public var format: Format
+    public enum Format: String, Sendable, CaseIterable { case text, logfmt, json }
+    /// Shared by every copy of this logger, so SIGHUP can switch the format of a running process
+    /// (App.reload) without a lock on the logging path.
+    private final class FormatCell: Sendable {
+        let raw: Atomic<Int>
+        init(_ format: Format) { raw = Atomic(Format.allCases.firstIndex(of: format) ?? 0) }
+    }
+    private let cell: FormatCell
+    public var format: Format {
+        get { Format.allCases[cell.raw.load(ordering: .relaxed)] }
+        nonmutating set { cell.raw.store(Format.allCases.firstIndex(of: newValue) ?? 0, ordering: .relaxed) }
+    }
     public var json: Bool { format == .json }
 
-    public init(json: Bool = false) { format = json ? .json : .text }
-    public init(format: Format) { self.format = format }
-    public init(settings: Settings) { format = Format(rawValue: settings.logFormat) ?? .text }
+    public init(json: Bool = false) { cell = FormatCell(json ? .json : .text) }
+    public init(format: Format) { cell = FormatCell(format) }
+    public init(settings: Settings) { cell = FormatCell(Format(rawValue: settings.logFormat) ?? .text) }
 
     public func info(_ message: String) { write("info", message) }
     public func warning(_ message: String) { write("warning", message) }
