@@ -58,7 +58,10 @@ getent passwd authgate >/dev/null || fail "systemd-sysusers did not create the u
 if [ "$systemd_pid1" -eq 1 ]; then systemctl daemon-reload; fi
 # editor /etc/authgate/authgate.conf: set AUTH_ISSUER and AUTH_AUDIENCE
 [ -f /etc/authgate/authgate.conf ] || fail "make install wrote no /etc/authgate/authgate.conf"
-printf 'AUTH_ISSUER=https://auth.install-check.test\nAUTH_AUDIENCE=install-check\n' >> /etc/authgate/authgate.conf
+grep -q '^AUTH_ISSUER=' /etc/authgate/authgate.conf && grep -q '^AUTH_AUDIENCE=' /etc/authgate/authgate.conf \
+    || fail "the example config has no AUTH_ISSUER/AUTH_AUDIENCE lines to edit"
+sed -i -e 's|^AUTH_ISSUER=.*|AUTH_ISSUER=https://auth.install-check.test|' \
+    -e 's|^AUTH_AUDIENCE=.*|AUTH_AUDIENCE=install-check|' /etc/authgate/authgate.conf
 install -d -o authgate -g authgate -m 0700 /var/lib/authgate
 authgate init
 authgate config | grep -q 'AUTH_ISSUER=https://auth.install-check.test' || fail "authgate config does not show the file's AUTH_ISSUER"
