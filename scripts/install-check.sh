@@ -26,7 +26,10 @@ cleanup() {
     local p
     for p in "${started[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${started[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s stop 2>/dev/null || true; fi
+    if [ -s /run/nginx.pid ]; then
+        /usr/sbin/nginx -s stop 2>/dev/null || true
+        for _ in $(seq 50); do [ -e /run/nginx.pid ] || break; sleep 0.1; done   # nginx removes it on exit
+    fi
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
