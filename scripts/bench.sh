@@ -116,6 +116,7 @@ subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g
 subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
 subst="$subst;s|@PASSWORD_RATE@|1000000r/s|g;s|@PASSWORD_BURST@|100000|g"
 subst="$subst;s|@COOKIE_NAME_RE@|__Host-authgate|g"
+subst="$subst;s|@METRICS_ALLOW@|allow 127.0.0.1; allow ::1;|g;s|@AUTH_WS_METRICS_SOCKET@|$T/run/authgate-ws-metrics.sock|g"
 for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
 sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
 if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal,browser,protect-browser}.conf >&2; then
