@@ -139,11 +139,16 @@ import Glibc
             return UnixSocket.canConnect(world.path + "/authgate-ws.sock")
         }
         let kid = try KeyRing.rotate(path: world.keysPath)
+        // The companion applies the log format live and names what it does not apply.
+        try "AUTH_LOCKOUT_SECONDS=60\nAUTH_HASH_QUEUE=5\nAUTH_LOG_FORMAT=json\nAUTH_MAX_BODY=1000\n".write(toFile: world.configPath, atomically: true, encoding: .utf8)
         ws.signal(SIGHUP)
         try waitFor("the companion's reload line", timeout: 10) {
             ((try? String(contentsOfFile: wsLog, encoding: .utf8)) ?? "").contains("signing kid \(kid)")
         }
         #expect(ws.isRunning && UnixSocket.canConnect(world.path + "/authgate-ws.sock"))
+        let wsLines = ((try? String(contentsOfFile: wsLog, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(wsLines.contains { $0.hasPrefix("{\"ts\":") && $0.contains("signing kid \(kid)") }, "\(wsLines.suffix(5))")
+        #expect(wsLines.contains { $0.contains("NOT applied: AUTH_MAX_BODY; they need a restart of the companion") }, "\(wsLines.suffix(5))")
     }
 
     /// Unknown keys and bad values in the config file refuse the start with the line number; the
