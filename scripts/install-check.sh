@@ -78,14 +78,15 @@ else
     # What authgate.socket / authgate-ws.socket and the services do, without systemd (README:
     # "Without systemd"): a setgid socket directory of nginx's group, the processes as authgate.
     install -d -o authgate -g www-data -m 2750 /run/authgate
-    as_authgate() { setpriv --reuid=authgate --regid=authgate --init-groups "$@"; }
+    # setpriv and env exec: $! is the daemon's own pid (a shell function here would leave a
+    # subshell in between, and the cleanup would signal the subshell instead of the daemon).
     touch /var/log/authgate.log /var/log/authgate-ws.log
     chown authgate:authgate /var/log/authgate.log /var/log/authgate-ws.log
-    as_authgate env AUTH_CONFIG=/etc/authgate/authgate.conf "$PREFIX/bin/authgate-fcgi" --hold-socket \
-        >> /var/log/authgate.log 2>&1 &
+    setpriv --reuid=authgate --regid=authgate --init-groups env AUTH_CONFIG=/etc/authgate/authgate.conf \
+        "$PREFIX/bin/authgate-fcgi" --hold-socket >> /var/log/authgate.log 2>&1 &
     started+=("$!")
-    as_authgate env AUTH_CONFIG=/etc/authgate/authgate.conf AUTH_WS_METRICS_SOCKET=/run/authgate/authgate-ws-metrics.sock \
-        "$PREFIX/bin/authgate-ws" >> /var/log/authgate-ws.log 2>&1 &
+    setpriv --reuid=authgate --regid=authgate --init-groups env AUTH_CONFIG=/etc/authgate/authgate.conf \
+        AUTH_WS_METRICS_SOCKET=/run/authgate/authgate-ws-metrics.sock "$PREFIX/bin/authgate-ws" >> /var/log/authgate-ws.log 2>&1 &
     started+=("$!")
 fi
 for s in /run/authgate/authgate.sock /run/authgate/authgate-ws.sock /run/authgate/authgate-ws-metrics.sock; do
@@ -160,6 +161,9 @@ done
 curl -s "$URL/api/v1/metrics" | grep -q '^authgate_verify_decisions_total{kind="user",outcome="allow"} 1$' \
     || fail "the responder's metrics do not count the one allowed verify"
 grep -q ' /dashboard/ ' /var/log/nginx/access.log || fail "no /dashboard/ line in nginx's access log (authgate format)"
+for p in "${started[@]}"; do
+    [ -r "/proc/$p/comm" ] || fail "process $p that this script started is gone"
+done
 echo "install-check: authgate doctor exit $doctor"
 [ "$doctor" -eq 0 ] || fail "authgate doctor found problems (above)"
 echo "install-check: OK (401 without a token, 200 with one, metrics from loopback; systemd as PID 1: $([ "$systemd_pid1" -eq 1 ] && echo yes || echo no))"
