@@ -71,6 +71,7 @@ result = {"meta": meta, "checks": open(f"{raw}/checks.txt").read().strip()}
 labels = {
     "ceiling": "auth_request -> internal return 204 (ceiling)",
     "user1": "user token, micro-cache OFF",
+    "user1nometrics": "user token, micro-cache OFF, AUTH_METRICS=off",
     "user1cache": "user token, micro-cache ON (hot token)",
     "cookie1": "browser: access cookie, micro-cache OFF",
     "cookie1cache": "browser: access cookie, micro-cache ON (hot token)",
@@ -112,6 +113,15 @@ for k, name in labels.items():
     print(f"| {name} | {f(s['plain_rps'])} | {f(s['gated_rps'])} | {f(s['ratio'], 3)} | {f(s['p50_ms'], 3)} | "
           f"{f(s['p99_ms'], 3)} | {f(s['plain_p99_ms'], 3)} | {f(s['responder_us_per_req'], 1)} | "
           f"{f(s['nginx_us_per_req'], 1)} | {s['gated_non2xx']}/{s['gated_requests']} |")
+
+if "user1" in gate and "user1nometrics" in gate:
+    on, off = gate["user1"], gate["user1nometrics"]
+    result["metrics_cost"] = {
+        "ratio_on": on["ratio"], "ratio_off": off["ratio"],
+        "responder_us_on": on["responder_us_per_req"], "responder_us_off": off["responder_us_per_req"],
+    }
+    print(f"\nverify counters (same rounds, alternated): gated/plain {f(on['ratio'], 3)} with AUTH_METRICS=on vs "
+          f"{f(off['ratio'], 3)} off; responder {f(on['responder_us_per_req'], 1)} vs {f(off['responder_us_per_req'], 1)} µs/verify")
 
 cpu = {}
 if "user1" in gate and "nocred" in gate and gate["nocred"]["responder_us_per_req"]:

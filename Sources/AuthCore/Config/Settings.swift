@@ -46,6 +46,8 @@ public struct Settings: Sendable {
     public var browser: BrowserSettings
     /// `text`, `logfmt` or `json`.
     public var logFormat: String
+    /// `AUTH_METRICS=off`: the verify path counts nothing (no decision counters, no histogram).
+    public var metrics: Bool
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
@@ -105,6 +107,11 @@ public struct Settings: Sendable {
         logJSON = format == "json"
         browser = try BrowserSettings(environment: env)
         logFormat = format
+        let metricsSwitch = env["AUTH_METRICS"].flatMap { $0.isEmpty ? nil : $0 } ?? "on"
+        guard metricsSwitch == "on" || metricsSwitch == "off" else {
+            throw ConfigError("AUTH_METRICS must be on or off, got '\(metricsSwitch)'")
+        }
+        metrics = metricsSwitch == "on"
     }
 
     /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.
