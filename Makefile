@@ -13,10 +13,10 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run run-pg test bench install uninstall clean fuzz test-asan test-tsan crash soak
+.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
-# needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0 (and glibc). Built in a scratch
+# needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5 (and glibc). Built in a scratch
 # dir of its own so it never invalidates the plain release build make run uses.
 STATIC_DIR ?= .build/static
 BIN_DIR ?= $(STATIC_DIR)/release
@@ -47,7 +47,8 @@ test: deps
 bench: deps
 	if [ -x scripts/bench.sh ]; then scripts/bench.sh; else echo "make bench: scripts/bench.sh is not there yet"; fi
 
-build-static: deps
+build-static:
+	scripts/deps.sh --build
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path "$(STATIC_DIR)"
 
 # Installs exactly: the three binaries, the nginx template and snippets, render-nginx.sh, the
@@ -89,6 +90,14 @@ uninstall:
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(SYSTEMD_DIR)/$$u"; done
 	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/scripts share/authgate share/doc/authgate; do \
 	    rmdir "$(DESTDIR)$(PREFIX)/$$d" 2>/dev/null || true; done
+
+# Follows the README's "Install on a server" on a fresh Debian 12 root (it changes the host it runs
+# on: never run it outside a throwaway root). FRESH: the tool that makes one.
+FRESH ?= ../shared/tools/fresh-debian.sh
+install-check:
+	if [ "$${AUTHGATE_INSTALL_CHECK:-}" = yes ]; then scripts/install-check.sh; \
+	elif [ -x "$(FRESH)" ]; then "$(FRESH)" . "$$(dirname "$$(dirname "$(FRESH)")")" 'AUTHGATE_INSTALL_CHECK=yes scripts/install-check.sh'; \
+	else echo "make install-check: needs $(FRESH) (a throwaway Debian 12 root), or AUTHGATE_INSTALL_CHECK=yes inside one" >&2; exit 2; fi
 
 # Reliability (README "Reliability and security"). Each has its own scratch path; .build is untouched.
 FUZZ_SECONDS ?= 60

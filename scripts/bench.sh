@@ -8,8 +8,9 @@
 #   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
 #   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
 #   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
-#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle pg" skips sections)
-#   BENCH_PG_TRIALS=200     (revocation propagation trials, host A logout -> host B, scripts/bench/postgres.sh)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle pg revocation" skips sections)
+#   BENCH_PG_TRIALS=200     (revocation propagation trials between the two PostgreSQL hosts)
+#                               user1 vs user1nometrics: the verify counters' cost (AUTH_METRICS=on/off)
 #   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
 #                               during round 1's gated run of those pairs)
 set -eu
@@ -116,6 +117,7 @@ subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g
 subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
 subst="$subst;s|@PASSWORD_RATE@|1000000r/s|g;s|@PASSWORD_BURST@|100000|g"
 subst="$subst;s|@COOKIE_NAME_RE@|__Host-authgate|g"
+subst="$subst;s|@METRICS_ALLOW@|allow 127.0.0.1; allow ::1;|g;s|@AUTH_WS_METRICS_SOCKET@|$T/run/authgate-ws-metrics.sock|g"
 for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
 sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
 if grep -n '@[A-Z_][A-Z_]*@' "$T/nginx/nginx.conf" "$T"/nginx/snippets/authgate-{http,api,verify,verify-cache,fastcgi-params,errors-2signal,browser,protect-browser}.conf >&2; then
@@ -125,10 +127,14 @@ fi
 
 # ---- processes ----
 "$BIN/authgate-fcgi" >> "$T/log/fcgi.log" 2>&1 & fcgi=$!; pids+=("$fcgi")
+# The same responder with AUTH_METRICS=off on its own socket (pair user1nometrics: what the verify
+# counters cost, measured against user1 in the same rounds). No TCP listener.
+AUTH_METRICS=off AUTH_LISTEN_TCP="" AUTH_SOCKET="$T/run/authgate-nometrics.sock" \
+    "$BIN/authgate-fcgi" >> "$T/log/fcgi-nometrics.log" 2>&1 & fcgi_off=$!; pids+=("$fcgi_off")
 "$BIN/authgate-ws" >> "$T/log/ws.log" 2>&1 & ws=$!; pids+=("$ws")
 "$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" >> "$T/log/upstream.log" 2>&1 & up=$!; pids+=("$up")
 "$BIN/authgate-bench" ws-upstream --socket "$IDLE_UPSTREAM" >> "$T/log/idle-upstream.log" 2>&1 & iup=$!; pids+=("$iup")
-for s in "$AUTH_SOCKET" "$AUTH_WS_SOCKET" "$UPSTREAM_SOCKET" "$IDLE_UPSTREAM"; do
+for s in "$AUTH_SOCKET" "$T/run/authgate-nometrics.sock" "$AUTH_WS_SOCKET" "$UPSTREAM_SOCKET" "$IDLE_UPSTREAM"; do
     for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.1; done
     [ -S "$s" ] || { log "no socket $s (see $T/log)"; cat "$T"/log/*.log >&2; exit 1; }
 done
@@ -146,9 +152,10 @@ checks="$checks gated_tampered=$(code -H "Authorization: Bearer ${TOKEN}x" "$URL
 checks="$checks cache=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-cache") apikey=$(code -H "Authorization: Bearer $APIKEY" "$URL/gated-apikey")"
 checks="$checks node=$(code -H "Authorization: Bearer $NODEKEY" "$URL/gated-node") tls=$(code -k -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$TLSPORT/gated")"
 checks="$checks cookie=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie") cookie_cache=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie-cache")"
+checks="$checks nometrics=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-nometrics")/$(code "$URL/gated-nometrics")"
 log "checks: $checks"
 case "$checks" in
-    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200 cookie=200 cookie_cache=200") ;;
+    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200 cookie=200 cookie_cache=200 nometrics=200/401") ;;
     *) log "a check failed; see $T/log"; tail -5 "$T/log/nginx-error.log" "$T/log/fcgi.log" >&2; exit 1 ;;
 esac
 . scripts/bench/servers.sh   # Apache httpd and lighttpd in front of the same responder (AURL, LURL)
@@ -163,7 +170,8 @@ run() { # pair label url tokens-file conns [lua]
     local f="$T/wrk/$n.txt" n0 r0 n1 r1
     local web="${WEB_PIDS:-$ngw}"
     # shellcheck disable=SC2086  # WEB_PIDS: the pids of the web server under test
-    n0="$(ticks $web)"; r0="$(ticks "$fcgi")"
+    local resp="${RESP_PID:-$fcgi}"   # the responder under test (user1nometrics: the AUTH_METRICS=off one)
+    n0="$(ticks $web)"; r0="$(ticks "$resp")"
     if [ -n "${BENCH_PERF:-}" ] && [ "$label" = gated ] && [ "$round" = 1 ] && [[ " $BENCH_PERF " == *" $pair "* ]]; then
         mkdir -p "$OUT"   # BENCH_PERF="user1 nocred": perf-record the responder during those gated runs
         local target="$fcgi"; [ "${BENCH_PERF_TARGET:-}" = nginx ] && target="$ngw"
@@ -175,7 +183,7 @@ run() { # pair label url tokens-file conns [lua]
     fi
     BENCH_TOKENS="$tokens" wrk -t1 -c"$conns" -d"${DUR}s" --latency -s "$lua" "$url" > "$f" 2>&1 || true
     # shellcheck disable=SC2086
-    n1="$(ticks $web)"; r1="$(ticks "$fcgi")"
+    n1="$(ticks $web)"; r1="$(ticks "$resp")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$pair" "$label" "$f" $((n1 - n0)) $((r1 - r0)) >> "$T/runs.tsv"
 }
 : > "$T/none.txt"   # empty: no Authorization header (the 401 floor)
@@ -188,6 +196,8 @@ for round in $(seq "$ROUNDS"); do
     log "round $round/$ROUNDS (${DUR}s runs)"
     run ceiling plain "$URL/plain" "$T/token1.txt" 32;          run ceiling gated "$URL/ceiling" "$T/token1.txt" 32
     run user1 plain "$URL/plain" "$T/token1.txt" 32;            run user1 gated "$URL/gated" "$T/token1.txt" 32
+    RESP_PID="$fcgi_off" run user1nometrics plain "$URL/plain" "$T/token1.txt" 32
+    RESP_PID="$fcgi_off" run user1nometrics gated "$URL/gated-nometrics" "$T/token1.txt" 32
     run nocred plain "$URL/plain" "$T/none.txt" 32;             run nocred gated "$URL/gated" "$T/none.txt" 32
     run user1cache plain "$URL/plain" "$T/token1.txt" 32;       run user1cache gated "$URL/gated-cache" "$T/token1.txt" 32
     run cookie1 plain "$URL/plain" "$T/token1.txt" 32 scripts/bench/cookie.lua
@@ -213,6 +223,10 @@ for round in $(seq "$ROUNDS"); do
         unset WEB_PIDS; fi
 done
 round=0
+skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
+# ---- PostgreSQL: the same gate and two hosts on one PostgreSQL (scripts/bench/postgres.sh) ----
+. scripts/bench/postgres.sh
+if ! skip pg; then pg_bench; fi
 cgi_bench   # plain CGI mode: per-request cost (scripts/bench/servers.sh)
 round=0
 
@@ -237,7 +251,6 @@ done
 echo "before=$before nocache_after=$nocache_after nocache_denied_after_ms=$nocache_ms cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
 log "revocation: $(cat "$T/revocation.txt")"
 
-skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
 : > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
 
 # ---- revocation load: gated/plain while sessions are logged out at 10/s, with 0 and then with
@@ -322,10 +335,6 @@ if ! skip refresh; then
     echo "$t0 $t1" > "$T/conc-time.txt"
 fi
 
-# ---- PostgreSQL column (issue 14): two hosts on one PostgreSQL, beside this SQLite stack ----
-echo '{}' > "$T/pg.json"
-if ! skip pg; then . scripts/bench/postgres.sh; fi
-
 # ---- core alone, in process ----
 if ! skip core; then
     log "core (in process)"
@@ -359,8 +368,8 @@ sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
 cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
+cp "$T/pg-propagation.json" "$T/pg-meta.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
-cp "$T/pg.json" "$OUT/raw/"
 echo "$checks" > "$OUT/raw/checks.txt"
 {
     echo "date=$(date -u +%FT%TZ) quick=$quick dur=$DUR rounds=$ROUNDS nproc=$(nproc) clk_tck=$(getconf CLK_TCK)"

@@ -14,6 +14,10 @@ set -euo pipefail
 # the in-process suites' PostgreSQL pass and make run-pg.
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
           postgresql libpq-dev)
+# deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
+# does not want (no browser, no web servers, no database server).
+build_only=0
+if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,6 +25,8 @@ done
 need_postgres=0
 case " ${missing[*]} " in *" postgresql "*) need_postgres=1 ;; esac
 need_nginx=0
+need_servers=0
+if [ "$build_only" -eq 0 ]; then
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     need_nginx=1
     missing+=(nginx-light)
@@ -30,7 +36,6 @@ elif ! /usr/sbin/nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module'; t
 fi
 # Apache httpd (mod_authnz_fcgi, mod_proxy_fcgi, mod_cgi ship in apache2-bin) and lighttpd
 # (mod_fastcgi is built in) for the "behind any web server" tests and bench.
-need_servers=0
 if [ ! -x /usr/sbin/apache2 ]; then need_servers=1; missing+=(apache2); fi
 if [ ! -x /usr/sbin/lighttpd ]; then need_servers=1; missing+=(lighttpd); fi
 # systemd-analyze checks the units in make test (the package is installed, never started:
@@ -38,6 +43,7 @@ if [ ! -x /usr/sbin/lighttpd ]; then need_servers=1; missing+=(lighttpd); fi
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     need_nginx=1   # same policy-rc.d guard as for nginx
     missing+=(systemd)
+fi
 fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

@@ -12,6 +12,8 @@
 # nginx/snippets/*.conf into OUTDIR (e.g. /etc/nginx/snippets). Its inputs, all optional:
 #   AUTH_SOCKET            /run/authgate/authgate.sock      the responder's socket
 #   AUTH_WS_SOCKET         /run/authgate/authgate-ws.sock   the companion's socket
+#   AUTH_WS_METRICS_SOCKET <dir of AUTH_WS_SOCKET>/authgate-ws-metrics.sock   the companion's metrics socket
+#   METRICS_ALLOW          "127.0.0.1 ::1"                  addresses/CIDRs allowed to scrape both metrics locations
 #   VERIFY_CACHE_DIR       /run/nginx-authgate-cache        verify micro-cache (tmpfs; nginx creates it)
 #   VERIFY_CACHE_SECONDS   1                                0 turns the micro-cache off
 #   LOGIN_RATE / LOGIN_BURST        10r/s / 20              limit_req on login, refresh, logout
@@ -25,11 +27,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Installed layout: the templates sit beside scripts/ under share/authgate.
 [ -d "$root/nginx/snippets" ] || { echo "render-nginx.sh: no nginx/snippets under $root" >&2; exit 1; }
 
-names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET UPSTREAM_SOCKET
+names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
        LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE)
 if [ "$snippets_only" -eq 1 ]; then
-    names=(AUTH_SOCKET AUTH_WS_SOCKET CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS
+    names=(AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS
            LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE)
     AUTH_SOCKET="${AUTH_SOCKET:-/run/authgate/authgate.sock}"
     AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-/run/authgate/authgate-ws.sock}"
@@ -40,6 +42,20 @@ if [ "$snippets_only" -eq 1 ]; then
     LOGIN_RATE="${LOGIN_RATE:-10r/s}" LOGIN_BURST="${LOGIN_BURST:-20}"
     RUNDIR="${RUNDIR:-/run/authgate}"
 fi
+
+# The companion's metrics socket (authgate-ws.socket's second ListenStream; AUTH_WS_METRICS_SOCKET).
+if [ -n "${AUTH_WS_SOCKET:-}" ]; then
+    AUTH_WS_METRICS_SOCKET="${AUTH_WS_METRICS_SOCKET:-$(dirname -- "$AUTH_WS_SOCKET")/authgate-ws-metrics.sock}"
+fi
+# Who may scrape /api/v1/metrics and /api/v1/ws-metrics: nginx `allow` lines, then `deny all`.
+METRICS_ALLOW="${METRICS_ALLOW-127.0.0.1 ::1}"
+metrics_allow=""
+for a in $METRICS_ALLOW; do
+    case "$a" in
+        *[!0-9A-Fa-f.:/]*) echo "render-nginx.sh: METRICS_ALLOW holds addresses or CIDRs only (e.g. '127.0.0.1 ::1 10.0.0.0/8'): '$a'" >&2; exit 1 ;;
+    esac
+    metrics_allow+="allow $a; "
+done
 
 # Optional: the demo's FastCGI echo socket (authgate-demo-upstream --fastcgi-socket).
 DEMO_FASTCGI_SOCKET="${DEMO_FASTCGI_SOCKET:-${RUNDIR:-}/demo-fastcgi.sock}"
@@ -86,6 +102,8 @@ for name in "${names[@]}"; do
     escaped="$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')"
     script+="s|@${name}@|${escaped}|g;"
 done
+
+script+="s|@METRICS_ALLOW@|${metrics_allow}|g;"
 
 snippet_dir="$out/snippets"
 [ "$snippets_only" -eq 1 ] && snippet_dir="$out"

@@ -71,6 +71,7 @@ if ! reachable "$RUNDIR"; then
 fi
 export AUTH_SOCKET="${AUTH_SOCKET:-$RUNDIR/authgate.sock}"
 export AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-$RUNDIR/authgate-ws.sock}"
+export AUTH_WS_METRICS_SOCKET="${AUTH_WS_METRICS_SOCKET:-$RUNDIR/authgate-ws-metrics.sock}"
 if [ "$is_root" -eq 1 ]; then export AUTH_SOCKET_GROUP="${AUTH_SOCKET_GROUP:-$group}"; fi
 UPSTREAM_SOCKET="$RUNDIR/demo-upstream.sock"
 # TODO(companion owner): confirm the variable the companion reads for its upstream.
@@ -127,7 +128,7 @@ cache_seconds="${AUTH_VERIFY_CACHE_SECONDS:-1}"
 cache_zone=authgate_verify
 if [ "$cache_seconds" = 0 ]; then cache_zone=off; cache_seconds=1; fi
 PORT="$PORT" VAR="$VAR" RUNDIR="$RUNDIR" LOGDIR="$VAR/log" NGINX_USER="$NGINX_USER" \
-NGINX_WORKERS="${NGINX_WORKERS:-auto}" AUTH_SOCKET="$AUTH_SOCKET" AUTH_WS_SOCKET="$AUTH_WS_SOCKET" \
+NGINX_WORKERS="${NGINX_WORKERS:-auto}" AUTH_SOCKET="$AUTH_SOCKET" AUTH_WS_SOCKET="$AUTH_WS_SOCKET" AUTH_WS_METRICS_SOCKET="$AUTH_WS_METRICS_SOCKET" \
 UPSTREAM_SOCKET="$UPSTREAM_SOCKET" VERIFY_CACHE_DIR="$CACHE_DIR" VERIFY_CACHE_ZONE="$cache_zone" \
 VERIFY_CACHE_SECONDS="$cache_seconds" CERT="$CERT" CERT_KEY="$CERT_KEY" DEMO_ROOT="$RUNDIR/demo" \
 DEMO_FASTCGI_SOCKET="$RUNDIR/demo-fastcgi.sock" AUTH_API_PROFILE="$AUTH_API_PROFILE" LOGIN_RATE="${AUTH_LOGIN_RATE:-10r/s}" \

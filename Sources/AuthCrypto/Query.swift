@@ -115,6 +115,10 @@ public enum Query {
     /// name `tenant_id`, once, with a non-empty value free of `%` and `+`; any other parameter
     /// whose `frameworkName` is `tenant_id` is refused.
     public static func tenant(_ query: Substring) -> Result<String?, TenantRefusal> {
+        // A name that frameworkName reads as tenant_id holds "tenant" (ASCII, any case) or a `%`
+        // (the same rule as nginx's cache-scope map): without either there is nothing to find,
+        // and the verify path skips the per-parameter work (a profile showed ~20k instructions).
+        guard mayNameTenant(query) else { return .success(nil) }
         var found: String?
         for p in parameters(query) {
             let exact = p.name == "tenant_id"
@@ -132,4 +136,22 @@ public enum Query {
     }
 
     public static func tenant(_ query: String) -> Result<String?, TenantRefusal> { tenant(Substring(query)) }
+
+    /// `%` anywhere, or `tenant` in any ASCII letter case.
+    static func mayNameTenant(_ query: Substring) -> Bool {
+        let word: [UInt8] = [0x74, 0x65, 0x6E, 0x61, 0x6E, 0x74]   // "tenant"
+        var matched = 0
+        for b in query.utf8 {
+            if b == 0x25 { return true }
+            let lower = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+            if lower == word[matched] {
+                matched += 1
+                if matched == word.count { return true }
+            } else {
+                // "tenant" has no proper prefix that is also a suffix except "t": restart there.
+                matched = lower == word[0] ? 1 : 0
+            }
+        }
+        return false
+    }
 }

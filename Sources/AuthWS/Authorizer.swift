@@ -56,8 +56,14 @@ final class Authorizer {
     /// Why a live connection must end now, if it must.
     func cutReason(_ id: WSIdentity, nowMillis: Int64) -> (WebSocketCloseCode, String)? {
         if nowMillis >= id.exp * 1000 { return (.tokenExpired, "token expired") }
-        // A state that can no longer be confirmed current cannot vouch for anyone.
-        guard state.isFresh() else { return (.sessionRevoked, "verify state stale") }
+        // A state that can no longer be confirmed current cannot vouch for anyone, but a
+        // connection that was valid at the last confirmed state is kept for
+        // AUTH_WS_STALE_GRACE_SECONDS (PostgreSQL: 60 s, so a database blink closes nothing;
+        // revocations made meanwhile are cut at the first tick after the state is current again).
+        if !state.isFresh() {
+            if verifyState.staleSeconds() <= settings.wsStaleGraceSeconds { return nil }
+            return (.sessionRevoked, "verify state stale")
+        }
         switch state.sessionCheck(sid: id.sessionID, userID: id.userID, iat: id.iat, exp: id.exp) {
         case .ok: return nil
         case .revoked, .userDisabled, .passwordChangeRequired: return (.sessionRevoked, "session revoked")

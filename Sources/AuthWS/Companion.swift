@@ -27,6 +27,8 @@ public final class Companion {
     /// `AUTH_WS_METRICS_SOCKET`: a second socket answering every HTTP request with the metrics.
     var metricsSocketPath: String?
     var metricsFD: Int32 = -1
+    /// The metrics socket was bound here (not passed): unlinked on stop.
+    var ownsMetricsSocket = false
     /// Relayed connections closed, by close code ("1000", "4001", …, "abnormal").
     var closesByCode: [String: Int] = [:]
     /// What SIGHUP does (CompanionMain sets it: re-read the config, reload the key ring).
@@ -55,14 +57,22 @@ public final class Companion {
             inheritedSocket = true
             guard authgate_set_nonblocking(listenFD) == 0 else { throw ListenerError("O_NONBLOCK on the inherited socket failed") }
             logger.info("authgate-ws: using the listening socket passed by \(inherited.source) (\(inherited.path))")
+            // authgate-ws.socket's second ListenStream: the metrics socket, owned by systemd too
+            // (same group as the main socket, so nginx's /api/v1/ws-metrics location reaches it).
+            if let metrics = inherited.extra.first {
+                guard authgate_set_nonblocking(metrics) == 0 else { throw ListenerError("O_NONBLOCK on the inherited metrics socket failed") }
+                metricsFD = metrics
+                logger.info("authgate-ws: serving metrics on the second socket passed by \(inherited.source)")
+            }
         } else {
             listenFD = try UnixListener.bind(path: settings.wsSocketPath, mode: 0o660, group: settings.socketGroup)
         }
         try loop.add(listenFD, EventLoop.readable)
-        if let path = metricsSocketPath {
+        if metricsFD < 0, let path = metricsSocketPath {
             metricsFD = try UnixListener.bind(path: path, mode: 0o660, group: settings.socketGroup)
-            try loop.add(metricsFD, EventLoop.readable)
+            ownsMetricsSocket = true
         }
+        if metricsFD >= 0 { try loop.add(metricsFD, EventLoop.readable) }
         // The verify state refreshes on its own thread: the loop only reads it.
         auth.verifyState.startRefresher()
         logger.info("authgate-ws listening on \(settings.wsSocketPath) (fd limit \(limit), routes \(routes.routes.keys.sorted().joined(separator: " ")))")
@@ -152,6 +162,7 @@ public final class Companion {
         loop.remove(listenFD)
         close(listenFD)
         if !inheritedSocket { unlink(settings.wsSocketPath) }
+        if ownsMetricsSocket, let path = metricsSocketPath { unlink(path) }
         for c in Array(connections.values) {
             if c.isRelaying {
                 cut(c, .goingAway, "server shutting down", upstream: .goingAway)

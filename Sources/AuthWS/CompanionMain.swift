@@ -51,9 +51,15 @@ public enum CompanionMain {
             let fresh = try EffectiveConfig(environment: env)
             let settings = try fresh.settings()
             _ = try RouteTable(environment: fresh.merged, wsSocketPath: settings.wsSocketPath)
-            let changed = ConfigFile.keys.map(\.name).filter { baseline.merged[$0] != fresh.merged[$0] }
+            // The companion applies the log format live; its other settings (routes, origins, the
+            // verify windows) are built into its event loop at start.
+            log.format = Logger.Format(rawValue: settings.logFormat) ?? .text
+            let changed = ConfigFile.keys.map(\.name).filter {
+                $0 != "AUTH_LOG_FORMAT" && !Settings.notDaemonKeys.contains($0) && baseline.merged[$0] != fresh.merged[$0]
+            }
             if !changed.isEmpty {
-                log.warning("authgate-ws: changed in the configuration: \(changed.joined(separator: ", ")); they apply at the next start")
+                log.warning("authgate-ws: changed in the configuration but NOT applied: \(changed.joined(separator: ", ")); "
+                    + "they need a restart of the companion (systemctl restart authgate-ws; open WebSockets are closed with 1001)")
             }
         } catch {
             log.error("authgate-ws: SIGHUP: the configuration is not valid, keeping the running one: \(error)")

@@ -5,13 +5,12 @@ import Glibc
 /// Mints `count` real sessions for one user and prints one token per line: access tokens
 /// (JWTs signed with the ring's signing key, as login would issue them) or, with --refresh,
 /// each session's current refresh token (counter 1: every line is good for one rotation).
-/// `--db` is a SQLite path or a PostgreSQL URL (the bench's PostgreSQL hosts).
 enum TokenMint {
     nonisolated static func run(_ args: Args) {
         let count = args.int("count", 1000)
         do {
-            let target = args.string("db")
-            let db = try PostgresURL.isPostgres(target) ? Database(url: target) : Database(path: target)
+            let where_ = args.string("db")   // a SQLite path or a PostgreSQL URL
+            let db = try PostgresURL.isPostgres(where_) ? Database(url: where_) : Database(path: where_)
             let ring = try KeyRing.load(path: args.string("keys"))
             let issuer = args.values["issuer"] ?? "authgate"
             let audience = args.values["audience"] ?? "2signal"

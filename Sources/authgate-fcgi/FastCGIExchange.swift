@@ -20,6 +20,7 @@ struct FastCGIExchange {
             return serveAuthorizer(fcgi, params: params, started: started)
         }
         var request = params.makeRequest()
+        worker.takeReloadedSettings()
         let input = authgate_fcgx_in(fcgi)
         var response: Response
 
@@ -32,11 +33,11 @@ struct FastCGIExchange {
                 app.log.error("verify answered \(response.status); sent 401 instead (nginx would turn it into a 500)")
                 response = Response(status: 401, headers: [("WWW-Authenticate", "Bearer")])
             }
-        } else if let body = readBody(input, cap: app.settings.maxBody) {
+        } else if let body = readBody(input, cap: worker.settings.maxBody) {
             request.body = body
             response = worker.handle(request)
         } else {
-            response = app.settings.profile.respond(.payloadTooLarge)
+            response = worker.profile.respond(.payloadTooLarge)
         }
 
         write(response, to: authgate_fcgx_out(fcgi))

@@ -17,6 +17,7 @@ struct FastCGIParams {
 
     init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard let envp else { return }
+        headers.reserveCapacity(16)   // a browser request's headers without a rehash
         var index = 0
         while let entry = envp[index] {
             index += 1
@@ -36,18 +37,41 @@ struct FastCGIParams {
             if headers[headerName] == nil { headers[headerName] = string(value) }  // first wins, like FCGX_GetParam
             return
         }
-        switch string(name) {
-        case "REQUEST_METHOD": method = string(value)
-        case "REQUEST_URI": requestURI = string(value)
-        case "DOCUMENT_URI": documentURI = string(value)
-        case "REMOTE_ADDR": remoteAddress = string(value)
-        case "CONTENT_TYPE": if !value.isEmpty { headers["content-type"] = string(value) }
-        case "CONTENT_LENGTH": if !value.isEmpty { headers["content-length"] = string(value) }
-        case "AUTH_VERIFY": isVerify = !value.isEmpty && !(value.count == 1 && value[0] == UInt8(ascii: "0"))
-        case "AUTH_ALLOW": allow = string(value)
-        case "AUTH_ROLES": roles = string(value)
-        case "AUTH_REQUEST_ID": requestID = string(value)
-        default: break
+        // Compared as bytes: a String per param name showed in the verify profile.
+        switch Name(name) {
+        case .requestMethod: method = string(value)
+        case .requestURI: requestURI = string(value)
+        case .documentURI: documentURI = string(value)
+        case .remoteAddr: remoteAddress = string(value)
+        case .contentType: if !value.isEmpty { headers["content-type"] = string(value) }
+        case .contentLength: if !value.isEmpty { headers["content-length"] = string(value) }
+        case .authVerify: isVerify = !value.isEmpty && !(value.count == 1 && value[0] == UInt8(ascii: "0"))
+        case .authAllow: allow = string(value)
+        case .authRoles: roles = string(value)
+        case .authRequestID: requestID = string(value)
+        case .other: break
+        }
+    }
+
+    /// The non-HTTP_ params the responder reads.
+    private enum Name {
+        case requestMethod, requestURI, documentURI, remoteAddr, contentType, contentLength
+        case authVerify, authAllow, authRoles, authRequestID, other
+
+        static let table: [([UInt8], Name)] = [
+            (Array("REQUEST_METHOD".utf8), .requestMethod), (Array("REQUEST_URI".utf8), .requestURI),
+            (Array("DOCUMENT_URI".utf8), .documentURI), (Array("REMOTE_ADDR".utf8), .remoteAddr),
+            (Array("CONTENT_TYPE".utf8), .contentType), (Array("CONTENT_LENGTH".utf8), .contentLength),
+            (Array("AUTH_VERIFY".utf8), .authVerify), (Array("AUTH_ALLOW".utf8), .authAllow),
+            (Array("AUTH_ROLES".utf8), .authRoles), (Array("AUTH_REQUEST_ID".utf8), .authRequestID),
+        ]
+
+        init(_ raw: UnsafeBufferPointer<UInt8>) {
+            for (bytes, name) in Self.table where bytes.count == raw.count && bytes.elementsEqual(raw) {
+                self = name
+                return
+            }
+            self = .other
         }
     }
 

@@ -87,9 +87,10 @@ enum Responder {
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
 
         var received: Int32 = 0
+        var inForce = config
         while true {
             while sigwait(&stopSignals, &received) != 0 {}
-            if received == SIGHUP { reload(app, baseline: config); continue }
+            if received == SIGHUP { inForce = reload(app, started: config, current: inForce); continue }
             break
         }
         if let gate { stopShared(gate, log: log, signal: received) }

@@ -16,7 +16,9 @@ extension Responder {
                       inherits it, restarting it when it exits: connections wait in the
                       socket's backlog meanwhile instead of failing (make run uses this).
     Signals: SIGTERM/SIGINT stop (in-flight requests finish); SIGHUP re-reads the config file
-    (a bad one is logged and ignored) and the key ring.
+    (a bad one is logged and ignored) and the key ring, and applies the keys that can change
+    live (log format, metrics, lockout, password length, body cap, CORS/site origins, refresh
+    and session lifetimes, ...; the log line names the rest, which need a restart).
     Health: GET /api/v1/health (cheap), GET /api/v1/ready (503 when the database is not writable).
     """
 
@@ -39,17 +41,28 @@ extension Responder {
     }
 
     /// SIGHUP: re-read the config file (validated; a bad one is logged and the running config
-    /// kept), reload the key ring, refresh the verify state. Never exits.
-    static func reload(_ app: App, baseline: EffectiveConfig?) {
+    /// kept), apply its live keys (Settings.liveKeys: at the next request of every worker),
+    /// name every changed key that needs a restart, reload the key ring, refresh the verify
+    /// state. Never exits. Returns the configuration now in force (the next reload's baseline).
+    static func reload(_ app: App, started: EffectiveConfig, current: EffectiveConfig) -> EffectiveConfig {
         let log = app.log
         log.info("authgate-fcgi: SIGHUP: re-reading the configuration and the key ring")
+        var inForce = current
         do {
             let fresh = try EffectiveConfig(environment: ProcessInfo.processInfo.environment)
-            _ = try fresh.settings()
-            let changed = ConfigFile.keys.map(\.name).filter { baseline?.merged[$0] != fresh.merged[$0] }
-            if !changed.isEmpty {
-                log.warning("authgate-fcgi: changed in the configuration: \(changed.joined(separator: ", ")); "
-                    + "settings apply at the next start (systemctl restart authgate: with socket activation no request is lost)")
+            let settings = try fresh.settings()
+            let names = ConfigFile.keys.map(\.name)
+            let applied = names.filter { Settings.liveKeys.contains($0) && current.merged[$0] != fresh.merged[$0] }
+            let restart = names.filter {
+                !Settings.liveKeys.contains($0) && !Settings.notDaemonKeys.contains($0) && started.merged[$0] != fresh.merged[$0]
+            }
+            app.reload(settings)
+            inForce = fresh
+            log.info("authgate-fcgi: SIGHUP: applied \(applied.isEmpty ? "no changed setting" : applied.joined(separator: ", "))")
+            if !restart.isEmpty {
+                log.warning("authgate-fcgi: changed in the configuration but NOT applied: \(restart.joined(separator: ", ")); "
+                    + "they need a restart (systemctl restart authgate: with socket activation no request is lost). "
+                    + "SIGHUP applies only \(Settings.liveKeys.sorted().joined(separator: " "))")
             }
         } catch {
             log.error("authgate-fcgi: SIGHUP: the configuration is not valid, keeping the running one: \(error)")
@@ -60,6 +73,7 @@ extension Responder {
             log.info("authgate-fcgi: key ring \(app.settings.keysFile) loaded (signing kid \(app.keys.signingKid))")
         }
         app.verifyState.refreshIfChanged()
+        return inForce
     }
 
     /// Stop with a shared socket: no worker accepts any more (queued connections stay for the

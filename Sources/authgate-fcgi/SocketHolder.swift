@@ -45,7 +45,13 @@ enum SocketHolder {
                     if pid <= 0 { break }
                     guard pid == child else { continue }
                     child = -1
-                    log.error("authgate-fcgi --hold-socket: !!! the responder (pid \(pid)) exited (\(describe(status))); restarting it, connections wait in the backlog")
+                    if status == 0 {
+                        // exit(0): a deliberate stop (SIGTERM to the responder, e.g. to restart it
+                        // after an upgrade), not a crash.
+                        log.info("authgate-fcgi --hold-socket: the responder (pid \(pid)) stopped cleanly (exit status 0); starting a new one, connections wait in the backlog")
+                    } else {
+                        log.error("authgate-fcgi --hold-socket: !!! the responder (pid \(pid)) crashed or failed (\(describe(status))); restarting it, connections wait in the backlog")
+                    }
                     quickExits = monotonicMicros() - startedAt < 5_000_000 ? quickExits + 1 : 0
                     if quickExits >= 5 {
                         log.error("authgate-fcgi --hold-socket: the responder keeps exiting at start; giving up")

@@ -19,6 +19,7 @@ enum InitCommand {
         }
         // Check and create under the write lock, so racing `init`s agree on one platform tenant.
         let (platform, isNew) = try db.transaction { () throws -> (Tenant, Bool) in
+            try db.serialize(on: 0x6175_7468_696e_6974)   // "authinit": PostgreSQL hosts too
             if let existing = try db.tenants.platform() { return (existing, false) }
             if try db.tenants.byDomain(platformDomain) != nil {
                 throw CLIError.failure("domain \(platformDomain) belongs to a tenant that is not the platform tenant")

@@ -1,4 +1,4 @@
-import AuthCrypto
+@testable import AuthCrypto
 import Foundation
 import Testing
 @testable import AuthCore
@@ -38,6 +38,52 @@ import Testing
         for bad in ["tenant_id=", "tenant_id", "tenant_id=t%31", "tenant_id=t+1"] {
             #expect(Query.tenant(bad) == .failure(.malformedValue), "\(bad)")
         }
+    }
+
+    /// The verify path's pre-filter (`Query.mayNameTenant`: `%` or "tenant" in any case) never
+    /// skips a name the full rule reads as tenant_id: every disguised spelling, overlapping
+    /// partial matches, and 20,000 random names built from the pieces disguises are made of.
+    @Test func tenantPrefilterNeverSkipsADisguise() {
+        for raw in Self.disguised + ["tenant_id", "ttenant_id", "tetenant_id", "tenatenant", "TeNaNt", "x=1&tEnAnT_iD=2"] {
+            #expect(Query.mayNameTenant(Substring(raw)), "\(raw)")
+        }
+        for raw in ["page=2", "tenan=1", "t_enant=1", "tenan_t", "ten ant", ""] {
+            #expect(!Query.mayNameTenant(Substring(raw)), "\(raw)")
+            #expect(Query.tenant(raw) == .success(nil))
+        }
+        // Mutations of "tenant_id" of the kinds the disguise table holds: letter case, %-escapes
+        // (single and double), the separator swapped, Turkish i, padding and array suffixes.
+        var rng = SplitMix(state: 12)
+        var hits = 0
+        for _ in 0..<20_000 {
+            var name = ""
+            for c in "tenant_id" {
+                let r = rng.next() % 10
+                switch (c, r) {
+                case ("_", 0): name += "."
+                case ("_", 1): name += "-"
+                case ("_", 2): name += "%5F"
+                case ("i", 0): name += "ı"
+                case ("i", 1): name += "%C4%B0"
+                case (_, 3): name += String(c).uppercased()
+                case (_, 4): name += String(format: "%%%02X", Int(c.asciiValue ?? 0))
+                case (_, 5): name += String(format: "%%25%02X", Int(c.asciiValue ?? 0))
+                default: name.append(c)
+                }
+            }
+            switch rng.next() % 6 {
+            case 0: name = "+" + name
+            case 1: name = "%20" + name
+            case 2: name += "%00junk"
+            case 3: name += "[]"
+            default: break
+            }
+            guard Query.frameworkName(Substring(name)) == "tenant_id" else { continue }
+            hits += 1
+            #expect(Query.mayNameTenant(Substring(name)), "\(name) reads as tenant_id but was skipped")
+            #expect(Query.tenant(Substring(name + "=t2")) == .failure(.disguised) || name == "tenant_id", "\(name)")
+        }
+        #expect(hits > 5_000, "the generator must produce names the rule reads as tenant_id (\(hits))")
     }
 
     @Test func oneDecoder() {

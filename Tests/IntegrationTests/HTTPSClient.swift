@@ -41,14 +41,17 @@ struct HTTPSClient {
         try request("GET", path, headers: headers)
     }
 
+    /// `from`: the local address curl connects from (`--interface`), e.g. 127.0.0.2 to be a
+    /// client nginx's `allow 127.0.0.1` does not cover.
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
-                 timeout: Double = 20) throws -> HTTPSResult {
+                 timeout: Double = 20, from: String? = nil) throws -> HTTPSResult {
         let scratch = try TempDir("authgate-curl")
         var args = ["-s", "-S", "--globoff", "--cacert", caFile, "--resolve", "localhost:\(port):127.0.0.1",
                     "--connect-timeout", "5", "--max-time", String(Int(timeout)), "-X", method,
                     "-D", scratch.path + "/headers", "-o", scratch.path + "/body",
                     "-w", "%{http_code} %{time_pretransfer} %{time_starttransfer}"]
         for (name, value) in headers { args += ["-H", "\(name): \(value)"] }
+        if let from { args += ["--interface", from] }
         if let body {
             try Data(body).write(to: URL(fileURLWithPath: scratch.path + "/request"))
             args += ["--data-binary", "@" + scratch.path + "/request"]

@@ -123,3 +123,50 @@ import Glibc
         #expect(text.contains("authgate_build_info{version=\""))
     }
 }
+
+/// Both metrics endpoints through real nginx (authgate-api.conf): `/api/v1/metrics` (responder)
+/// and `/api/v1/ws-metrics` (the companion's metrics socket), 200 with exact counters from
+/// loopback, nginx's 403 from an address outside METRICS_ALLOW (here 127.0.0.2, which is local
+/// but not in the default `127.0.0.1 ::1`), before any of it reaches Authgate.
+@Suite struct MetricsThroughNginxTests {
+    @Test func loopbackScrapesBothAndOthersGet403() throws {
+        try Stack.with { (stack: Stack) throws in
+            let agent = try WebSocketNginxTests.account(stack, role: "agent")
+            let token = try stack.mintToken(for: agent)
+            #expect(try stack.client.get("/demo/gated").status == 401)
+            #expect(try stack.client.get("/demo/gated").status == 401)
+            #expect(try stack.client.get("/demo/gated", headers: ["Authorization": "Bearer \(token)"]).status == 200)
+            let (c, proc) = try WSTestClient.tls(port: stack.port, caFile: stack.certPath)
+            defer { proc.stop(grace: 1) }
+            #expect(try c.upgrade("/ws/agent?token=\(token)").status == 101)
+            try c.send(opcode: 8, [0x03, 0xE8])
+            #expect(try c.receive()?.closeCode == 1000)
+
+            for path in ["/api/v1/metrics", "/api/v1/ws-metrics"] {
+                let refused = try stack.client.request("GET", path, from: "127.0.0.2")
+                #expect(refused.status == 403, "\(path) from 127.0.0.2: \(refused.status)")
+                #expect(!refused.text.contains("authgate_"), "\(path) leaked to 127.0.0.2")
+            }
+            var ws = try stack.client.get("/api/v1/ws-metrics")
+            try waitFor("the companion's metrics to count the 1000 close", timeout: 10) {
+                ws = try stack.client.get("/api/v1/ws-metrics")
+                return ws.text.contains("authgate_ws_closes_total{code=\"1000\"} 1")
+            }
+            #expect(ws.status == 200)
+            #expect(ws.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            for line in ["authgate_ws_connections_open 0", "authgate_ws_closes_total{code=\"4001\"} 0",
+                         "authgate_ws_closes_total{code=\"4003\"} 0", "authgate_build_info{version=\""] {
+                #expect(ws.text.contains(line), "missing \(line) in:\n\(ws.text)")
+            }
+            let fcgi = try stack.client.get("/api/v1/metrics")
+            #expect(fcgi.status == 200)
+            #expect(fcgi.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            for line in ["authgate_verify_decisions_total{kind=\"none\",outcome=\"deny_401\"} 2",
+                         "authgate_verify_decisions_total{kind=\"user\",outcome=\"allow\"} 1",
+                         "authgate_verify_decisions_total{kind=\"none\",outcome=\"deny_403\"} 0",
+                         "authgate_verify_duration_seconds_count 3"] {
+                #expect(fcgi.text.contains(line), "missing \(line) in:\n\(fcgi.text)")
+            }
+        }
+    }
+}

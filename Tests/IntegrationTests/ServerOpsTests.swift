@@ -91,7 +91,12 @@ import Glibc
         print("restart under load (--hold-socket, 2 SIGTERM + 1 SIGKILL): sent \(load.sent.load(ordering: .relaxed)), failed \(load.failed.load(ordering: .relaxed))")
         // A SIGKILL can cut the one request in flight; a stop loses none.
         #expect(load.failed.load(ordering: .relaxed) <= killed.load(ordering: .relaxed), "failed answers: \(load.failures.prefix(10))")
-        #expect(world.log().contains("restarting it"))
+        // Two clean stops are info lines, the one SIGKILL is the only crash line.
+        let lines = world.log().split(separator: "\n")
+        let clean = lines.filter { $0.contains("stopped cleanly (exit status 0); starting a new one") }
+        let crashes = lines.filter { $0.contains("!!!") }
+        #expect(clean.count == 2 && clean.allSatisfy { $0.contains(" info: ") }, "\(clean)")
+        #expect(crashes.count == 1 && crashes[0].contains("crashed or failed (signal 9); restarting it") && crashes[0].contains(" error: "), "\(crashes)")
         #expect(holder.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: world.socketPath))
     }
@@ -110,7 +115,7 @@ import Glibc
                 let kid = try KeyRing.rotate(path: world.keysPath)
                 kids.withLock { $0.append(kid) }
                 if round == 1 { try "AUTH_LOCKOUT_THRESHOLD=many\n".write(toFile: world.configPath, atomically: true, encoding: .utf8) }
-                if round == 2 { try "AUTH_LOCKOUT_SECONDS=60\n".write(toFile: world.configPath, atomically: true, encoding: .utf8) }
+                if round == 2 { try "AUTH_LOCKOUT_SECONDS=60\nAUTH_HASH_QUEUE=5\n".write(toFile: world.configPath, atomically: true, encoding: .utf8) }
                 responder.signal(SIGHUP)
                 try waitFor("the reload log line for \(kid)", timeout: 10) { world.log().contains("signing kid \(kid)") }
             }
@@ -121,7 +126,8 @@ import Glibc
         let log = world.log()
         #expect(log.contains("authgate.conf:1: AUTH_LOCKOUT_THRESHOLD must be a non-negative integer"))
         #expect(log.contains("keeping the running one"))
-        #expect(log.contains("changed in the configuration: AUTH_LOCKOUT_SECONDS"))
+        #expect(log.contains("SIGHUP: applied AUTH_LOCKOUT_SECONDS"))
+        #expect(log.contains("changed in the configuration but NOT applied: AUTH_HASH_QUEUE; they need a restart"))
 
         var env = world.environment
         env["AUTH_WS_UPSTREAM"] = "unix:" + world.path + "/none.sock"
@@ -133,11 +139,16 @@ import Glibc
             return UnixSocket.canConnect(world.path + "/authgate-ws.sock")
         }
         let kid = try KeyRing.rotate(path: world.keysPath)
+        // The companion applies the log format live and names what it does not apply.
+        try "AUTH_LOCKOUT_SECONDS=60\nAUTH_HASH_QUEUE=5\nAUTH_LOG_FORMAT=json\nAUTH_MAX_BODY=1000\n".write(toFile: world.configPath, atomically: true, encoding: .utf8)
         ws.signal(SIGHUP)
         try waitFor("the companion's reload line", timeout: 10) {
             ((try? String(contentsOfFile: wsLog, encoding: .utf8)) ?? "").contains("signing kid \(kid)")
         }
         #expect(ws.isRunning && UnixSocket.canConnect(world.path + "/authgate-ws.sock"))
+        let wsLines = ((try? String(contentsOfFile: wsLog, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(wsLines.contains { $0.hasPrefix("{\"ts\":") && $0.contains("signing kid \(kid)") }, "\(wsLines.suffix(5))")
+        #expect(wsLines.contains { $0.contains("NOT applied: AUTH_MAX_BODY; they need a restart of the companion") }, "\(wsLines.suffix(5))")
     }
 
     /// Unknown keys and bad values in the config file refuse the start with the line number; the
@@ -184,6 +195,43 @@ import Glibc
             #expect(try Child.run(try Binaries.require(bin), ["--bogus"], environment: world.environment, timeout: 20).status == 2)
         }
         #expect(!FileManager.default.fileExists(atPath: world.socketPath), "--help must not bind")
+    }
+
+    /// /api/v1/ready is 503 while the database cannot take a write: here another connection
+    /// holds the write lock (BEGIN IMMEDIATE) past the 5 s busy handler, which works as root too
+    /// (a chmod does not stop root, and the responder's open descriptors outlive any chmod); a
+    /// chmod as the service user is ServerOpsUserTests.readyFailsWhenTheServiceUserCannotWrite.
+    /// /api/v1/health stays 200 meanwhile (it only reads).
+    @Test func readyFailsWhileAnotherConnectionHoldsTheWriteLock() throws {
+        let world = try OpsWorld()
+        let responder = try world.start()
+        defer { _ = responder.stop() }
+        try world.waitServing(responder)
+        let release = world.path + "/release"
+        let holderLog = world.path + "/locker.log"
+        let locker = try Child.spawn("/usr/bin/python3", ["-c", """
+            import os, sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+            c.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            end = time.monotonic() + 120
+            while not os.path.exists(sys.argv[2]) and time.monotonic() < end:
+                time.sleep(0.05)
+            c.execute("ROLLBACK")
+            """, world.dbPath, release], environment: world.environment, stdout: holderLog, stderr: holderLog)
+        defer { _ = locker.stop() }
+        try waitFor("the other connection to hold the write lock", timeout: 20) {
+            guard locker.isRunning else { throw SupportError("locker exited: \((try? String(contentsOfFile: holderLog, encoding: .utf8)) ?? "")") }
+            return ((try? String(contentsOfFile: holderLog, encoding: .utf8)) ?? "").contains("locked")
+        }
+        let locked = try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready"), timeout: 20)
+        #expect(locked.status == 503, "\(locked.text)")
+        #expect(locked.text.contains("\"status\":\"not_ready\"") && locked.text.contains("is not writable"), "\(locked.text)")
+        #expect(world.health().status == 200, "health only reads")
+        try "".write(toFile: release, atomically: false, encoding: .utf8)
+        #expect(try locker.wait(timeout: 20, for: "the locker to roll back") == 0)
+        let again = try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready"))
+        #expect(again.status == 200, "\(again.text)")
     }
 
     /// A key ring the responder can no longer load is logged loudly and fails /api/v1/health

@@ -79,6 +79,25 @@ import Glibc
         #expect(stat(other + "/keys", &st) == 0 && st.st_uid == getpwnam("www-data")!.pointee.pw_uid)
     }
 
+    /// /api/v1/ready is 503 when the service user can no longer write the database (a chmod or
+    /// chown after start: the open descriptors still work, the next start would fail), with the
+    /// file and the uid; 200 again once fixed.
+    @Test(.enabled(if: canSwitchUser)) func readyFailsWhenTheServiceUserCannotWrite() throws {
+        let world = try OpsWorld()
+        giveToNobody([world.path, world.keysPath, world.configPath])
+        let responder = try startAsNobody(world)
+        defer { _ = responder.stop() }
+        try world.waitServing(responder)
+        let ok = try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready"))
+        #expect(ok.status == 200, "\(ok.text)")
+        #expect(chmod(world.dbPath, 0o400) == 0)
+        let refused = try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready"))
+        #expect(refused.status == 503, "\(refused.text)")
+        #expect(refused.text.contains("\(world.dbPath): Permission denied for uid \(getpwnam("nobody")!.pointee.pw_uid)"), "\(refused.text)")
+        #expect(chmod(world.dbPath, 0o600) == 0)
+        #expect(try FastCGIWire.exchange(world.socketPath, FastCGIWire.request(uri: "/api/v1/ready")).status == 200)
+    }
+
     /// Backups taken while another connection writes are complete SQLite files; restore refuses
     /// while a process has the database open.
     @Test func backupDuringWritesAndRestore() throws {

@@ -43,6 +43,7 @@ final class Stack: @unchecked Sendable {
     private(set) var plainPort: Int = 0
     var socketPath: String { dir + "/authgate.sock" }
     var wsSocketPath: String { dir + "/authgate-ws.sock" }
+    var wsMetricsSocketPath: String { dir + "/authgate-ws-metrics.sock" }
     var upstreamSocketPath: String { dir + "/demo-upstream.sock" }
     /// The demo upstream's FastCGI echo (render-nginx.sh's default `$RUNDIR/demo-fastcgi.sock`).
     var upstreamFastCGISocketPath: String { dir + "/demo-fastcgi.sock" }
@@ -65,6 +66,7 @@ final class Stack: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["AUTH_SOCKET"] = socketPath
         env["AUTH_WS_SOCKET"] = wsSocketPath
+        env["AUTH_WS_METRICS_SOCKET"] = wsMetricsSocketPath
         env["AUTH_DB_PATH"] = dbPath
         env["AUTH_KEYS_FILE"] = keysPath
         env["AUTH_API_PROFILE"] = options.profile
@@ -244,7 +246,7 @@ final class Stack: @unchecked Sendable {
             let values: [String: String] = [
                 "PORT": String(port), "VAR": dir, "RUNDIR": dir, "LOGDIR": logDir,
                 "NGINX_USER": Stack.nginxUser, "NGINX_WORKERS": "1",
-                "AUTH_SOCKET": socketPath, "AUTH_WS_SOCKET": wsSocketPath, "UPSTREAM_SOCKET": upstreamSocketPath,
+                "AUTH_SOCKET": socketPath, "AUTH_WS_SOCKET": wsSocketPath, "AUTH_WS_METRICS_SOCKET": wsMetricsSocketPath, "UPSTREAM_SOCKET": upstreamSocketPath,
                 "CACHE_DIR": cacheDir, "VERIFY_CACHE_ZONE": options.verifyCacheSeconds == 0 ? "off" : "authgate_verify",
                 "VERIFY_CACHE_SECONDS": String(max(1, options.verifyCacheSeconds)),
                 "CERT": certPath, "CERT_KEY": dir + "/cert-key.pem", "DEMO_ROOT": demoRoot,

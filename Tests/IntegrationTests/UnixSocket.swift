@@ -154,8 +154,8 @@ enum FastCGIWire {
     }
 
     /// Sends one request on a fresh connection and returns the status of the answer (0: none).
-    static func exchange(_ path: String, _ request: [UInt8]) throws -> (status: Int, text: String) {
-        let socket = try UnixSocket(path: path)
+    static func exchange(_ path: String, _ request: [UInt8], timeout: Double = 5) throws -> (status: Int, text: String) {
+        let socket = try UnixSocket(path: path, receiveTimeout: timeout)
         try socket.send(request)
         let text = stdout(of: socket.receiveAll().bytes)
         guard text.hasPrefix("Status: "), let status = Int(text.dropFirst(8).prefix(3)) else { return (0, text) }

@@ -71,6 +71,7 @@ result = {"meta": meta, "checks": open(f"{raw}/checks.txt").read().strip()}
 labels = {
     "ceiling": "auth_request -> internal return 204 (ceiling)",
     "user1": "user token, micro-cache OFF",
+    "user1nometrics": "user token, micro-cache OFF, AUTH_METRICS=off",
     "user1cache": "user token, micro-cache ON (hot token)",
     "cookie1": "browser: access cookie, micro-cache OFF",
     "cookie1cache": "browser: access cookie, micro-cache ON (hot token)",
@@ -88,6 +89,9 @@ labels = {
     "lighttpd_user1": "lighttpd (mod_fastcgi authorizer, Unix socket): user token",
     "lighttpd_apikey": "lighttpd: API key",
     "lighttpd_nocred": "lighttpd: no credential (401)",
+    "pg_user1": "PostgreSQL store (host A of two): user token, cache OFF",
+    "pg_user1cache": "PostgreSQL store: user token, cache ON",
+    "pg_apikey": "PostgreSQL store: API key, cache OFF",
 }
 gate = {k: pair_stats(k) for k in labels if k in runs}
 result["gated"] = gate
@@ -109,6 +113,15 @@ for k, name in labels.items():
     print(f"| {name} | {f(s['plain_rps'])} | {f(s['gated_rps'])} | {f(s['ratio'], 3)} | {f(s['p50_ms'], 3)} | "
           f"{f(s['p99_ms'], 3)} | {f(s['plain_p99_ms'], 3)} | {f(s['responder_us_per_req'], 1)} | "
           f"{f(s['nginx_us_per_req'], 1)} | {s['gated_non2xx']}/{s['gated_requests']} |")
+
+if "user1" in gate and "user1nometrics" in gate:
+    on, off = gate["user1"], gate["user1nometrics"]
+    result["metrics_cost"] = {
+        "ratio_on": on["ratio"], "ratio_off": off["ratio"],
+        "responder_us_on": on["responder_us_per_req"], "responder_us_off": off["responder_us_per_req"],
+    }
+    print(f"\nverify counters (same rounds, alternated): gated/plain {f(on['ratio'], 3)} with AUTH_METRICS=on vs "
+          f"{f(off['ratio'], 3)} off; responder {f(on['responder_us_per_req'], 1)} vs {f(off['responder_us_per_req'], 1)} µs/verify")
 
 cpu = {}
 if "user1" in gate and "nocred" in gate and gate["nocred"]["responder_us_per_req"]:
@@ -230,37 +243,6 @@ if revload:
         result["revocation_load_ratio_1M_vs_0"] = k
         print(f"gated/plain with the revoked sessions vs without, same run: {f(k, 3)} (target >= 0.95)")
 
-pg = json.load(open(f"{raw}/pg.json")) if os.path.exists(f"{raw}/pg.json") else {}
-if pg and "skipped" not in pg:
-    col = {k: pair_stats(k) for k in ("sq_user1", "pg_user1", "sq_user1cache", "pg_user1cache") if k in runs}
-    pg["gated"] = col
-    for k in ("pg_login1", "pg_loginN", "pg_refresh"):
-        if k in runs:
-            w = runs[k][0][2]
-            pg[k] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"], "requests": w["requests"]}
-    print(f"\n| PostgreSQL column ({pg.get('server', '?')}; {pg.get('settings', '')}), same run | SQLite | PostgreSQL (host A of two) |")
-    print("|---|---|---|")
-    for name, sq, pq in (("gated/plain, micro-cache OFF", "sq_user1", "pg_user1"), ("gated/plain, micro-cache ON", "sq_user1cache", "pg_user1cache")):
-        a, b = col.get(sq, {}), col.get(pq, {})
-        print(f"| {name} | {f(a.get('ratio'), 3)} ({f(a.get('gated_rps'))} req/s, p99 {f(a.get('p99_ms'), 3)} ms) | "
-              f"{f(b.get('ratio'), 3)} ({f(b.get('gated_rps'))} req/s, p99 {f(b.get('p99_ms'), 3)} ms) |")
-    for name, sq, pq in (("login, 1 client", "login1", "pg_login1"), ("login, 8 clients", "loginN", "pg_loginN"),
-                         ("refresh, 32 clients", "refresh", "pg_refresh")):
-        a = (login.get(sq) if sq.startswith("login") else result.get("refresh")) or {}
-        b = pg.get(pq, {})
-        print(f"| {name} | {f(a.get('rps'), 1)}/s p50 {f(a.get('p50_ms'), 2)} p99 {f(a.get('p99_ms'), 2)} ms (non-2xx {a.get('non2xx', '-')}) | "
-              f"{f(b.get('rps'), 1)}/s p50 {f(b.get('p50_ms'), 2)} p99 {f(b.get('p99_ms'), 2)} ms (non-2xx {b.get('non2xx', '-')}) |")
-    pr, sp = pg.get("propagation", {}), pg.get("sqlite_propagation_one_host", {})
-    for name, key in (("revocation: logout -> first denial, cache OFF, ms p50/p99/max", "nocache"),
-                      ("revocation: logout -> first denial, cache ON, ms p50/p99/max", "cache")):
-        print(f"| {name} | one host: {f(sp.get(key + '_ms_p50'), 2)} / {f(sp.get(key + '_ms_p99'), 2)} / {f(sp.get(key + '_ms_max'), 2)} | "
-              f"A -> B: {f(pr.get(key + '_ms_p50'), 2)} / {f(pr.get(key + '_ms_p99'), 2)} / {f(pr.get(key + '_ms_max'), 2)} |")
-    print(f"| revocation trials, cache off (denied on the first verify after the logout) / cache on | {sp.get('trials')} "
-          f"({sp.get('denied_on_first_verify')}) / {sp.get('cache_trials')}, errors {sp.get('errors')} | {pr.get('trials')} "
-          f"({pr.get('denied_on_first_verify')}) / {pr.get('cache_trials')}, errors {pr.get('errors')} |")
-    print(f"PostgreSQL checks: {pg.get('checks')}; responder error lines A {pg.get('errors_A')}, B {pg.get('errors_B')}")
-result["postgres"] = pg
-
 if os.path.exists(f"{raw}/servers.txt"):
     result["servers"] = open(f"{raw}/servers.txt").read().strip()
     print(f"web servers: {result['servers']} (their rows above: 'nginx µs/req' is that server's own CPU)")
@@ -274,6 +256,33 @@ if cgi:
           f"GET /auth/me {cgi['me_ms']} ms per request (exec of /bin/true: {cgi['exec_true_ms']} ms; answers "
           f"{cgi['verify_status']!r} / {cgi['me_status']!r}); through Apache mod_cgi (wrk -c4): "
           f"{f(cgi.get('apache_mod_cgi_me_rps'))} req/s, p50 {cgi.get('apache_mod_cgi_me_p50')}, non-2xx {cgi.get('apache_mod_cgi_non2xx')}")
+pg = {}
+if "pg_user1" in gate or os.path.exists(f"{raw}/pg-propagation.json"):
+    for store, k in (("sqlite", "user1"), ("postgres", "pg_user1"), ("sqlite_cache", "user1cache"), ("postgres_cache", "pg_user1cache")):
+        if k in gate:
+            pg[store + "_ratio"] = gate[k]["ratio"]
+    for k in ("login1", "loginN", "refresh", "pg_login1", "pg_loginN", "pg_refresh"):
+        if k in runs:
+            w = runs[k][0][2]
+            pg[k] = {"rps": w["rps"], "p50_ms": w["p50"], "p99_ms": w["p99"], "non2xx": w["non2xx"], "requests": w["requests"]}
+    try:
+        pg["propagation"] = json.load(open(f"{raw}/pg-propagation.json"))
+    except Exception:
+        pg["propagation"] = {}
+    result["postgres"] = pg
+    def rr(k):
+        return pg.get(k) or {}
+    print(f"\nPostgreSQL vs SQLite, same run: gated/plain cache off {f(pg.get('postgres_ratio'), 3)} vs {f(pg.get('sqlite_ratio'), 3)}, "
+          f"cache on {f(pg.get('postgres_cache_ratio'), 3)} vs {f(pg.get('sqlite_cache_ratio'), 3)}")
+    for name, a, b in (("login, 1 client", "pg_login1", "login1"), ("login, 8 clients", "pg_loginN", "loginN"),
+                       ("refresh, 32 clients", "pg_refresh", "refresh")):
+        print(f"  {name}: PostgreSQL {f(rr(a).get('rps'), 1)}/s p99 {f(rr(a).get('p99_ms'), 1)} ms (non-2xx {rr(a).get('non2xx')}) "
+              f"vs SQLite {f(rr(b).get('rps'), 1)}/s p99 {f(rr(b).get('p99_ms'), 1)} ms")
+    pr = pg["propagation"]
+    print(f"  revocation propagation, logout on host A -> first 401 on host B: {pr.get('trials')} trials, p50 {pr.get('p50_ms')} ms, "
+          f"p99 {pr.get('p99_ms')} ms, max {pr.get('max_ms')} ms (errors {pr.get('errors')}, over 5 s {pr.get('timeouts')}; "
+          f"denied on B's first verify after A's answer: {pr.get('first_poll_denied')})")
+
 print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
       f"raw wrk outputs: {raw}/")
 json.dump(result, open(out_json, "w"), indent=1, default=str)

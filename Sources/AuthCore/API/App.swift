@@ -7,7 +7,13 @@ import Synchronization
 public final class App: Sendable {
     public static let version = "0.1.0"
 
-    public let settings: Settings
+    /// The settings now in force: as started, with the live keys of the last SIGHUP applied
+    /// (`reload`). Workers keep their own copy and re-read it only when `settingsGeneration` moves.
+    public var settings: Settings { liveSettings.withLock { $0 } }
+    private let liveSettings: Mutex<Settings>
+    private let generation = Atomic<Int>(0)
+    /// Moves at every `reload` (one relaxed-cost load per request in `Worker.handle`).
+    public var settingsGeneration: Int { generation.load(ordering: .acquiring) }
     public let router: Router
     public let log: Logger
     public let keys: KeyRingStore
@@ -33,7 +39,7 @@ public final class App: Sendable {
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here) and no dummy hash made up front.
     public init(settings: Settings, log: Logger? = nil, oneShot: Bool = false) throws {
-        self.settings = settings
+        self.liveSettings = Mutex(settings)
         self.router = Router.api()
         self.log = log ?? Logger(settings: settings)
         guard let params = ScryptParameters(settings.scrypt) else {
@@ -61,6 +67,14 @@ public final class App: Sendable {
     }
 
     deinit { verifyState.stopRefresher() }
+
+    /// SIGHUP: puts the live keys of `fresh` in force (Settings.liveKeys) for the next request of
+    /// every worker and the next log line; everything else keeps its value from the start.
+    public func reload(_ fresh: Settings) {
+        liveSettings.withLock { $0 = $0.applyingLive(fresh) }
+        log.format = Logger.Format(rawValue: fresh.logFormat) ?? .text
+        generation.add(1, ordering: .releasing)
+    }
 
     public func makeWorker() throws -> Worker { try Worker(app: self) }
 }

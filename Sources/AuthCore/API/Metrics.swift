@@ -117,6 +117,8 @@ public final class MetricsRegistry: Sendable {
         histogram(&out, "authgate_login_duration_seconds", "Login time in the responder (password hash included).", S.loginHist, S.loginBuckets)
         family("authgate_hash_queue_depth", "gauge", "Password hashes running or waiting.")
         out += "authgate_hash_queue_depth \(app.hashLimiter.pending)\n"
+        family("authgate_verify_metrics_enabled", "gauge", "0 when AUTH_METRICS=off: the verify counters and histogram above stand still.")
+        out += "authgate_verify_metrics_enabled \(app.settings.metrics ? 1 : 0)\n"
         family("authgate_key_ring_loaded", "gauge", "1 when the key ring on disk is the one in use.")
         out += "authgate_key_ring_loaded \(app.keys.problem == nil ? 1 : 0)\n"
         return out

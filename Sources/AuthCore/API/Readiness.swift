@@ -1,5 +1,8 @@
 import AuthCrypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension KeyRingStore {
     /// The processes' reaction to a key ring they cannot load: a loud line, and again when fixed.
@@ -22,8 +25,17 @@ extension Worker {
     /// for every request (`/api/v1/health` stays the cheap one).
     static let ready: Router.Handler = { worker, _, _ throws(AuthError) in
         var problems: [String] = []
-        do { try worker.db.transaction(immediate: true) {} } catch {
-            problems.append("database \(worker.settings.dbDescription) is not writable: \(error)")
+        let dbPath = worker.settings.dbDescription
+        // The file system first: a read-only mount or a full disk lets BEGIN IMMEDIATE succeed
+        // (WAL takes its write lock in shared memory) and only fails at the next commit.
+        if !worker.settings.usesPostgres, let problem = Worker.writeProblem(worker.settings.dbPath) {
+            problems.append("database \(dbPath) is not writable: \(problem)")
+        } else {
+            // Another connection holding the write lock past the busy handler (5 s) fails here,
+            // as a login or refresh would.
+            do { try worker.db.transaction(immediate: true) {} } catch {
+                problems.append("database \(dbPath) is not writable: \(error)")
+            }
         }
         if let p = worker.app.keys.problem { problems.append(p) }
         _ = worker.state.isFresh()
@@ -32,5 +44,27 @@ extension Worker {
             ("status", .string(problems.isEmpty ? "ready" : "not_ready")),
             ("problems", .array(problems.map { .string($0) })),
         ]))
+    }
+}
+
+extension Worker {
+    /// Why this process could not write the database at `path` on its next commit (or at its
+    /// next start): a read-only file system, no free block for this user, or the database, its
+    /// `-wal`/`-shm` or its directory not writable by this process's user (e.g. a chmod or
+    /// chown after start: the open descriptors still work, the next process would fail).
+    /// nil when nothing is known to be wrong.
+    static func writeProblem(_ path: String) -> String? {
+        let dir = (path as NSString).deletingLastPathComponent
+        var fs = statvfs()
+        if statvfs(dir.isEmpty ? "." : dir, &fs) == 0 {
+            if fs.f_flag & UInt(ST_RDONLY) != 0 { return "its file system is mounted read-only" }
+            if (geteuid() == 0 ? fs.f_bfree : fs.f_bavail) == 0 { return "its file system is full" }
+        }
+        for file in [path, path + "-wal", path + "-shm", dir.isEmpty ? "." : dir] {
+            if access(file, W_OK) != 0 && errno != ENOENT {
+                return "\(file): \(String(cString: strerror(errno))) for uid \(geteuid())"
+            }
+        }
+        return nil
     }
 }

@@ -30,10 +30,21 @@ public struct Request: Sendable {
     /// The bearer credential of the `Authorization` header, if any.
     public var bearer: String? {
         guard let value = headers["authorization"] else { return nil }
-        let prefix = "bearer "
-        guard value.utf8.count > prefix.utf8.count,
-              value.prefix(prefix.count).lowercased() == prefix else { return nil }
-        return String(value.dropFirst(prefix.count)).trimmingASCIISpaces()
+        // "bearer " in any ASCII case, then the credential without surrounding spaces/tabs;
+        // on the UTF-8 view (no lowercased copy, no Character walk: it is on the verify path).
+        let utf8 = value.utf8
+        let prefix: [UInt8] = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72, 0x20]   // "bearer "
+        guard utf8.count > prefix.count else { return nil }
+        var i = utf8.startIndex
+        for p in prefix {
+            let b = utf8[i]
+            guard ((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) == p else { return nil }
+            i = utf8.index(after: i)
+        }
+        var end = utf8.endIndex
+        while i < end, utf8[i] == 0x20 || utf8[i] == 0x09 { i = utf8.index(after: i) }
+        while end > i, utf8[utf8.index(before: end)] == 0x20 || utf8[utf8.index(before: end)] == 0x09 { end = utf8.index(before: end) }
+        return String(value[i..<end])
     }
 
     /// Values of one query parameter, raw (not percent-decoded), through the shared parser
@@ -55,6 +66,11 @@ public struct VerifyPolicy: Sendable, Equatable {
     public var roles: [String]
 
     public init(allow: String?, roles: String?) {
+        // The common location (`user`, any role) without splitting strings on every verify.
+        if (allow == nil || allow == "user"), roles == nil || roles == "" {
+            allowUser = true; allowAPIKey = false; allowNode = false; allowBrowser = false; self.roles = []
+            return
+        }
         let kinds = (allow ?? "user").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
         allowUser = kinds.isEmpty || kinds.contains("user")
         allowAPIKey = kinds.contains("api_key")

@@ -20,17 +20,32 @@ public final class Worker {
 
     public init(app: App) throws {
         self.app = app
+        self.settingsSeen = app.settingsGeneration
+        self.settings = app.settings
         self.db = try Database(settings: app.settings)
         self.state = app.verifyState.makeReader()
         app.metrics.add(metrics)
     }
 
-    public var settings: Settings { app.settings }
-    public var profile: APIProfile { app.settings.profile }
+    /// This worker's copy of `app.settings`, taken again when a SIGHUP moved the generation.
+    public private(set) var settings: Settings
+    private var settingsSeen: Int
+    public var profile: APIProfile { settings.profile }
+
+    @inline(__always) public func takeReloadedSettings() {
+        let now = app.settingsGeneration
+        if now != settingsSeen {
+            settingsSeen = now
+            settings = app.settings
+        }
+    }
 
     /// Entry point for the FastCGI responder and in-process tests.
     public func handle(_ request: Request) -> Response {
+        takeReloadedSettings()
         if let policy = request.verify {
+            // AUTH_METRICS=off: not even the two clock reads.
+            guard settings.metrics else { return verify(request, policy: policy) }
             let started = Worker.micros()
             let response = verify(request, policy: policy)
             metrics.recordVerify(response, micros: Worker.micros() - started)

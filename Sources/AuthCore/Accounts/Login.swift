@@ -60,6 +60,11 @@ extension Worker {
         upgradeHashIfNeeded(user: user, password: password, now: now)
         // The success writes as one: counts reset, the session, its audit row.
         let session = try write {
+            // Deleted or disabled while the password was being hashed: no session (the row
+            // lock orders this against a delete on any host).
+            guard let current = try db.users.byIDForUpdate(user.id), current.status == "active" else {
+                throw AuthError.invalidCredentials
+            }
             try db.users.resetFailures(userID: user.id)
             // Failures counted on the user's accounts in other tenants were not theirs to pay for.
             for other in candidates where other.id != user.id {

@@ -10,6 +10,10 @@ public struct Settings: Sendable {
     public var dbURL: String?
     /// `AUTH_DB_POOL`: PostgreSQL connections per process (the responder's threads share them).
     public var dbPool: Int
+    /// `AUTH_WS_STALE_GRACE_SECONDS`: how long the companion keeps live WebSockets open while the
+    /// verify state is stale (new upgrades are refused at once). Default 0 on SQLite (a stale
+    /// local file is a real fault), 60 on PostgreSQL (a database blink closes nothing).
+    public var wsStaleGraceSeconds: Double
     public var keysFile: String
     public var socketPath: String
     public var wsSocketPath: String
@@ -42,6 +46,8 @@ public struct Settings: Sendable {
     public var browser: BrowserSettings
     /// `text`, `logfmt` or `json`.
     public var logFormat: String
+    /// `AUTH_METRICS=off`: the verify path counts nothing (no decision counters, no histogram).
+    public var metrics: Bool
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
@@ -58,6 +64,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_DB_URL must be a PostgreSQL URL (postgresql://user@host/db) or libpq keyword string (host=... dbname=...), got '\(PostgresURL.redacted(url))'; for SQLite set AUTH_DB_PATH")
         }
         dbPool = max(1, Int(try int("AUTH_DB_POOL", 8)))
+        wsStaleGraceSeconds = Double(try int("AUTH_WS_STALE_GRACE_SECONDS", dbURL == nil ? 0 : 60))
         keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
         socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.socket
         wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.wsSocket
@@ -100,6 +107,11 @@ public struct Settings: Sendable {
         logJSON = format == "json"
         browser = try BrowserSettings(environment: env)
         logFormat = format
+        let metricsSwitch = env["AUTH_METRICS"].flatMap { $0.isEmpty ? nil : $0 } ?? "on"
+        guard metricsSwitch == "on" || metricsSwitch == "off" else {
+            throw ConfigError("AUTH_METRICS must be on or off, got '\(metricsSwitch)'")
+        }
+        metrics = metricsSwitch == "on"
     }
 
     /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.

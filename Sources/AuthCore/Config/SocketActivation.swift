@@ -19,6 +19,9 @@ public struct InheritedSocket: Sendable {
     public let path: String
     /// Who passed it: "systemd" or "launcher".
     public let source: String
+    /// Further listening sockets systemd passed (fd 4 onwards, in the order of the unit's
+    /// `ListenStream=` lines): the companion's metrics socket.
+    public var extra: [Int32] = []
 
     public static func take() throws -> InheritedSocket? {
         let env = ProcessInfo.processInfo.environment
@@ -27,18 +30,33 @@ public struct InheritedSocket: Sendable {
         }
         var fd: Int32 = -1
         var source = ""
+        var count = 1
         if let raw = env["AUTHGATE_LISTEN_FD"], !raw.isEmpty {
             guard let n = Int32(raw), n >= 3 else { throw ConfigError("AUTHGATE_LISTEN_FD must be a descriptor number ≥ 3, got '\(raw)'") }
             fd = n
             source = "launcher"
-        } else if let pid = env["LISTEN_PID"], let count = env["LISTEN_FDS"] {
+        } else if let pid = env["LISTEN_PID"], let fds = env["LISTEN_FDS"] {
             guard let p = Int32(pid), p == getpid() else { return nil }   // meant for another process
-            guard let n = Int(count), n >= 1 else { throw ConfigError("LISTEN_FDS must be ≥ 1, got '\(count)'") }
+            guard let n = Int(fds), n >= 1 else { throw ConfigError("LISTEN_FDS must be ≥ 1, got '\(fds)'") }
             fd = 3
             source = "systemd"
+            count = min(n, 16)
         } else {
             return nil
         }
+        let path = try check(fd, source: source)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var inherited = InheritedSocket(fd: fd, path: path, source: source)
+        for more in 1..<max(1, count) {
+            _ = try check(fd + Int32(more), source: source)
+            _ = fcntl(fd + Int32(more), F_SETFD, FD_CLOEXEC)
+            inherited.extra.append(fd + Int32(more))
+        }
+        return inherited
+    }
+
+    /// `fd` must be a listening AF_UNIX stream socket; returns its path.
+    private static func check(_ fd: Int32, source: String) throws -> String {
         var type: Int32 = 0, listening: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 else {
@@ -55,10 +73,8 @@ public struct InheritedSocket: Sendable {
             throw ConfigError("the inherited fd \(fd) (\(source)) is not a listening Unix stream socket "
                               + "(authgate.socket must use ListenStream=/path)")
         }
-        let path = withUnsafeBytes(of: &addr.sun_path) { raw in
+        return withUnsafeBytes(of: &addr.sun_path) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        return InheritedSocket(fd: fd, path: path, source: source)
     }
 }

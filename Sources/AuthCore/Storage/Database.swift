@@ -52,6 +52,14 @@ public final class Database {
         try connection.transaction(immediate: immediate, body)
     }
 
+    /// Inside a transaction: serializes it with every other transaction that asks for the same
+    /// `key` until it ends (PostgreSQL: `pg_advisory_xact_lock`, across hosts). SQLite's write
+    /// transaction (`BEGIN IMMEDIATE`) already excludes every other writer: nothing to do.
+    public func serialize(on key: Int64) throws {
+        guard isPostgres else { return }
+        try connection.execute("SELECT pg_advisory_xact_lock(?)", [.int(key)])
+    }
+
     /// SQLite's `PRAGMA data_version`: moves when ANOTHER connection (thread or process) commits.
     public func dataVersion() -> Int64 {
         (try? connection.queryFirst("PRAGMA data_version") { $0.int(0) }) ?? -1

@@ -60,6 +60,14 @@ public struct UserRepository {
                                   [.text(tenantID), .text(email)], User.init)
     }
 
+    /// `byID` inside a write transaction that decides on the row: PostgreSQL locks it
+    /// (`FOR UPDATE`), so a login's session and a delete of the user, on any host, happen one
+    /// after the other (SQLite's write lock does the same).
+    public func byIDForUpdate(_ id: String) throws -> User? {
+        let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        return try connection.queryFirst("SELECT \(User.columns) FROM users WHERE id = ?" + lock, [.text(id)], User.init)
+    }
+
     public func byID(_ id: String) throws -> User? {
         try connection.queryFirst("SELECT \(User.columns) FROM users WHERE id = ?", [.text(id)], User.init)
     }
@@ -104,6 +112,9 @@ public struct UserRepository {
     @discardableResult
     public func delete(userID: String, now: Int64 = Int64(time(nil))) throws -> Bool {
         try connection.transaction(immediate: true) {
+            // The row lock first: a login committing a session for this user finishes before the
+            // revocation below reads the sessions, or starts after the user is gone.
+            guard try byIDForUpdate(userID) != nil else { return false }
             try connection.execute(
                 "UPDATE sessions SET revoked_at = ?, revoked_reason = 'user_deleted' WHERE user_id = ? AND revoked_at IS NULL",
                 [.int(now), .text(userID)])

@@ -130,6 +130,13 @@ public final class VerifyState: @unchecked Sendable {
         return VerifyState.monotonicNanos() - confirmedAt.load(ordering: .relaxed) <= maxStaleNanos
     }
 
+    /// Seconds since the state was last confirmed current (infinity when never loaded).
+    public func staleSeconds() -> Double {
+        let at = confirmedAt.load(ordering: .relaxed)
+        guard at > 0 else { return .infinity }
+        return Double(VerifyState.monotonicNanos() - at) / 1e9
+    }
+
     // MARK: refreshing
 
     /// Brings the snapshot up to date with the store now (cheap when the change marker did not

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Instructions per verify in the responder, counted by valgrind's callgrind (reproducible, unlike
+# wall time on a shared 2-core machine). Starts authgate-fcgi under callgrind with 2 worker
+# threads in a temp dir, sends WARM verifies, zeroes the counters, sends N more (one FastCGI
+# connection each, nginx's params: scripts/bench/fcgi-verify-load.py), dumps, and prints the
+# worker threads' instructions divided by N (the verify-state refresher thread and the main
+# thread are left out), for AUTH_METRICS=on and off.
+#   usage: scripts/bench/callgrind-verify.sh [BIN_DIR=.build/release]   env: N=2000 WARM=200
+#   CALLGRIND_KEEP=DIR keeps the callgrind.out files (callgrind_annotate them)
+set -eu
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+BIN="${1:-$root/.build/release}"
+N="${N:-2000}"
+WARM="${WARM:-200}"
+command -v valgrind >/dev/null || { echo "callgrind-verify: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+T="$(mktemp -d /tmp/authgate-callgrind.XXXXXX)"
+pid=""
+cleanup() {
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf -- "$T"
+}
+trap cleanup EXIT
+export AUTH_DB_PATH="$T/authgate.db" AUTH_KEYS_FILE="$T/keys" AUTH_SOCKET="$T/authgate.sock"
+export AUTH_THREADS=2 AUTH_SCRYPT="ln=4,r=8,p=1" AUTH_CONFIG="$T/authgate.conf"
+: > "$AUTH_CONFIG"
+CLI() { "$BIN/authgate" "$@" --db "$AUTH_DB_PATH"; }
+CLI keys rotate >/dev/null
+CLI init >/dev/null
+CLI tenant create --name Bench --domain bench.local >/dev/null
+printf 'bench-password-0123456789' | CLI user create --tenant bench.local --email agent@bench.local --role agent --password-stdin >/dev/null
+TOKEN="$("$BIN/authgate-bench" tokens --db "$AUTH_DB_PATH" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local --count 1)"
+
+for metrics in on off; do
+    out="$T/cg-$metrics"
+    mkdir -p "$out"
+    AUTH_METRICS="$metrics" valgrind --tool=callgrind --separate-threads=yes --collect-atstart=yes \
+        --callgrind-out-file="$out/callgrind.out.%p" "$BIN/authgate-fcgi" 2> "$T/fcgi-$metrics.log" &
+    pid=$!
+    for _ in $(seq 600); do [ -S "$AUTH_SOCKET" ] && break; sleep 0.1; done
+    [ -S "$AUTH_SOCKET" ] || { cat "$T/fcgi-$metrics.log" >&2; exit 1; }
+    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$WARM" >/dev/null
+    callgrind_control -z "$pid" >/dev/null
+    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$N" >&2
+    callgrind_control -d "$pid" >/dev/null
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+    # The dump after -z: one file per thread (*-NN); worker threads are the ones that ran FCGX_Accept_r.
+    total=0
+    for f in "$out"/callgrind.out.*.1-*; do
+        [ -e "$f" ] || continue
+        if grep -q "FCGX_Accept_r" "$f"; then
+            ir="$(awk '/^summary:/ {print $2}' "$f")"
+            total=$((total + ${ir:-0}))
+        fi
+    done
+    printf 'AUTH_METRICS=%s: %s instructions per verify (workers, %s verifies)\n' "$metrics" "$((total / N))" "$N"
+    if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP/$metrics"; cp "$out"/callgrind.out.* "$CALLGRIND_KEEP/$metrics/"; fi
+done
