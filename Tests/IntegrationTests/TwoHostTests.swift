@@ -143,6 +143,11 @@ struct TwoHostTests {
                 }
             }.flatMap { try $0.get() }
             #expect(answers.count == 16)
+            // They raced: nginx's own timing logs (one wall clock) show them held at once across hosts.
+            let spans = try h.a.serverSpans("/api/v1/auth/refresh", count: 8) + h.b.serverSpans("/api/v1/auth/refresh", count: 8)
+            let peak = peakOverlap(spans)
+            print("note: 16 refreshes across two hosts: at most \(peak) held at once")
+            #expect(peak >= 8, "the 16 refreshes did not overlap: at most \(peak) at once")
             #expect(answers.allSatisfy { $0.status == 200 || $0.status == 401 }, "\(answers)")
             let ok = answers.filter { $0.status == 200 }
             let issued = Set(ok.compactMap(\.refresh))
