@@ -28,7 +28,10 @@ final class TwoHosts: @unchecked Sendable {
 
     /// Starts both hosts on a fresh database of `server` (the process's shared one by default),
     /// runs `body`, always stops both.
+    /// `hostBURL`: host B's URL for the database (default: TCP straight to the server), e.g.
+    /// through a `TCPProxy` a test can cut.
     static func with<T>(server: PostgresServer? = nil, configure: (inout Stack.Options) -> Void = { _ in },
+                        hostBURL: ((PostgresServer, String) -> String)? = nil,
                         _ body: (TwoHosts) throws -> T) throws -> T {
         let server = try server ?? PostgresServer.shared
         let database = try server.makeDatabase(prefix: "twohost")
@@ -44,7 +47,7 @@ final class TwoHosts: @unchecked Sendable {
             return o
         }
         let a = try Stack(options(server.url(database: database)))
-        let b = try Stack(options(server.tcpURL(database: database)))
+        let b = try Stack(options(hostBURL?(server, database) ?? server.tcpURL(database: database)))
         defer {
             a.stop()
             b.stop()

@@ -163,6 +163,58 @@ struct TwoHostTests {
         }
     }
 
+    /// Host B alone loses PostgreSQL (a cut TCP proxy: its pool and its LISTEN connection die),
+    /// and host A revokes meanwhile: the notification is sent while B is away and lost. B fails
+    /// closed, keeps its valid WebSockets open, and once the link is back re-reads the change log
+    /// before it answers from memory again: the revoked session is never allowed, and its
+    /// WebSocket on B closes 4003 within a second of B being back.
+    @Test func notificationsSentWhileBIsAwayAreNotLost() throws {
+        let server = try PostgresServer.shared
+        let proxy = try TCPProxy(to: server.port)
+        defer { proxy.stop() }
+        try TwoHosts.with(hostBURL: { _, db in "postgresql://\(PostgresServer.superuser)@127.0.0.1:\(proxy.port)/\(db)?sslmode=disable" }) { h in
+            try h.world(users: ["kept@demo.local", "gone@demo.local"])
+            let kept = try h.a.tokens("kept@demo.local"), gone = try h.a.tokens("gone@demo.local")
+            for t in [kept, gone] { #expect(try h.b.get("/demo/echo", token: t.access).status == 200) }
+            let (keptWS, keptProc) = try h.b.openWebSocket(kept.access)
+            defer { keptProc.stop(grace: 1) }
+            let (goneWS, goneProc) = try h.b.openWebSocket(gone.access)
+            defer { goneProc.stop(grace: 1) }
+
+            proxy.cut()
+            let cutAt = Date()
+            try waitFor("B's gate to fail closed once its database link is cut", timeout: 15, every: 20_000) {
+                try h.b.get("/demo/echo", token: kept.access).status == 401
+            }
+            print("note: B failed closed \(String(format: "%.3f", Date().timeIntervalSince(cutAt))) s after its link was cut")
+            // A is unaffected and revokes while B is away.
+            #expect(try h.a.get("/demo/echo", token: kept.access).status == 200)
+            let out = try h.a.post("/api/v1/auth/logout", token: gone.access)
+            #expect(out.status == 200, "\(out.text)")
+            #expect(try h.a.get("/demo/echo", token: gone.access).status == 401)
+            let goneWatcher = CloseWatcher(goneWS)
+            let keptAlive = keptWS.echo("while B is away")
+            #expect(keptAlive.alive, "B's WebSocket of a valid session died with B's link: \(keptAlive.why)")
+
+            proxy.restore()
+            let restoredAt = Date()
+            goneWatcher.start(from: restoredAt)
+            try waitFor("B's gate to recover once its link is back", timeout: 20, every: 20_000) {
+                try h.b.get("/demo/echo", token: kept.access).status == 200
+            }
+            let back = Date().timeIntervalSince(restoredAt)
+            for _ in 0..<5 {
+                #expect(try h.b.get("/demo/echo", token: gone.access).status == 401, "B allowed a session revoked while it was away")
+            }
+            let closed = try goneWatcher.result(timeout: 15)
+            print("note: B recovered \(String(format: "%.3f", back)) s after its link came back; the session revoked "
+                  + "meanwhile: WebSocket \(closed) after the link came back")
+            #expect(closed.code == 4003, "B's WebSocket of the revoked session: \(closed)")
+            #expect(closed.seconds - back <= Self.bound, "closed \(closed.seconds - back) s after B was back")
+            #expect(keptWS.echoes("after B is back"), "the valid session's WebSocket survived")
+        }
+    }
+
     /// PostgreSQL dies (SIGKILL, every backend) mid-traffic and comes back. Writes answer the
     /// documented 503; the gate keeps answering from memory for at most the staleness bound,
     /// then fails closed with 401, and recovers by itself; a WebSocket that was valid stays
@@ -179,6 +231,10 @@ struct TwoHostTests {
             let late = try h.b.tokens("late@demo.local")
             let (ws, proc) = try h.b.openWebSocket(wsUser.access)
             defer { proc.stop(grace: 1) }
+            // late@'s session is logged out as the database returns: its WebSocket on B must then
+            // close within a second of B being back.
+            let (lateWS, lateProc) = try h.b.openWebSocket(late.access)
+            defer { lateProc.stop(grace: 1) }
 
             let log = AnswerLog()
             let load = TrafficThreads(log)
@@ -213,6 +269,9 @@ struct TwoHostTests {
             // The companion closes nothing valid because the database blinked.
             let during = ws.echo("during the outage")
             #expect(during.alive, "B's WebSocket (valid session) died with the database: \(during.why)")
+            let lateDuring = lateWS.echo("during the outage")
+            #expect(lateDuring.alive, "late@'s WebSocket died with the database: \(lateDuring.why)")
+            let lateWatcher = CloseWatcher(lateWS)
 
             try server.start()
             let restarted = Date()
@@ -223,7 +282,11 @@ struct TwoHostTests {
                 let r = try h.a.post("/api/v1/auth/logout", json: ["refresh_token": late.refresh])
                 let answer = Answer(host: "A", what: "logout", r)
                 log.append(answer)
-                if r.status == 200 { loggedOut = Date(); return true }
+                if r.status == 200 {
+                    loggedOut = Date()
+                    lateWatcher.start(from: loggedOut!)
+                    return true
+                }
                 #expect(answer.isDocumented503, "logout while the database returns: \(answer)")
                 return false
             }
@@ -235,13 +298,22 @@ struct TwoHostTests {
             print("note: B's gate failed closed \(String(format: "%.3f", failedClosed)) s after the kill, "
                   + "recovered \(String(format: "%.3f", recoveredIn)) s after the restart")
             #expect(recoveredIn <= 5, "B's gate recovered only \(recoveredIn) s after the restart")
+            // The revocation made as the database returned reaches B's companion within a second
+            // of B being back (whichever came later: the logout's answer or B's recovery).
+            let lateClosed = try lateWatcher.result(timeout: 15)
+            let loggedOutAt = try #require(loggedOut)
+            let backAt = max(loggedOutAt, recovered)
+            let afterBack = loggedOutAt.addingTimeInterval(lateClosed.seconds).timeIntervalSince(backAt)
+            print("note: the logout made as PostgreSQL returned closed B's WebSocket: \(lateClosed) after the logout, "
+                  + "\(String(format: "%.3f", afterBack)) s after B was back")
+            #expect(lateClosed.code == 4003, "late@'s WebSocket: \(lateClosed)")
+            #expect(afterBack <= Self.bound, "late@'s WebSocket closed \(afterBack) s after B was back")
             // Never, once recovered, the session logged out while B may have been away.
             for host in h.hosts {
                 for _ in 0..<5 {
                     #expect(try host.get("/demo/echo", token: late.access).status == 401, "a logged-out session passed on \(host.port)")
                 }
             }
-            _ = loggedOut
             // State converged: logins work on both hosts again.
             for host in h.hosts { #expect(try host.login("late@demo.local").status == 200) }
 
