@@ -13,11 +13,11 @@ set -euo pipefail
 # postgresql + libpq-dev (issue 14): libpq for the CLibpq target; the server for the two-host tests,
 # the in-process suites' PostgreSQL pass and make run-pg.
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev)
+          postgresql libpq-dev pkg-config)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0
-if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev); fi
+if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,6 +1,12 @@
 #ifndef AUTHGATE_CLIBPQ_SHIM_H
 #define AUTHGATE_CLIBPQ_SHIM_H
+// Debian puts libpq's headers in /usr/include/postgresql; pkg-config adds that directory, but a
+// machine without pkg-config must build too (its quoted includes resolve next to libpq-fe.h).
+#if __has_include(<libpq-fe.h>)
 #include <libpq-fe.h>
+#else
+#include <postgresql/libpq-fe.h>
+#endif
 // PG_DIAG_SQLSTATE is a character constant in postgres_ext.h ('C'); spelled out for Swift.
 static inline int authgate_pg_diag_sqlstate(void) { return PG_DIAG_SQLSTATE; }
 #endif
