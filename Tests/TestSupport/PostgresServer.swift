@@ -182,7 +182,8 @@ public final class PostgresServer: @unchecked Sendable {
         guard pipe(&fds) == 0 else { throw SupportError("pipe: \(String(cString: strerror(errno)))") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { close(fds[0]) }
-        let script = "trap '' INT TERM HUP; while read -r _; do :; done; kill -KILL -- -\(pgid) 2>/dev/null; exit 0"
+        // (dash's kill takes no `--`: `kill -KILL -- -N` fails with "Illegal number", seen.)
+        let script = "trap '' INT TERM HUP; while read -r _; do :; done; kill -KILL -\(pgid) 2>/dev/null; exit 0"
         do {
             let child = try Child.spawn("/bin/sh", ["-c", script], environment: ["PATH": "/usr/bin:/bin"],
                                         descriptors: [0: fds[0]], processGroup: true)
