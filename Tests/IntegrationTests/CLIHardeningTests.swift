@@ -14,10 +14,19 @@ import Testing
         let db = try cli.database()
         let before = try #require(try db.users.byID(aliceID))
         let session = try db.sessions.create(userID: aliceID, now: Time.now(), userAgent: "t", ip: "127.0.0.1")
-        try db.connection.execScript("""
-            CREATE TRIGGER audit_down BEFORE INSERT ON audit_events
-            BEGIN SELECT RAISE(ABORT, 'audit store down'); END;
-            """)
+        // The same failure on either store: a trigger that refuses every audit row.
+        if cli.databaseURL == nil {
+            try db.connection.execScript("""
+                CREATE TRIGGER audit_down BEFORE INSERT ON audit_events
+                BEGIN SELECT RAISE(ABORT, 'audit store down'); END;
+                """)
+        } else {
+            try db.connection.execScript("""
+                CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;
+                CREATE TRIGGER audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_down();
+                """)
+        }
         let user = ["--tenant", "acme.test", "--email", "alice@acme.test"]
         try cli.fails(["user", "disable"] + user)
         try cli.fails(["user", "set-role"] + user + ["--role", "supervisor"])
@@ -38,7 +47,8 @@ import Testing
         #expect(try db.projects.list(tenantID: tenantID).isEmpty)
         #expect(try db.nodes.list(tenantID: tenantID).isEmpty)
 
-        try db.connection.execScript("DROP TRIGGER audit_down;")
+        try db.connection.execScript(cli.databaseURL == nil ? "DROP TRIGGER audit_down;"
+                                     : "DROP TRIGGER audit_down ON audit_events; DROP FUNCTION audit_down();")
         try cli.ok(["user", "disable"] + user)
         #expect(try db.sessions.byID(session.id)?.revokedAt != nil)
         #expect(try db.audit.list(tenantID: tenantID).contains { $0.event == "user_disabled" })
