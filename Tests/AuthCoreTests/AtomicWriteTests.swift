@@ -84,6 +84,41 @@ import Testing
         #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)
     }
 
+    /// PostgreSQL: another connection holds the user's row lock past `lock_timeout` (5 s): the
+    /// password change answers 503 with Retry-After (not 500), writes nothing, and succeeds
+    /// once the lock is gone.
+    @Test(.enabled(if: TestBackend.isPostgres, "PostgreSQL row locks and lock_timeout"))
+    func lockedRowAnswers503NotA500() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        let user = try h.user("busy@acme.test", tenant: t)
+        let (mine, _) = h.login("busy@acme.test")
+        let (other, _) = h.login("busy@acme.test")
+        let blocker = try h.openDatabase()
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let holder = blocker
+        let userID = user.id
+        let thread = Thread {
+            defer { done.signal() }
+            try? holder.transaction {
+                _ = try holder.connection.queryFirst("SELECT id FROM users WHERE id = ? FOR UPDATE", [.text(userID)]) { $0.text(0) }
+                holding.signal()
+                _ = release.wait(timeout: .now() + 30)
+            }
+        }
+        thread.start()
+        try holding.wait(seconds: 10, for: "another connection to hold the user's row lock")
+        let busy = h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine)
+        release.signal()
+        try done.wait(seconds: 10, for: "the row lock to be released")
+        #expect(busy.status == 503 && busy.json?.errorCode == "unavailable", "\(busy.status) \(String(decoding: busy.response.body, as: UTF8.self))")
+        #expect(busy.response.header("Retry-After") != nil)
+        #expect(try h.db.users.byID(user.id)?.passwordHash == user.passwordHash)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 200)
+        #expect(h.call("POST", "/api/v1/auth/me/password", json: Self.change, bearer: mine).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)
+    }
+
     /// A login's success writes (reset counts, undo the other tenants' counts, the session,
     /// the audit rows) commit together: a failing session insert leaves the counted attempts
     /// as they were and no audit row claiming a login.
