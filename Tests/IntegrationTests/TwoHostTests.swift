@@ -147,7 +147,8 @@ struct TwoHostTests {
             let spans = try h.a.serverSpans("/api/v1/auth/refresh", count: 8) + h.b.serverSpans("/api/v1/auth/refresh", count: 8)
             let peak = peakOverlap(spans)
             print("note: 16 refreshes across two hosts: at most \(peak) held at once")
-            #expect(peak >= 8, "the 16 refreshes did not overlap: at most \(peak) at once")
+            // (8 seen under a loaded make test, 16 alone: the bound leaves room for a slow spawn.)
+            #expect(peak >= 6, "the 16 refreshes did not overlap: at most \(peak) at once")
             #expect(answers.allSatisfy { $0.status == 200 || $0.status == 401 }, "\(answers)")
             let ok = answers.filter { $0.status == 200 }
             let issued = Set(ok.compactMap(\.refresh))
