@@ -65,6 +65,37 @@ import Testing
         #expect(missing.json?["error"]?["message"]?.stringValue == "missing email or password")
     }
 
+    /// A NUL inside a JSON string (`\u0000`) is client input: never a 500, on either store
+    /// (PostgreSQL text cannot hold one; the store refuses the value instead of cutting it), and
+    /// never read as the text before it.
+    @Test func nulInJSONStringsIsNeverA500() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("nul.test")
+        try h.user("ann@nul.test", tenant: t)
+        let (access, refresh) = h.login("ann@nul.test")
+        func post(_ path: String, _ body: String, _ bearer: String? = nil) -> Int {
+            let r = h.call("POST", path, json: body, bearer: bearer)
+            #expect(r.status < 500, "\(path) \(body): \(r.status) \(String(decoding: r.response.body, as: UTF8.self))")
+            return r.status
+        }
+        for (path, body) in [
+            ("/api/v1/auth/login", #"{"email":"ann@nul.test\u0000x","password":"correct horse battery"}"#),
+            ("/api/v1/auth/login", #"{"email":"ann@nul.test","password":"correct horse battery","tenant_domain":"nul.test\u0000"}"#),
+            ("/api/v1/auth/refresh", #"{"refresh_token":"\#(refresh)\u0000"}"#),
+            ("/api/v1/auth/logout", #"{"refresh_token":"\#(refresh)\u0000"}"#),
+        ] {
+            #expect(post(path, body) != 200, "\(path) \(body) was accepted as the text before the NUL")
+        }
+        _ = post("/api/v1/projects", #"{"name":"p\u0000q"}"#, access)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: access).status == 200, "a logout cut at the NUL")
+        // A NUL inside a password is kept (only trailing NULs are equivalent: scrypt keys HMAC
+        // with the password, and HMAC pads short keys with zeros, RFC 2104).
+        #expect(post("/api/v1/auth/login", #"{"email":"ann@nul.test","password":"correct horse battery\u0000x"}"#) == 401)
+        #expect(post("/api/v1/auth/me/password",
+                     #"{"current_password":"correct horse battery\u0000x","new_password":"new long password"}"#, access) != 200)
+        #expect(h.login("ann@nul.test").0.hasPrefix("eyJ"))
+    }
+
     @Test func everyLoginFailureLooksTheSame() throws {
         let h = try APIHarness()
         let t = try h.tenant("acme.test")
