@@ -85,6 +85,22 @@ import Testing
         #expect(info.st_mode & 0o777 == 0o600)
     }
 
+    @Test(.enabled(if: TestBackend.isSQLite, "file modes of the SQLite file"))
+    func ownerReadOnlyFileStaysReadOnly() throws {
+        // An operator's chmod 0400 (a database taken out of service) is not undone by an open.
+        let dir = try StorageTestDirectory()
+        _ = try dir.open()
+        #expect(chmod(dir.dbPath, 0o400) == 0)
+        if geteuid() == 0 {
+            _ = try Database(path: dir.dbPath)   // root may open it read-write; the mode must not move
+        } else {
+            #expect(throws: StorageError.self) { _ = try Database(path: dir.dbPath).connection.execute("CREATE TABLE t(x)") }
+        }
+        var info = stat()
+        #expect(stat(dir.dbPath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o400)
+    }
+
     @Test(.enabled(if: TestBackend.isSQLite, "SQLite's messages and result codes (PostgreSQL's: the next test)"))
     func errorsCarrySQLiteMessageAndCode() throws {
         let db = try StorageTestDirectory().open()

@@ -42,8 +42,13 @@ import Testing
         #expect(old.call("GET", "/x", bearer: apiKey, verify: keys).status == 204)
         let auditBefore = try old.db.audit.list(limit: 1000).count
 
-        // The copy, into an empty PostgreSQL database.
+        // The copy, into an empty PostgreSQL database that a responder already watches (it
+        // migrated the schema and loaded an empty verify state): it must rebuild after the copy.
         let url = try TestBackend.freshPostgresURL(prefix: "migrate")
+        let new = try App(settings: try Settings(environment: [
+            "AUTH_DB_URL": url, "AUTH_KEYS_FILE": old.dir + "/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
+            "AUTH_HASH_CONCURRENCY": "2",
+        ]))
         let target = try Database(url: url)
         let counts = try StoreMigration.copy(fromSQLite: sqlitePath, to: target)
         let byTable = Dictionary(uniqueKeysWithValues: counts.map { ($0.table, $0.rows) })
@@ -55,10 +60,6 @@ import Testing
         #expect(try target.tenants.list().count == 1)
 
         // After: the same key ring, the PostgreSQL store.
-        let new = try App(settings: try Settings(environment: [
-            "AUTH_DB_URL": url, "AUTH_KEYS_FILE": old.dir + "/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
-            "AUTH_HASH_CONCURRENCY": "2",
-        ]))
         let w = try new.makeWorker()
         #expect(w.db.isPostgres)
         func call(_ method: String, _ target: String, json: String? = nil, bearer: String? = nil,
@@ -70,9 +71,13 @@ import Testing
                                      remoteAddress: "127.0.0.1", verify: verify))
             return (r.status, JSONParser.parse(r.body))
         }
-        // An access token issued on SQLite still passes the gate; the logged-out one does not.
+        // An access token issued on SQLite still passes the gate; the logged-out one does not,
+        // once the watching state has rebuilt (its refresher, within milliseconds).
+        try waitFor("the watching responder to apply the copied revocation", timeout: 5) {
+            call("GET", "/x", bearer: goneAccess, verify: user).status == 401
+        }
+        #expect(new.verifyState.health.revokedSessions == 1)
         #expect(call("GET", "/x", bearer: agentAccess, verify: user).status == 204)
-        #expect(call("GET", "/x", bearer: goneAccess, verify: user).status == 401)
         #expect(call("POST", "/api/v1/auth/refresh", json: #"{"refresh_token":"\#(goneRefresh)"}"#).status == 401)
         // The refresh chain continues from its counter; the token before it is a reuse.
         let next = call("POST", "/api/v1/auth/refresh", json: #"{"refresh_token":"\#(refresh)"}"#)

@@ -1,6 +1,6 @@
 # Sourced by scripts/bench.sh after the SQLite rounds (BENCH_SKIP="pg" skips it): the same gate on a
 # PostgreSQL store, as two hosts. A PostgreSQL server of its own in $T/pg (Unix socket only; as root
-# it runs as the postgres account), the SQLite bench data copied into it with `authgate migrate
+# it runs as the postgres account; durable: Debian's defaults, fsync on), the SQLite bench data copied into it with `authgate migrate
 # --from-sqlite` (the same users, keys and sessions), then host A and host B: one responder and one
 # nginx each (the bench nginx config with its own ports, pid, logs and cache), both on that database.
 # Measured in this run next to the SQLite rows: gated/plain cache off and on, login and refresh
@@ -22,10 +22,10 @@ pg_bench() {
     chmod 0700 "$PGH"
     log "pg: initdb + start ($pgbin)"
     "${as_pg[@]}" "$pgbin/initdb" -D "$PGH/data" -U authgate --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
-        --no-sync --no-instructions > "$T/log/pg-initdb.log" 2>&1 || { cat "$T/log/pg-initdb.log" >&2; return 1; }
+        --no-instructions > "$T/log/pg-initdb.log" 2>&1 || { cat "$T/log/pg-initdb.log" >&2; return 1; }
     local pgport; pgport="$(free_port)"
     "${as_pg[@]}" "$pgbin/postgres" -D "$PGH/data" -k "$PGH" -p "$pgport" -c listen_addresses='' \
-        -c fsync=off -c max_connections=200 > "$PGH/postgres.log" 2>&1 & local pgpid=$!; pids+=("$pgpid")
+        -c max_connections=200 > "$PGH/postgres.log" 2>&1 & local pgpid=$!; pids+=("$pgpid")
     for _ in $(seq 300); do "$pgbin/pg_isready" -q -h "$PGH" -p "$pgport" && break; sleep 0.1; done
     "$pgbin/pg_isready" -q -h "$PGH" -p "$pgport" || { log "pg did not start"; tail -5 "$PGH/postgres.log" >&2; return 1; }
     psql -q -h "$PGH" -p "$pgport" -U authgate -d postgres -c "CREATE DATABASE authgate" >&2

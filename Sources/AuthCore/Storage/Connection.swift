@@ -76,13 +76,16 @@ final class SQLiteConnection: Connection {
         close(fd)
     }
 
-    /// A file that existed before with a wider mode is tightened to 0600 (also -wal/-shm).
+    /// A file that existed before readable or writable by group or others loses those bits
+    /// (also -wal/-shm): 0644 becomes 0600, 0400 stays 0400.
     private static func restrictModes(_ path: String) {
         guard isPlainPath(path) else { return }
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()
-            if stat(file, &info) == 0, info.st_mode & 0o777 != 0o600 {
-                _ = chmod(file, 0o600)
+            // Only group and other bits are taken away: an owner-read-only file (0400, made so
+            // on purpose) must stay read-only, never become writable because it was opened.
+            if stat(file, &info) == 0, info.st_mode & 0o077 != 0 {
+                _ = chmod(file, info.st_mode & 0o700)
             }
         }
     }
