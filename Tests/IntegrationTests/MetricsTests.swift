@@ -81,6 +81,11 @@ import Glibc
             "authgate_verify_duration_seconds_bucket{le=\"+Inf\"} 4",
             "authgate_hash_queue_depth 0",
             "authgate_key_ring_loaded 1",
+            // One load at start; the one logout is the one change applied since.
+            "authgate_verify_state_reloads_total{kind=\"full\"} 1",
+            "authgate_verify_state_reloads_total{kind=\"incremental\"} 1",
+            "authgate_verify_state_fresh 1",
+            "authgate_verify_state_revoked_sessions 1",
         ]
         for line in expected { #expect(scrape.text.contains(line), "missing \(line) in:\n\(scrape.text)") }
     }

@@ -119,6 +119,16 @@ public final class MetricsRegistry: Sendable {
         out += "authgate_hash_queue_depth \(app.hashLimiter.pending)\n"
         family("authgate_verify_metrics_enabled", "gauge", "0 when AUTH_METRICS=off: the verify counters and histogram above stand still.")
         out += "authgate_verify_metrics_enabled \(app.settings.metrics ? 1 : 0)\n"
+        let reloads = app.verifyState.reloadCounts
+        let vs = app.verifyState.health
+        family("authgate_verify_state_reloads_total", "counter",
+               "Verify state updates: full loads (start, lost watermark) and incremental applies of the change log.")
+        out += "authgate_verify_state_reloads_total{kind=\"full\"} \(reloads.full)\n"
+        out += "authgate_verify_state_reloads_total{kind=\"incremental\"} \(reloads.incremental)\n"
+        family("authgate_verify_state_fresh", "gauge", "1 while the verify state is confirmed current within AUTH_STATE_MAX_STALE_SECONDS.")
+        out += "authgate_verify_state_fresh \(vs.fresh ? 1 : 0)\n"
+        family("authgate_verify_state_revoked_sessions", "gauge", "Revoked sessions the verify state holds (bounded by token lifetime).")
+        out += "authgate_verify_state_revoked_sessions \(vs.revokedSessions)\n"
         family("authgate_key_ring_loaded", "gauge", "1 when the key ring on disk is the one in use.")
         out += "authgate_key_ring_loaded \(app.keys.problem == nil ? 1 : 0)\n"
         return out

@@ -73,6 +73,13 @@ public final class VerifyState: @unchecked Sendable {
     private let refreshing = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let failure = Locked<String?>(nil)
+    /// For the metrics: full loads (start, lost watermark) and incremental applies that moved
+    /// the watermark.
+    private let fullLoads = Atomic<Int>(0)
+    private let incrementalApplies = Atomic<Int>(0)
+    public var reloadCounts: (full: Int, incremental: Int) {
+        (fullLoads.load(ordering: .relaxed), incrementalApplies.load(ordering: .relaxed))
+    }
     let maxStaleNanos: Int64
 
     private struct Writer: @unchecked Sendable {
@@ -203,6 +210,7 @@ public final class VerifyState: @unchecked Sendable {
                 }
                 snapshot = apply(snapshot, watermark: watermark, sessions: sessions, users: users, keys: keys, now: now)
                 cell.publish(snapshot)
+                incrementalApplies.add(1, ordering: .relaxed)
                 if sessions.count + users.count < Self.batch { return }
             }
         }
@@ -218,6 +226,7 @@ public final class VerifyState: @unchecked Sendable {
                                     nodes: load.nodes, watermark: load.watermark))
         w.loaded = true
         w.lastCompaction = now
+        fullLoads.add(1, ordering: .relaxed)
     }
 
     private func apply(_ s: VerifySnapshot, watermark: Int64, sessions: [(String, Int64)], users: [VerifyUserChange],
