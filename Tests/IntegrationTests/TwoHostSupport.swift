@@ -142,3 +142,91 @@ extension WSTestClient {
 
     func echoes(_ text: String) -> Bool { echo(text).alive }
 }
+
+struct RefreshAnswer: Sendable, CustomStringConvertible {
+    var status: Int
+    var refresh: String?
+    var access: String?
+    var code: String?
+    var description: String { "\(status) \(code ?? "") \(refresh.map { String($0.prefix(12)) } ?? "-")" }
+}
+
+/// Everything the traffic threads saw.
+final class AnswerLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [Answer] = []
+    func append(_ a: Answer) { lock.withLock { answers.append(a) } }
+    func append(_ a: [Answer]) { lock.withLock { answers += a } }
+    var all: [Answer] { lock.withLock { answers } }
+    var count: Int { lock.withLock { answers.count } }
+}
+
+/// Threads that repeat one round of requests until stopped; a round that throws (curl itself
+/// failed: no HTTP answer at all) is logged as status -1.
+final class TrafficThreads: @unchecked Sendable {
+    private let log: AnswerLog
+    private let lock = NSLock()
+    private var stopped = false
+    private var running: [DispatchSemaphore] = []
+
+    init(_ log: AnswerLog) { self.log = log }
+
+    func start(_ round: @escaping @Sendable () throws -> [Answer]) {
+        let done = DispatchSemaphore(value: 0)
+        lock.withLock { running.append(done) }
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            while !lock.withLock({ stopped }) {
+                do { log.append(try round()) } catch { log.append(Answer(host: "?", what: "round", failure: error)) }
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops and joins every thread (a round in flight finishes: curl bounds each request).
+    func stop() {
+        let all = lock.withLock { () -> [DispatchSemaphore] in
+            stopped = true
+            defer { running = [] }
+            return running
+        }
+        for done in all { try? done.wait(seconds: 90, for: "a traffic thread to finish its round") }
+    }
+}
+
+/// Waits on another thread for a WebSocket's close frame, timed from a given instant.
+final class CloseWatcher: @unchecked Sendable {
+    struct Closed: CustomStringConvertible {
+        var code: UInt16?
+        var seconds: Double
+        var description: String { "close \(code.map(String.init) ?? "none (EOF or error)") after \(String(format: "%.3f", seconds)) s" }
+    }
+    private let client: WSTestClient
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var closed: Closed?
+    private var failure: (any Error)?
+
+    init(_ client: WSTestClient) { self.client = client }
+
+    func start(from instant: Date) {
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            do {
+                let frame = try client.awaitClose()
+                lock.withLock { closed = Closed(code: frame?.closeCode, seconds: Date().timeIntervalSince(instant)) }
+            } catch {
+                lock.withLock { failure = error }
+            }
+        }
+        thread.start()
+    }
+
+    func result(timeout: Double) throws -> Closed {
+        try done.wait(seconds: timeout, for: "a WebSocket close frame")
+        return try lock.withLock {
+            if let failure { throw failure }
+            return closed!
+        }
+    }
+}
