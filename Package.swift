@@ -36,7 +36,9 @@ let package = Package(
         // Test support both test targets share: child processes reaped with deadlines, waits,
         // temp dirs, thread runners, binary lookup. Foundation and Glibc only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "TestSupport"],
+        // Tests only: a SQLite VFS that fails the Nth write/sync/truncate (FaultInjectionTests).
+        .target(name: "FaultVFS", dependencies: ["CSQLite"], path: "Tests/FaultVFS"),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "TestSupport", "FaultVFS"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
     ],

@@ -73,10 +73,28 @@ enum CLI {
             Output.error(error.message)
             if case .usage = error { Output.errorLine("usage: authgate \(command.synopsis)") }
             return error.exitCode
+        } catch let error as StorageError where error.isOutage {
+            // A full disk, an I/O error, a read-only file system: said plainly, exit 75
+            // (EX_TEMPFAIL: retry once the storage is fixed). Every write is one transaction.
+            Output.error(CLI.storageMessage(error))
+            return 75
         } catch {
             Output.error(Output.oneLine("\(error)"))
             return 1
         }
+    }
+
+    static func storageMessage(_ error: StorageError) -> String {
+        let what: String
+        switch error.failure {
+        case .full: what = "the database's storage is full"
+        case .readonly: what = "the database is read-only (a read-only file system or file, or a read-only PostgreSQL server)"
+        case .cantopen: what = "a database file cannot be opened"
+        case .nomem: what = "the database ran out of memory"
+        default: what = "the database's storage is failing (I/O error)"
+        }
+        return "storage unavailable: \(what); the command stopped (each of its writes is one transaction: none is half done). Free space or fix the storage, then run it again. ("
+            + Output.oneLine("\(error)") + ")"
     }
 
     static var usage: String {

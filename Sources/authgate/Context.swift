@@ -33,6 +33,8 @@ final class Context {
                 // waiting on busy_timeout when another process (a racing `init`) does the same.
                 attempt += 1
                 usleep(50_000)
+            } catch let error as StorageError where error.isOutage {
+                throw error   // said as a storage outage (CLI.storageMessage), exit 75
             } catch {
                 throw CLIError.failure("cannot open database \(settings.dbDescription): \(error)")
             }

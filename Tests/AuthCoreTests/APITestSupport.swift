@@ -15,9 +15,12 @@ final class APIHarness {
     var db: Database { worker.db }
     let location: TestStoreLocation
 
-    init(profile: String = "2signal", env extra: [String: String] = [:]) throws {
+    /// `prepare` runs on the temp dir before anything opens the database (FaultInjectionTests
+    /// routes it through its fault-injecting VFS).
+    init(profile: String = "2signal", env extra: [String: String] = [:], prepare: (String) throws -> Void = { _ in }) throws {
         temp = try TempDir("authgate-api")
         let dir = temp.path
+        try prepare(dir)
         _ = try KeyRing.rotate(path: "\(dir)/keys")
         switch TestBackend.current {
         case .sqlite: location = .sqlite(path: "\(dir)/db.sqlite")

@@ -35,6 +35,8 @@ public final class App: Sendable {
     public let verifyState: VerifyState
     /// Every worker's counters (GET /api/v1/metrics).
     public let metrics = MetricsRegistry()
+    /// A full or failing store is logged once per burst, not once per request.
+    public let storageFailures = StorageFailureLog()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here) and no dummy hash made up front.

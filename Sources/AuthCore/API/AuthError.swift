@@ -45,6 +45,13 @@ public struct AuthError: Error, Sendable, Equatable {
         AuthError(status: 503, code: "unavailable", message: "server busy, retry later",
                   headers: [("Retry-After", String(retryAfter))])
     }
+    /// The store is full or failing (a full disk, an I/O error, a read-only file system,
+    /// PostgreSQL out of a resource): nothing was written; retry later.
+    public static let storageUnavailableCode = "storage_unavailable"
+    public static func storageUnavailable(retryAfter: Int = 5) -> AuthError {
+        AuthError(status: 503, code: storageUnavailableCode, message: "storage unavailable, retry later",
+                  headers: [("Retry-After", String(retryAfter))])
+    }
     public static func internalError(_ cause: String) -> AuthError {
         AuthError(status: 500, code: "internal", message: "internal error", cause: cause)
     }

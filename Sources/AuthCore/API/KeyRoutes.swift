@@ -42,8 +42,11 @@ extension Worker {
     static let createProject: Router.Handler = { w, request, _ throws(AuthError) in
         let (p, tenant) = try w.requireAdmin(request)
         let name = try w.requiredName(request)!
-        let project = try w.store { try w.db.projects.create(tenantID: tenant, name: name, now: Time.now()) }
-        w.audit("project_created", tenantID: tenant, actor: p.userID, request: request, detail: project.id)
+        let project = try w.write {
+            let project = try w.db.projects.create(tenantID: tenant, name: name, now: Time.now())
+            try w.recordAudit("project_created", tenantID: tenant, actor: p.userID, request: request, detail: project.id)
+            return project
+        }
         return w.profile.respond(201, w.projectJSON(project))
     }
 
@@ -70,11 +73,13 @@ extension Worker {
         let project = try w.ownedProject(params[0], tenant: tenant)
         let name = try w.requiredName(request, optional: true) ?? "default"
         let made = CredentialKeys.newAPIKey()
-        let key = try w.store {
-            try w.db.apiKeys.create(projectID: project.id, name: name, prefix: made.prefix, keyHash: made.digest,
-                                    now: Time.now())
+        // The key and its audit row as one write: all or nothing.
+        let key = try w.write {
+            let key = try w.db.apiKeys.create(projectID: project.id, name: name, prefix: made.prefix, keyHash: made.digest,
+                                              now: Time.now())
+            try w.recordAudit("api_key_created", tenantID: tenant, actor: p.userID, request: request, detail: key.id)
+            return key
         }
-        w.audit("api_key_created", tenantID: tenant, actor: p.userID, request: request, detail: key.id)
         return w.profile.respond(201, w.apiKeyJSON(key, raw: made.raw))
     }
 
@@ -91,8 +96,10 @@ extension Worker {
         let keyID = params[1].lowercased()
         guard let key = try w.store({ try w.db.apiKeys.byID(keyID) }), key.projectID == project.id,
               key.revokedAt == nil else { throw AuthError.notFound }
-        _ = try w.store { try w.db.apiKeys.revoke(id: keyID, now: Time.now()) }
-        w.audit("api_key_revoked", tenantID: tenant, actor: p.userID, request: request, detail: keyID)
+        try w.write {
+            _ = try w.db.apiKeys.revoke(id: keyID, now: Time.now())
+            try w.recordAudit("api_key_revoked", tenantID: tenant, actor: p.userID, request: request, detail: keyID)
+        }
         return w.profile.respond(200, APIProfile.successTrue)
     }
 
@@ -108,8 +115,11 @@ extension Worker {
         let (p, tenant) = try w.requireAdmin(request)
         let name = try w.requiredName(request)!
         let made = CredentialKeys.newNodeKey()
-        let node = try w.store { try w.db.nodes.create(tenantID: tenant, name: name, keyHash: made.digest, now: Time.now()) }
-        w.audit("node_created", tenantID: tenant, actor: p.userID, request: request, detail: node.id)
+        let node = try w.write {
+            let node = try w.db.nodes.create(tenantID: tenant, name: name, keyHash: made.digest, now: Time.now())
+            try w.recordAudit("node_created", tenantID: tenant, actor: p.userID, request: request, detail: node.id)
+            return node
+        }
         return w.profile.respond(201, w.nodeJSON(node, raw: made.raw))
     }
 
@@ -125,8 +135,10 @@ extension Worker {
         guard let node = try w.store({ try w.db.nodes.byID(id) }), node.tenantID == tenant, node.revokedAt == nil else {
             throw AuthError.notFound
         }
-        _ = try w.store { try w.db.nodes.revoke(id: id, now: Time.now()) }
-        w.audit("node_revoked", tenantID: tenant, actor: p.userID, request: request, detail: id)
+        try w.write {
+            _ = try w.db.nodes.revoke(id: id, now: Time.now())
+            try w.recordAudit("node_revoked", tenantID: tenant, actor: p.userID, request: request, detail: id)
+        }
         return w.profile.respond(200, APIProfile.successTrue)
     }
 

@@ -15,6 +15,7 @@ public final class WorkerMetrics: @unchecked Sendable {
         static let loginOutcomes = ["ok", "invalid_credentials", "locked", "rate_limited", "unavailable"]
         static let refreshOutcomes = ["ok", "reuse_grace", "reuse_revoked", "invalid"]
         static let logoutScopes = ["local", "global", "others"]
+        static let storageKinds = StorageError.Failure.allCases.map(\.rawValue)
         static let verifyBuckets: [Double] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]
         static let loginBuckets: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -25,7 +26,8 @@ public final class WorkerMetrics: @unchecked Sendable {
         static let logout = refresh + refreshOutcomes.count
         static let verifyHist = logout + logoutScopes.count                // buckets..., +Inf count, sum µs
         static let loginHist = verifyHist + verifyBuckets.count + 2
-        static let count = loginHist + loginBuckets.count + 2
+        static let storage = loginHist + loginBuckets.count + 2
+        static let count = storage + storageKinds.count
     }
 
     private let slots: UnsafeMutablePointer<Atomic<Int>>
@@ -78,6 +80,11 @@ public final class WorkerMetrics: @unchecked Sendable {
         bump(Slot.refresh + outcome)
     }
 
+    /// A storage call that failed, by StorageError.Failure (busy, full, io, readonly, cantopen, nomem, other).
+    func recordStorageFailure(_ kind: StorageError.Failure) {
+        bump(Slot.storage + (StorageError.Failure.allCases.firstIndex(of: kind) ?? 0))
+    }
+
     func recordLogout(status: Int, note: String?) {
         guard status == 200, let note, let i = Slot.logoutScopes.firstIndex(of: note) else { return }
         bump(Slot.logout + i)
@@ -113,6 +120,9 @@ public final class MetricsRegistry: Sendable {
         for (i, o) in S.refreshOutcomes.enumerated() { out += "authgate_refreshes_total{outcome=\"\(o)\"} \(sum(S.refresh + i))\n" }
         family("authgate_logouts_total", "counter", "Logouts by scope.")
         for (i, o) in S.logoutScopes.enumerated() { out += "authgate_logouts_total{scope=\"\(o)\"} \(sum(S.logout + i))\n" }
+        family("authgate_storage_errors_total", "counter",
+               "Storage calls that failed, by kind: busy (503 unavailable); full, io, readonly, cantopen, nomem (503 storage_unavailable); other (500).")
+        for (i, k) in S.storageKinds.enumerated() { out += "authgate_storage_errors_total{kind=\"\(k)\"} \(sum(S.storage + i))\n" }
         histogram(&out, "authgate_verify_duration_seconds", "Verify time in the responder.", S.verifyHist, S.verifyBuckets)
         histogram(&out, "authgate_login_duration_seconds", "Login time in the responder (password hash included).", S.loginHist, S.loginBuckets)
         family("authgate_hash_queue_depth", "gauge", "Password hashes running or waiting.")

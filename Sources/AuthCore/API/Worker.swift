@@ -125,29 +125,64 @@ public final class Worker {
         ]))
     }
 
-    /// Runs a storage call. A database still locked after the busy handler gave up (5 s) is 503
-    /// `unavailable` with `Retry-After` (the client may simply retry); any other storage
-    /// failure is a logged 500.
+    /// Runs a storage call; a StorageError becomes the client's answer through `storageFailure`.
     func store<T>(_ body: () throws -> T) throws(AuthError) -> T {
-        do { return try body() } catch let e as AuthError { throw e } catch let e as StorageError where e.isBusy {
-            var busy = AuthError.unavailable(retryAfter: 1)
-            busy.cause = "storage busy: \(e)"
-            throw busy
+        do { return try body() } catch let e as AuthError { throw e } catch let e as StorageError {
+            throw storageFailure(e)
         } catch {
             throw AuthError.internalError("storage: \(error)")
         }
     }
 
-    /// Several writes as one: a write transaction (`BEGIN IMMEDIATE`) run through `store`, so
-    /// either every statement of `body` commits or none does. Never hash inside it.
-    func write<T>(_ body: () throws -> T) throws(AuthError) -> T {
-        try store { try db.transaction(immediate: true, body) }
+    /// The one mapping of a storage failure to an answer (StorageError.Failure), counted in
+    /// `authgate_storage_errors_total{kind}`. A database still locked after the busy handler
+    /// gave up (5 s) is 503 `unavailable`; a full or failing store (disk full, I/O error,
+    /// read-only, cannot open, PostgreSQL out of a resource) is 503 `storage_unavailable`,
+    /// both with `Retry-After`, logged once per burst (StorageFailureLog), not per request;
+    /// anything else is a logged 500.
+    func storageFailure(_ e: StorageError) -> AuthError {
+        metrics.recordStorageFailure(e.failure)
+        switch e.failure {
+        case .busy:
+            var busy = AuthError.unavailable(retryAfter: 1)
+            busy.cause = "storage busy: \(e)"
+            return busy
+        case .other:
+            return AuthError.internalError("storage: \(e)")
+        default:
+            app.storageFailures.note(kind: e.failure.rawValue, what: "\(e)", log: app.log)
+            return AuthError.storageUnavailable()
+        }
     }
 
+    /// Several writes as one: a write transaction (`BEGIN IMMEDIATE`) run through `store`, so
+    /// either every statement of `body` commits or none does. Never hash inside it. Audit rows
+    /// written inside it go through `recordAudit` (their failure fails the write).
+    func write<T>(_ body: () throws -> T) throws(AuthError) -> T {
+        let result = try store { try db.transaction(immediate: true, body) }
+        app.storageFailures.recovered(log: app.log)
+        return result
+    }
+
+    /// An audit row that is part of a `write`: its failure fails the whole write. (Swallowed
+    /// inside a transaction, a full disk's error would leave SQLite's automatically rolled-back
+    /// transaction, or PostgreSQL's aborted one, to a COMMIT that fails as a 500 or commits the
+    /// rest without its audit row.)
+    func recordAudit(_ event: String, tenantID: String?, actor: String?, request: Request, detail: String? = nil) throws {
+        try db.audit.record(event, tenantID: tenantID, actor: actor, ip: request.remoteAddress,
+                            detail: detail, at: Time.now())
+    }
+
+    /// A best-effort audit row, outside any transaction (a failed login, a cross-tenant read):
+    /// its failure is logged (once per burst when the store is failing) and the answer stands.
     func audit(_ event: String, tenantID: String?, actor: String?, request: Request, detail: String? = nil) {
+        assert(!db.connection.isInTransaction, "audit() inside a write swallows its failure: use recordAudit")
         do {
             try db.audit.record(event, tenantID: tenantID, actor: actor, ip: request.remoteAddress,
                                 detail: detail, at: Time.now())
+        } catch let e as StorageError where e.isOutage {
+            metrics.recordStorageFailure(e.failure)
+            app.storageFailures.note(kind: e.failure.rawValue, what: "audit \(event) not written: \(e)", log: app.log)
         } catch {
             app.log.error("audit \(event) not written: \(error)")
         }

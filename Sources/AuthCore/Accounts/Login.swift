@@ -71,13 +71,13 @@ extension Worker {
                 try db.users.undoFailure(userID: other.id)
             }
             if candidates.count > 1 {
-                audit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
+                try recordAudit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
                       detail: "email exists in \(candidates.count) tenants")
             }
             let session = try db.sessions.create(userID: user.id, now: now,
                                                  userAgent: String((request.header("user-agent") ?? "").prefix(256)),
                                                  ip: request.remoteAddress)
-            audit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
+            try recordAudit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
             return session
         }
         let fresh = (try? db.users.byID(user.id)) ?? user

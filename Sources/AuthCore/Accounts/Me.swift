@@ -47,7 +47,7 @@ extension Worker {
             try db.users.resetFailures(userID: user.id)
             try db.users.setPassword(userID: user.id, hash: hash, mustChange: false, now: now)
             _ = try db.sessions.revokeAll(userID: user.id, reason: "password_changed", now: now, except: p.sessionID)
-            audit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
+            try recordAudit("password_changed", tenantID: user.tenantID, actor: user.id, request: request)
         }
         return (try? db.users.byID(user.id)) ?? user
     }

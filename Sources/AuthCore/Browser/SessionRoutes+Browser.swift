@@ -41,10 +41,16 @@ extension Worker {
     func sessionLogout(_ request: Request) throws(AuthError) -> Response {
         try requireSameOrigin(request)
         let (_, kind) = try BrowserBody.parse(request)
-        if let subject = try? logoutSubject(cookieCredentials(request)) {
-            _ = try store { try db.sessions.revoke(id: subject.session, reason: "logout", now: Time.now()) }
-            audit("logout", tenantID: subject.tenant, actor: subject.user, request: request,
-                  detail: "scope=local session=\(subject.session) via=cookie")
+        // No live session in the cookies: nothing to revoke, the cookies are cleared. A session
+        // that could not be looked up or revoked (the store failing) is a 503, never a success.
+        let subject: (user: String, session: String, tenant: String?)?
+        do { subject = try logoutSubject(cookieCredentials(request)) } catch where error.status < 500 { subject = nil }
+        if let subject {
+            try write {
+                _ = try db.sessions.revoke(id: subject.session, reason: "logout", now: Time.now())
+                try recordAudit("logout", tenantID: subject.tenant, actor: subject.user, request: request,
+                                detail: "scope=local session=\(subject.session) via=cookie")
+            }
         }
         guard BrowserBody.answersJSON(request, kind) else { return seeOther("/auth/login?logged_out=1", clearedCookies) }
         var r = profile.respond(200, APIProfile.successTrue)

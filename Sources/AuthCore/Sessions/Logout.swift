@@ -17,14 +17,16 @@ extension Worker {
         }
         let (userID, sessionID, tenantID) = try logoutSubject(request)
         let now = Time.now()
-        try store {
+        // The revocation and its audit row as one write: a logout that cannot be recorded
+        // answers 503 and revokes nothing, never a success.
+        try write {
             switch scope {
             case "global": _ = try db.sessions.revokeAll(userID: userID, reason: "logout_global", now: now, except: nil)
             case "others": _ = try db.sessions.revokeAll(userID: userID, reason: "logout_others", now: now, except: sessionID)
             default: _ = try db.sessions.revoke(id: sessionID, reason: "logout", now: now)
             }
+            try recordAudit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
         }
-        audit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
         outcomeNote = scope   // metrics only
         return profile.respond(200, APIProfile.successTrue)
     }

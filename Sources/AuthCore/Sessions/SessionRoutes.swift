@@ -22,8 +22,10 @@ extension Worker {
         let id = params[0].lowercased()
         guard let session = try worker.store({ try worker.db.sessions.byID(id) }),
               session.userID == p.userID, session.revokedAt == nil else { throw AuthError.notFound }
-        _ = try worker.store { try worker.db.sessions.revoke(id: id, reason: "revoked_by_user", now: Time.now()) }
-        worker.audit("session_revoked", tenantID: p.tenantID, actor: p.userID, request: request, detail: "session \(id)")
+        try worker.write {
+            _ = try worker.db.sessions.revoke(id: id, reason: "revoked_by_user", now: Time.now())
+            try worker.recordAudit("session_revoked", tenantID: p.tenantID, actor: p.userID, request: request, detail: "session \(id)")
+        }
         return worker.profile.respond(200, APIProfile.successTrue)
     }
 

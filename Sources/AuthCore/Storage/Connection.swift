@@ -14,7 +14,7 @@ final class SQLiteConnection: Connection {
         try SQLiteConnection.createPrivateFile(path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, SQLiteTestVFS.name(for: path))
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
@@ -147,7 +147,13 @@ final class SQLiteConnection: Connection {
     func queryFirst<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> T? {
         try withStatement(sql) { statement in
             try statement.bind(arguments)
-            return try statement.step() ? try decode(statement.row) : nil
+            guard try statement.step() else { return nil }
+            let value = try decode(statement.row)
+            // A write (`UPDATE … RETURNING`) outside a transaction commits only when it runs to
+            // its end: finish it here, so a failing commit (a full disk, an I/O error) is thrown
+            // instead of going to sqlite3_reset and being lost with the write.
+            if !statement.isReadOnly { while try statement.step() {} }
+            return value
         }
     }
 

@@ -76,7 +76,7 @@ final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
         while idle.isEmpty && open >= size {
             if pthread_cond_timedwait(&cond, &mutex, &deadline) == ETIMEDOUT && idle.isEmpty && open >= size {
                 pthread_mutex_unlock(&mutex)
-                throw StorageError(sqlstate: "53300", message: "all \(size) PostgreSQL connections (AUTH_DB_POOL) busy for 5 s")
+                throw StorageError(code: .busy, sqlstate: "53300", message: "all \(size) PostgreSQL connections (AUTH_DB_POOL) busy for 5 s")
             }
         }
         if let c = idle.popLast() {

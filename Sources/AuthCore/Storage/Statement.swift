@@ -71,6 +71,9 @@ final class Statement {
         }
     }
 
+    /// The statement never writes (SELECT, most PRAGMAs).
+    var isReadOnly: Bool { sqlite3_stmt_readonly(handle) != 0 }
+
     func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)

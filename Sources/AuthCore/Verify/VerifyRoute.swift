@@ -102,6 +102,9 @@ extension Worker {
         let ids = Array(touchedKeys)
         touchedKeys.removeAll(keepingCapacity: true)
         lastTouchFlush = now
-        do { try db.apiKeys.touch(ids: ids, at: now) } catch { app.log.error("last_used_at flush: \(error)") }
+        do { try db.apiKeys.touch(ids: ids, at: now) } catch let e as StorageError where e.isOutage {
+            metrics.recordStorageFailure(e.failure)
+            app.storageFailures.note(kind: e.failure.rawValue, what: "last_used_at flush: \(e)", log: app.log)
+        } catch { app.log.error("last_used_at flush: \(error)") }
     }
 }
