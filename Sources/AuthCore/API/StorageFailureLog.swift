@@ -26,7 +26,9 @@ public final class StorageFailureLog: Sendable {
     public init(interval: Double = 5) { self.interval = interval }
 
     /// One failure (`kind`: StorageError.Failure's raw value; `what`: the error, never a secret).
-    public func note(kind: String, what: String, log: Logger, now: Double = StorageFailureLog.monotonic()) {
+    /// Returns the line it logged, if any.
+    @discardableResult
+    public func note(kind: String, what: String, log: Logger, now: Double = StorageFailureLog.monotonic()) -> String? {
         let line: String? = state.withLock { s in
             s.total += 1
             if !s.failing {
@@ -50,11 +52,13 @@ public final class StorageFailureLog: Sendable {
             return text
         }
         if let line { log.error(line) }
+        return line
     }
 
-    /// A write committed: closes an open burst with one line.
-    public func recovered(log: Logger, now: Double = StorageFailureLog.monotonic()) {
-        guard failing.load(ordering: .relaxed) else { return }
+    /// A write committed: closes an open burst with one line (returned).
+    @discardableResult
+    public func recovered(log: Logger, now: Double = StorageFailureLog.monotonic()) -> String? {
+        guard failing.load(ordering: .relaxed) else { return nil }
         let line: String? = state.withLock { s in
             guard s.failing else { return nil }
             s.failing = false
@@ -68,6 +72,7 @@ public final class StorageFailureLog: Sendable {
             return text
         }
         if let line { log.info(line) }
+        return line
     }
 
     public var isFailing: Bool { failing.load(ordering: .relaxed) }
