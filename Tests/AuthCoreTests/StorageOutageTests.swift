@@ -83,6 +83,39 @@ import Testing
             #expect(h.call("GET", "/api/v1/auth/me", bearer: access).status == 401)
         }
     }
+
+    /// A browser logout whose session cannot even be looked up (the store failing: 53100 on
+    /// every read of `sessions`, through a view over the renamed table) answers 503 and keeps
+    /// the cookies; it never clears them and says "logged out" while the session lives on.
+    @Test(.enabled(if: TestBackend.isPostgres, "a PL/pgSQL failure on reading sessions"))
+    func browserLogoutNeverClaimsSuccessWhenTheStoreFails() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        _ = try h.user("cookie@acme.test", tenant: t)
+        let (access, refresh) = h.login("cookie@acme.test")
+        let cookie = "\(h.worker.settings.browser.refreshCookie)=\(refresh)"
+        func logout() -> (status: Int, json: JSON?, response: Response) {
+            h.call("POST", "/api/v1/auth/session/logout", json: "{}",
+                   headers: ["cookie": cookie, "sec-fetch-site": "same-origin"])
+        }
+        try h.db.connection.execScript("""
+            CREATE FUNCTION fail_read() RETURNS boolean LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'injected disk full' USING ERRCODE = '53100'; END $$;
+            ALTER TABLE sessions RENAME TO sessions_hidden;
+            CREATE VIEW sessions AS SELECT * FROM sessions_hidden WHERE fail_read();
+            """)
+        let failed = logout()
+        try h.db.connection.execScript("""
+            DROP VIEW sessions; ALTER TABLE sessions_hidden RENAME TO sessions; DROP FUNCTION fail_read();
+            """)
+        #expect(failed.status == 503 && failed.json?.errorCode == "storage_unavailable",
+                "\(failed.status) \(String(decoding: failed.response.body, as: UTF8.self))")
+        #expect(!failed.response.headers.contains { $0.0 == "Set-Cookie" }, "cookies cleared by a logout that did not happen")
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: access).status == 200)
+        let done = logout()
+        #expect(done.status == 200 && done.response.headers.contains { $0.0 == "Set-Cookie" })
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: access).status == 401)
+    }
 }
 
 /// The log of a failing store: the first failure in full, then at most one summary line per
