@@ -116,6 +116,35 @@ import Testing
         #expect(done.status == 200 && done.response.headers.contains { $0.0 == "Set-Cookie" })
         #expect(h.call("GET", "/api/v1/auth/me", bearer: access).status == 401)
     }
+
+    /// The audit row of a write is part of it: when its insert fails (53100 on audit_events),
+    /// the password change answers 503 and changes nothing. (Swallowed, the error left an
+    /// aborted PostgreSQL transaction whose COMMIT quietly rolled back: a 200 for a password
+    /// change that never happened, with the other sessions still live.)
+    @Test(.enabled(if: TestBackend.isPostgres, "a PL/pgSQL failure on the audit insert"))
+    func failingAuditRowFailsItsWrite() throws {
+        let h = try APIHarness()
+        let t = try h.tenant("acme.test")
+        let user = try h.user("audit@acme.test", tenant: t)
+        let (mine, _) = h.login("audit@acme.test")
+        let (other, _) = h.login("audit@acme.test")
+        try h.db.connection.execScript("""
+            CREATE FUNCTION inject_outage() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'injected disk full' USING ERRCODE = '53100'; END $$;
+            CREATE TRIGGER inject_outage BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION inject_outage();
+            """)
+        let change = #"{"current_password":"correct horse battery","new_password":"a brand new password"}"#
+        let failed = h.call("POST", "/api/v1/auth/me/password", json: change, bearer: mine)
+        let keyless = h.call("POST", "/api/v1/auth/logout", bearer: other)
+        try h.db.connection.execScript("DROP TRIGGER inject_outage ON audit_events; DROP FUNCTION inject_outage();")
+        #expect(failed.status == 503 && failed.json?.errorCode == "storage_unavailable",
+                "\(failed.status) \(String(decoding: failed.response.body, as: UTF8.self))")
+        #expect(keyless.status == 503, "logout whose audit row failed: \(keyless.status)")
+        #expect(try h.db.users.byID(user.id)?.passwordHash == user.passwordHash)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 200)
+        #expect(h.call("POST", "/api/v1/auth/me/password", json: change, bearer: mine).status == 200)
+        #expect(h.call("GET", "/api/v1/auth/me", bearer: other).status == 401)
+    }
 }
 
 /// The log of a failing store: the first failure in full, then at most one summary line per
