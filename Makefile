@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak
+.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5 (and glibc). Built in a scratch
@@ -119,6 +119,15 @@ crash: deps
 
 soak: deps
 	scripts/reliability.sh soak
+
+# Storage faults in full (README "Reliability and security"): every write (login, refresh, logout,
+# password change, API key creation) failed at every one of its I/O calls, with SQLITE_FULL that
+# stays and with one SQLITE_IOERR_WRITE (Tests/FaultVFS), then the real 16 MiB tmpfs filled to the
+# last byte. make test runs the same suites with three failure points per write.
+faults: deps
+	$(SWIFT) build --build-tests
+	AUTHGATE_FAULTS=all AUTH_SCRYPT="$${AUTH_SCRYPT:-ln=4,r=8,p=1}" $(SWIFT) test --skip-build \
+	    --filter 'FaultInjectionTests|DiskFullTests|StorageOutageTests|StorageFailureLogTests'
 
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:
