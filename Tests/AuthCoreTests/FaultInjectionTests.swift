@@ -19,13 +19,28 @@ struct FaultInjectionTests {
 
     final class Box: @unchecked Sendable { var current = FaultInjectionTests.password; var next = "a brand new password 7" }
 
+    /// Runs `flow` under every fault (Fault.points) twice: as the responder runs (WAL,
+    /// synchronous=NORMAL: a commit's I/O is its WAL frames), and, in the long form, with a
+    /// checkpoint after every commit (PRAGMA wal_autocheckpoint=1: the database file's writes,
+    /// its fsyncs and the WAL's reset are failed too). A failure before the commit must answer
+    /// 503 with nothing written; one in the checkpoint after it (SQLite retries a checkpoint
+    /// later) must answer the success with all of it written. Never anything else.
     func run(_ flow: FaultFlow, _ f: FaultHarness, userID: String) throws {
+        let long = ProcessInfo.processInfo.environment["AUTHGATE_FAULTS"] == "all"
+        for checkpoints in long ? [false, true] : [false] {
+            try f.h.db.connection.execScript("PRAGMA wal_autocheckpoint = \(checkpoints ? 1 : 1000);")
+            try run(flow, f, userID: userID, label: checkpoints ? "\(flow.name), checkpoint after every commit" : flow.name)
+        }
+        try f.h.db.connection.execScript("PRAGMA wal_autocheckpoint = 1000;")
+    }
+
+    func run(_ flow: FaultFlow, _ f: FaultHarness, userID: String, label: String) throws {
         var ctx = try flow.prepare(f)
         var calibration: (status: Int, json: JSON?, response: Response)?
         let calls = Fault.count { calibration = flow.request(f, ctx) }
-        #expect(calibration?.status == flow.expectedStatus, "\(flow.name) without a fault: \(calibration?.status ?? 0)")
-        #expect(calls > 0, "\(flow.name): no I/O went through the fault VFS")
-        var failedPoints = 0, passedPoints = 0
+        #expect(calibration?.status == flow.expectedStatus, "\(label) without a fault: \(calibration?.status ?? 0)")
+        #expect(calls > 0, "\(label): no I/O went through the fault VFS")
+        var refused = 0, afterCommit = 0, notReached = 0
         for mode in [Fault.Mode.diskFull, .ioError] {
             for nth in Fault.points(calls: calls) {
                 let fault = Fault(mode: mode, nth: nth)
@@ -35,35 +50,35 @@ struct FaultInjectionTests {
                 let countBefore = try f.counters(userID)
                 let (r, _, failed) = fault.armed { flow.request(f, ctx) }
                 let body = String(decoding: r.response.body, as: UTF8.self)
-                if failed == 0 {
-                    // Past this run's last I/O call: it must simply have worked.
-                    passedPoints += 1
-                    #expect(r.status == flow.expectedStatus, "\(flow.name), \(fault) (not reached): \(r.status) \(body)")
-                    #expect(try flow.isAfter(f, ctx, exactBefore), "\(flow.name), \(fault): 200 but not written")
+                if r.status == flow.expectedStatus {
+                    // Not reached, or failed after the commit (a checkpoint): all of it is there.
+                    if failed == 0 { notReached += 1 } else { afterCommit += 1 }
+                    #expect(try flow.isAfter(f, ctx, exactBefore), "\(label), \(fault): \(r.status) but not fully written")
                     continue
                 }
-                failedPoints += 1
-                #expect(r.status == 503 && r.json?.errorCode == "storage_unavailable",
-                        "\(flow.name), \(fault): \(r.status) \(body)")
-                #expect(r.response.header("Retry-After") != nil, "\(flow.name), \(fault): no Retry-After")
+                refused += 1
+                #expect(failed > 0 && r.status == 503 && r.json?.errorCode == "storage_unavailable",
+                        "\(label), \(fault): \(r.status) \(body)")
+                #expect(r.response.header("Retry-After") != nil, "\(label), \(fault): no Retry-After")
                 // Fully before: nothing of the write is there (a 503 never did it, or half of it).
-                #expect(try f.dump(volatileCounters: flow.countsAttempt) == before, "\(flow.name), \(fault): the database changed")
+                #expect(try f.dump(volatileCounters: flow.countsAttempt) == before, "\(label), \(fault): the database changed")
                 if flow.countsAttempt {
                     let now = try f.counters(userID)
-                    #expect(now == countBefore || now == countBefore + 1, "\(flow.name), \(fault): failed_attempts \(countBefore) -> \(now)")
+                    #expect(now == countBefore || now == countBefore + 1, "\(label), \(fault): failed_attempts \(countBefore) -> \(now)")
                 } else {
-                    #expect(try f.dump() == exactBefore, "\(flow.name), \(fault): the database changed")
+                    #expect(try f.dump() == exactBefore, "\(label), \(fault): the database changed")
                 }
                 // The storage is back: the very same request succeeds, and all of it is written.
                 let retry = flow.request(f, ctx)
                 #expect(retry.status == flow.expectedStatus,
-                        "\(flow.name), after \(fault): \(retry.status) \(String(decoding: retry.response.body, as: UTF8.self))")
-                #expect(try flow.isAfter(f, ctx, exactBefore), "\(flow.name), after \(fault): not fully written")
+                        "\(label), after \(fault): \(retry.status) \(String(decoding: retry.response.body, as: UTF8.self))")
+                #expect(try flow.isAfter(f, ctx, exactBefore), "\(label), after \(fault): not fully written")
             }
         }
         #expect(try f.integrity() == "ok")
-        print("fault injection: \(flow.name): \(calls) I/O calls per request; \(failedPoints) failure points answered 503 "
-              + "storage_unavailable with nothing written and the retry succeeding; \(passedPoints) past the last call")
+        print("fault injection: \(label): \(calls) I/O calls per request; \(refused) failures answered 503 storage_unavailable "
+              + "with nothing written (the retry succeeded); \(afterCommit) after the commit answered success with all written; "
+              + "\(notReached) past the last call")
     }
 
     static func sessionCount(_ f: FaultHarness, _ userID: String) throws -> Int64 {
@@ -125,6 +140,35 @@ struct FaultInjectionTests {
             return try refused && Self.events(f, "logout") == Int64(Self.beforeEvents(before, "logout") + 1)
         }, expectedStatus: 200)
         try run(flow, f, userID: user.id)
+    }
+
+    /// The other revoke paths: logout of every session (scope=global) and one session revoked
+    /// by its owner (DELETE /api/v1/auth/sessions/{id}).
+    @Test func logoutAllAndSessionRevokeAreAllOrNothing() throws {
+        let f = try FaultHarness()
+        let t = try f.h.tenant("acme.test")
+        let user = try f.h.user("all@acme.test", tenant: t)
+        let global = FaultFlow(name: "logout-all", countsAttempt: false, prepare: { f in
+            ["a": f.h.login("all@acme.test").0, "b": f.h.login("all@acme.test").0]
+        }, request: { f, ctx in
+            f.h.call("POST", "/api/v1/auth/logout?scope=global", bearer: ctx["a"]!)
+        }, isAfter: { f, ctx, before in
+            let refused = f.h.call("GET", "/api/v1/auth/me", bearer: ctx["a"]!).status == 401
+                && f.h.call("GET", "/api/v1/auth/me", bearer: ctx["b"]!).status == 401
+            return try refused && Self.events(f, "logout") == Int64(Self.beforeEvents(before, "logout") + 1)
+        }, expectedStatus: 200)
+        try run(global, f, userID: user.id)
+        let revoke = FaultFlow(name: "session revoke", countsAttempt: false, prepare: { f in
+            let (mine, _) = f.h.login("all@acme.test")
+            let (other, refresh) = f.h.login("all@acme.test")
+            return ["mine": mine, "other": other, "id": RefreshToken.parse(refresh, ring: f.h.app.keys.current)?.sessionID ?? ""]
+        }, request: { f, ctx in
+            f.h.call("DELETE", "/api/v1/auth/sessions/\(ctx["id"]!)", bearer: ctx["mine"]!)
+        }, isAfter: { f, ctx, before in
+            let refused = f.h.call("GET", "/api/v1/auth/me", bearer: ctx["other"]!).status == 401
+            return try refused && Self.events(f, "session_revoked") == Int64(Self.beforeEvents(before, "session_revoked") + 1)
+        }, expectedStatus: 200)
+        try run(revoke, f, userID: user.id)
     }
 
     @Test func passwordChangeIsAllOrNothing() throws {

@@ -1,3 +1,4 @@
+import AuthCrypto
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ public final class StorageFailureLog: Sendable {
         var pending = 0
         var pendingKinds: [String: Int] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Read without the lock by every successful write: nothing to do unless a burst is open.
     private let failing = Atomic<Bool>(false)
     let interval: Double

@@ -1,4 +1,4 @@
-import Synchronization
+import AuthCrypto
 
 /// Tests only: the SQLite VFS (registered by the test, e.g. Tests/FaultVFS) that databases under
 /// a directory are opened with, so a test can inject a full disk or an I/O error at the Nth
@@ -10,7 +10,7 @@ import Synchronization
 /// another VFS. It is keyed by directory because tests of other suites run in the same process
 /// at the same time: only the databases under the fault test's own temp dir go through the shim.
 enum SQLiteTestVFS {
-    private static let overrides = Mutex<[(directory: String, vfs: String)]>([])
+    private static let overrides = Locked<[(directory: String, vfs: String)]>([])
 
     /// Databases opened under `directory` from now on use the registered VFS `vfs`.
     static func use(_ vfs: String, under directory: String) {
