@@ -33,8 +33,10 @@ final class Context {
                 // waiting on busy_timeout when another process (a racing `init`) does the same.
                 attempt += 1
                 usleep(50_000)
-            } catch let error as StorageError where error.isOutage {
-                throw error   // said as a storage outage (CLI.storageMessage), exit 75
+            } catch let error as StorageError where error.isOutage && error.failure != .cantopen {
+                // Full, failing or read-only: said as a storage outage (CLI.storageMessage), exit 75.
+                // A file that cannot be opened at all is most often a wrong path: said as below.
+                throw error
             } catch {
                 throw CLIError.failure("cannot open database \(settings.dbDescription): \(error)")
             }

@@ -72,7 +72,7 @@ extension Worker {
             }
             if candidates.count > 1 {
                 try recordAudit("login_tenant_resolved", tenantID: user.tenantID, actor: user.id, request: request,
-                      detail: "email exists in \(candidates.count) tenants")
+                                detail: "email exists in \(candidates.count) tenants")
             }
             let session = try db.sessions.create(userID: user.id, now: now,
                                                  userAgent: String((request.header("user-agent") ?? "").prefix(256)),
