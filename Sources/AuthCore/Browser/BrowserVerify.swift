@@ -44,7 +44,8 @@ extension Worker {
         if let cookies = renewal.cookies {
             // Two headers, not two Set-Cookie lines: nginx (1.22) hands auth_request_set only the
             // first of several same-named headers. The snippet turns each into a Set-Cookie.
-            headers += [("X-Auth-Set-Cookie", cookies.access), ("X-Auth-Set-Refresh-Cookie", cookies.refresh)]
+            headers += [("X-Auth-Set-Cookie", cookies.access), ("X-Auth-Set-Refresh-Cookie", cookies.refresh),
+                        ("X-Auth-Cache-Control", "private, no-store")]   // for a CDN in front of nginx
         }
         // Never cached: the answer carries the session's refresh token.
         headers.append(("X-Accel-Expires", "0"))
