@@ -12,14 +12,22 @@ extension Worker {
             throw AuthError.invalidToken("invalid refresh token")
         }
         if state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
-        return try app.renewals.renew(sessionID: parsed.sessionID, counter: parsed.counter,
-                                      now: VerifyState.monotonicNanos()) { () throws(AuthError) -> RenewalThrottle.Renewal in
+        let admit = { (user: User) throws(AuthError) in
+            try self.admitRenewal(user, policy: policy, requestedTenant: requestedTenant)
+        }
+        return try app.renewals.renew(sessionID: parsed.sessionID, counter: parsed.counter, now: VerifyState.monotonicNanos(),
+                                      admit: admit) { (denied: inout User?) throws(AuthError) -> RenewalThrottle.Renewal in
             let tokens: IssuedTokens
+            var refused: User?
             do throws(AuthError) {
                 tokens = try rotate(refreshToken: refresh, request: request) { user throws(AuthError) in
-                    try self.admitRenewal(user, policy: policy, requestedTenant: requestedTenant)
+                    do throws(AuthError) { try admit(user) } catch {
+                        refused = user
+                        throw error
+                    }
                 }
             } catch {
+                denied = refused
                 if error.status != 403 { app.verifyState.refreshIfChanged(force: db.isPostgres) }
                 throw error
             }

@@ -14,10 +14,19 @@ final class RenewalThrottle: Sendable {
         var cookies: (access: String, refresh: String)?
     }
 
+    enum Outcome {
+        case pending
+        case renewed(Renewal)
+        /// The location's policy refused the session's user (nothing rotated): the same token
+        /// is judged on this user, in memory, for the rest of the second.
+        case denied(User)
+        case failed
+    }
+
     struct Entry {
         var at: Int64
         var counter: UInt64
-        var renewal: Renewal?
+        var outcome: Outcome
     }
 
     static let windowNanos: Int64 = 1_000_000_000
@@ -34,26 +43,37 @@ final class RenewalThrottle: Sendable {
     }
 
     /// Runs `rotate` for (session, presented counter) unless an attempt for that session ran
-    /// within the last second: then the same refresh token gets that attempt's renewal, and
-    /// anything else `.throttled`. `rotate` runs holding the session's stripe.
-    func renew(sessionID: String, counter: UInt64, now: Int64,
-               _ rotate: () throws(AuthError) -> Renewal) throws(AuthError) -> Renewal {
+    /// within the last second: then the same refresh token gets that attempt's renewal (or, when
+    /// the policy refused it, `admit` judges the same user again in memory and only a user it now
+    /// admits goes on to rotate), and anything else is refused. `rotate` runs holding the
+    /// session's stripe; it names the user when the policy refused.
+    func renew(sessionID: String, counter: UInt64, now: Int64, admit: (User) throws(AuthError) -> Void,
+               _ rotate: (inout User?) throws(AuthError) -> Renewal) throws(AuthError) -> Renewal {
         var hasher = Hasher()
         hasher.combine(sessionID)
         let stripe = stripes[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.stripeCount))]
         return try stripe.entries.withLock { (entries: inout [String: Entry]) throws(AuthError) -> Renewal in
             if let last = entries[sessionID], now - last.at < Self.windowNanos {
-                if let renewal = last.renewal, last.counter == counter { return renewal }
-                throw AuthError.invalidToken("renewal throttled")
+                switch last.outcome {
+                case let .renewed(renewal) where last.counter == counter: return renewal
+                case let .denied(user) where last.counter == counter: try admit(user)
+                default: throw AuthError.invalidToken("renewal throttled")
+                }
             }
             if entries.count >= maxPerStripe {
                 entries = entries.filter { now - $0.value.at < Self.windowNanos }
                 guard entries.count < maxPerStripe else { throw AuthError.invalidToken("renewal throttled") }
             }
-            entries[sessionID] = Entry(at: now, counter: counter, renewal: nil)
-            let renewal = try rotate()
-            entries[sessionID]?.renewal = renewal
-            return renewal
+            entries[sessionID] = Entry(at: now, counter: counter, outcome: .pending)
+            var denied: User?
+            do throws(AuthError) {
+                let renewal = try rotate(&denied)
+                entries[sessionID]?.outcome = .renewed(renewal)
+                return renewal
+            } catch {
+                entries[sessionID]?.outcome = denied.map { .denied($0) } ?? .failed
+                throw error
+            }
         }
     }
 }
