@@ -1,4 +1,4 @@
-import Synchronization
+import AuthCrypto
 
 /// A token bucket per client address (`REMOTE_ADDR`), in memory, per process: the limit on the
 /// routes that hash a password whatever sits in front of the responder (nginx with or without
@@ -18,7 +18,7 @@ public final class AddressRateLimiter: Sendable {
 
     public let limit: RateLimit
     let maxAddresses: Int
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
     static let overflowKey = "(overflow)"
 
     public init(_ limit: RateLimit, maxAddresses: Int = 65_536) {

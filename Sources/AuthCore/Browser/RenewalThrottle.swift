@@ -1,4 +1,4 @@
-import Synchronization
+import AuthCrypto
 
 /// Silent renewal at a browser location is a database write reached by any request with a
 /// refresh cookie (review finding 9). This bounds it to one rotation attempt a second per
@@ -32,14 +32,11 @@ final class RenewalThrottle: Sendable {
     static let windowNanos: Int64 = 1_000_000_000
     static let stripeCount = 64
     let maxPerStripe: Int
-    private final class Stripe: Sendable {
-        let entries = Mutex<[String: Entry]>([:])
-    }
-    private let stripes: [Stripe]
+    private let stripes: [Locked<[String: Entry]>]
 
     init(maxPerStripe: Int = 1024) {
         self.maxPerStripe = maxPerStripe
-        stripes = (0..<Self.stripeCount).map { _ in Stripe() }
+        stripes = (0..<Self.stripeCount).map { _ in Locked([:]) }
     }
 
     /// Runs `rotate` for (session, presented counter) unless an attempt for that session ran
@@ -52,7 +49,7 @@ final class RenewalThrottle: Sendable {
         var hasher = Hasher()
         hasher.combine(sessionID)
         let stripe = stripes[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.stripeCount))]
-        return try stripe.entries.withLock { (entries: inout [String: Entry]) throws(AuthError) -> Renewal in
+        return try stripe.withLock { (entries: inout [String: Entry]) throws(AuthError) -> Renewal in
             if let last = entries[sessionID], now - last.at < Self.windowNanos {
                 switch last.outcome {
                 case let .renewed(renewal) where last.counter == counter: return renewal
