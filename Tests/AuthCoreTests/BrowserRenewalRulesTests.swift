@@ -108,6 +108,25 @@ struct BrowserRenewalRulesTests {
         #expect(try counter(h, c.session) == before + (throttled.status == 204 ? 2 : 1))
     }
 
+    @Test func throttleMemoryIsBounded() {
+        let throttle = RenewalThrottle(maxPerStripe: 20)
+        let renewal = RenewalThrottle.Renewal(accessToken: "a", cookies: nil)
+        func attempt(_ i: Int, at now: Int64) -> Bool {
+            (try? throttle.renew(sessionID: "s\(i)", counter: 1, now: now, admit: { _ in }) { _ in renewal }) != nil
+        }
+        // 64 stripes of at most 20 live entries: of 1,281 sessions within one second, some are refused.
+        let first = (0..<1281).filter { attempt($0, at: 1_000) }.count
+        #expect(first < 1281 && first <= 64 * 20, "\(first)")
+        // A second later every entry has expired: room again for all of them.
+        let later = (0..<1281).filter { attempt($0, at: 1_000 + RenewalThrottle.windowNanos) }.count
+        #expect(later == first, "\(later) vs \(first)")
+        // Within the second, the same token is handed the same renewal; another is refused.
+        #expect((try? throttle.renew(sessionID: "x", counter: 7, now: 5_000_000_000, admit: { _ in }) { _ in renewal })?.accessToken == "a")
+        #expect((try? throttle.renew(sessionID: "x", counter: 7, now: 5_000_000_001, admit: { _ in }) { _ in
+            Issue.record("rotated twice within the second"); return renewal })?.accessToken == "a")
+        #expect((try? throttle.renew(sessionID: "x", counter: 8, now: 5_000_000_002, admit: { _ in }) { _ in renewal }) == nil)
+    }
+
     @Test func plainHTTPOriginsOnlyOnLoopback() throws {
         for bad in ["http://app.example.com", "http://10.0.0.1", "http://127.0.0.1.evil.example", "http://[::2]", "http://localhost.evil.example"] {
             #expect(throws: ConfigError.self, "\(bad)") { try BrowserSettings(environment: ["AUTH_CORS_ORIGINS": bad]) }

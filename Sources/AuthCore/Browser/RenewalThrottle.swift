@@ -5,8 +5,9 @@ import AuthCrypto
 /// session, per process: the attempt runs under its session's stripe lock, so requests racing
 /// it (a page's parallel loads) wait for it and are handed the same renewal; any other attempt
 /// within the second is refused without touching the database (the access cookie, while still
-/// good, keeps serving). Bounded memory: entries live one second, and a stripe that still holds
-/// `maxPerStripe` live ones refuses new sessions until they age out.
+/// good, keeps serving). Bounded memory: entries live one second (a stripe past `sweepAbove`
+/// entries drops the expired ones), and a stripe that still holds `maxPerStripe` live ones
+/// refuses new sessions until they age out.
 final class RenewalThrottle: Sendable {
     /// What a renewal hands the browser (the access token for the identity, both cookie lines).
     struct Renewal: Sendable {
@@ -31,6 +32,7 @@ final class RenewalThrottle: Sendable {
 
     static let windowNanos: Int64 = 1_000_000_000
     static let stripeCount = 64
+    static let sweepAbove = 16
     let maxPerStripe: Int
     private let stripes: [Locked<[String: Entry]>]
 
@@ -57,7 +59,9 @@ final class RenewalThrottle: Sendable {
                 default: throw AuthError.invalidToken("renewal throttled")
                 }
             }
-            if entries.count >= maxPerStripe {
+            // Expired entries go early (they hold a refresh token for a second only), and a
+            // stripe that is still full refuses a new session until its entries age out.
+            if entries.count >= Self.sweepAbove {
                 entries = entries.filter { now - $0.value.at < Self.windowNanos }
                 guard entries.count < maxPerStripe else { throw AuthError.invalidToken("renewal throttled") }
             }
