@@ -82,7 +82,9 @@ export AUTH_DB_PATH="$T/authgate.db" AUTH_KEYS_FILE="$T/keys" AUTH_API_PROFILE=2
 export AUTH_SOCKET="$T/run/authgate.sock" AUTH_WS_SOCKET="$T/run/authgate-ws.sock" AUTH_SOCKET_GROUP="$group"
 UPSTREAM_SOCKET="$T/run/demo-upstream.sock"; IDLE_UPSTREAM="$T/run/idle-upstream.sock"
 export AUTH_WS_ROUTES="/ws/agent=unix:$UPSTREAM_SOCKET;/ws/idle=unix:$IDLE_UPSTREAM"
-# Bench traffic must not hit the login limiter; everything else stays at its defaults.
+# Bench traffic must not hit the login limiter (nginx's, below, nor the responder's own
+# AUTH_RATE_LIMIT); everything else stays at its defaults.
+export AUTH_RATE_LIMIT=off
 CLI() { "$BIN/authgate" "$@" --db "$AUTH_DB_PATH"; }   # options follow the command words
 
 # ---- data via the CLI ----

@@ -4,7 +4,8 @@
 # usage: render-nginx.sh OUTDIR       (variables: see the list below; all required except NOFILE,
 # DEMO_FASTCGI_SOCKET (default $RUNDIR/demo-fastcgi.sock), VERIFY_CACHE_DIR (default
 # $RUNDIR/verify-cache), PASSWORD_RATE / PASSWORD_BURST (default LOGIN_RATE / LOGIN_BURST) and
-# AUTH_COOKIE_NAME (default __Host-authgate, the browser access cookie the verify cache keys on)).
+# AUTH_COOKIE_NAME (default __Host-authgate, the browser access cookie the verify cache keys on)
+# and AUTH_REFRESH_COOKIE_NAME (default __Host-authgate-refresh; the protect snippets strip both)).
 # The verify micro-cache holds bearer tokens: its directory is always VERIFY_CACHE_DIR, never a
 # CACHE_DIR inherited from the environment, and never inside a group/other-writable directory.
 #
@@ -29,10 +30,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
-       LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE)
+       LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE
+       REFRESH_COOKIE_NAME_RE)
 if [ "$snippets_only" -eq 1 ]; then
     names=(AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS
-           LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE)
+           LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE REFRESH_COOKIE_NAME_RE)
     AUTH_SOCKET="${AUTH_SOCKET:-/run/authgate/authgate.sock}"
     AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-/run/authgate/authgate-ws.sock}"
     VERIFY_CACHE_DIR="${VERIFY_CACHE_DIR:-/run/nginx-authgate-cache}"
@@ -66,6 +68,12 @@ case "$COOKIE_NAME" in
     *[!A-Za-z0-9._-]*) echo "render-nginx.sh: AUTH_COOKIE_NAME may hold only letters, digits and . _ -: '$COOKIE_NAME'" >&2; exit 1 ;;
 esac
 COOKIE_NAME_RE="${COOKIE_NAME//./\\.}"
+# The refresh cookie's name (AUTH_REFRESH_COOKIE_NAME): the protect snippets strip both cookies.
+REFRESH_COOKIE_NAME="${AUTH_REFRESH_COOKIE_NAME:-__Host-authgate-refresh}"
+case "$REFRESH_COOKIE_NAME" in
+    *[!A-Za-z0-9._-]*) echo "render-nginx.sh: AUTH_REFRESH_COOKIE_NAME may hold only letters, digits and . _ -: '$REFRESH_COOKIE_NAME'" >&2; exit 1 ;;
+esac
+REFRESH_COOKIE_NAME_RE="${REFRESH_COOKIE_NAME//./\\.}"
 PASSWORD_BURST="${PASSWORD_BURST:-${LOGIN_BURST:-}}"
 
 # The cache dir: derived, not inherited (an old caller's CACHE_DIR=/dev/shm/... is ignored).

@@ -27,7 +27,9 @@ final class APIHarness {
         case .postgres: location = .postgres(url: try TestBackend.freshPostgresURL(prefix: "api"))
         }
         var env = ["AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=4,r=8,p=1",
-                   "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2"]
+                   "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2",
+                   // Tests log in from one address far beyond the default; RateLimitTests sets its own.
+                   "AUTH_RATE_LIMIT": "1000r/s burst=1000"]
         env.merge(location.environment(sqliteFallback: "\(dir)/db.sqlite")) { $1 }
         env.merge(extra) { $1 }
         app = try App(settings: try Settings(environment: env))

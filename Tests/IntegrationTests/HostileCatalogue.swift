@@ -129,6 +129,9 @@ enum HostileCatalogue {
         add("nodes: name NUL", Hostile.json("/api/v1/admin/nodes", "{\"name\":\"a\\u0000b\"}", bearer: access), 400, "invalid_request")
 
         t += credentialCases(access: access, userID: userID, tenantID: tenantID, sid: sid, kid: kid, secret: secret)
+
+        // ---- Issue 19, items 5 and 6: browser locations and cookie-session routes (HostileBrowserGate.swift) ----
+        t += browserGateCases(access: access, tenantID: tenantID)
         return t
     }
 }

@@ -30,6 +30,9 @@ final class Stack: @unchecked Sendable {
         var environment: [String: String] = [:]
         /// Tests only: nginx config inserted into the demo server block (e.g. a uwsgi location).
         var extraServerConfig = ""
+        /// false: the server block as the README's install has it, without authgate-browser.conf
+        /// (and without the demo dashboard that needs it).
+        var browserSnippet = true
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
         /// fresh random key.
         var keyRing: String?
@@ -72,6 +75,9 @@ final class Stack: @unchecked Sendable {
         env["AUTH_API_PROFILE"] = options.profile
         env["AUTH_THREADS"] = String(options.threads)
         env["AUTH_SCRYPT"] = env["AUTH_SCRYPT"] ?? "ln=4,r=8,p=1"
+        // Suites log in from 127.0.0.1 far beyond the responder's default limit, as nginx's
+        // (LOGIN_RATE below); a test of the limit sets its own AUTH_RATE_LIMIT.
+        env["AUTH_RATE_LIMIT"] = env["AUTH_RATE_LIMIT"] ?? "1000r/s burst=1000"
         env["AUTH_WS_UPSTREAM"] = "unix:" + upstreamSocketPath
         if Stack.isRoot { env["AUTH_SOCKET_GROUP"] = Stack.nginxGroup }
         if let backendURL { env["AUTH_DB_URL"] = backendURL }
@@ -259,6 +265,7 @@ final class Stack: @unchecked Sendable {
             if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
             try addTimingLog(confDir + "/nginx.conf")
             if !options.extraServerConfig.isEmpty { try addServerConfig(confDir + "/nginx.conf") }
+            if !options.browserSnippet { try dropBrowserMode(confDir + "/nginx.conf") }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
             // nginx -c … daemonizes unless told not to: the rendered config says `daemon off`,
@@ -323,6 +330,21 @@ final class Stack: @unchecked Sendable {
         guard let range = text.range(of: anchor) else { throw StackError("no catch-all location in \(conf)") }
         let patched = text.replacingCharacters(in: range.lowerBound..<range.lowerBound, with: options.extraServerConfig + "\n")
         try patched.write(toFile: conf, atomically: true, encoding: .utf8)
+    }
+
+    /// Removes `include snippets/authgate-browser.conf;` and the dashboard location using it.
+    private func dropBrowserMode(_ conf: String) throws {
+        var text = try String(contentsOfFile: conf, encoding: .utf8)
+        guard let start = text.range(of: "        location /demo/dashboard/ {\n"),
+              let end = text.range(of: "        }\n", range: start.upperBound..<text.endIndex) else {
+            throw StackError("no dashboard location in \(conf)")
+        }
+        text.removeSubrange(start.lowerBound..<end.upperBound)
+        guard let include = text.range(of: "        include snippets/authgate-browser.conf;\n") else {
+            throw StackError("no browser include in \(conf)")
+        }
+        text.removeSubrange(include)
+        try text.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
     private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {

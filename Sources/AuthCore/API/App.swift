@@ -37,6 +37,10 @@ public final class App: Sendable {
     public let metrics = MetricsRegistry()
     /// A full or failing store is logged once per burst, not once per request.
     public let storageFailures = StorageFailureLog()
+    /// AUTH_RATE_LIMIT per client address on the password routes (nil: off); see RateLimitRoutes.swift.
+    public let rateLimiter: AddressRateLimiter?
+    /// Silent renewals per session: at most one rotation a second (Browser/RenewalThrottle.swift).
+    let renewals = RenewalThrottle()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here) and no dummy hash made up front.
@@ -59,6 +63,7 @@ public final class App: Sendable {
         if queue < settings.hashQueue && !oneShot {
             self.log.info("AUTH_HASH_QUEUE \(settings.hashQueue) lowered to \(queue): at most half of AUTH_THREADS (\(settings.threads)) may wait on password hashing")
         }
+        self.rateLimiter = settings.rateLimit.map { AddressRateLimiter($0) }
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
         self.dummyHashCell = try Mutex(oneShot ? nil : PasswordHash.make(password: UUIDs.random(), parameters: params))
         // Applies migrations once, before any worker opens its own connection.

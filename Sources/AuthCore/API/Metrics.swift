@@ -112,7 +112,7 @@ public final class MetricsRegistry: Sendable {
                 out += "authgate_verify_decisions_total{kind=\"\(kind)\",outcome=\"\(outcome)\"} \(sum(S.verify + k * S.verifyOutcomes.count + o))\n"
             }
         }
-        family("authgate_logins_total", "counter", "Logins by outcome (rate_limited happens in nginx: see its log).")
+        family("authgate_logins_total", "counter", "Logins by outcome (rate_limited: the responder's AUTH_RATE_LIMIT; nginx's own limit_req is in its log).")
         for (i, o) in S.loginOutcomes.enumerated() { out += "authgate_logins_total{outcome=\"\(o)\"} \(sum(S.login + i))\n" }
         family("authgate_lockouts_total", "counter", "Failed logins that reached the lockout threshold.")
         out += "authgate_lockouts_total \(sum(S.lockouts))\n"

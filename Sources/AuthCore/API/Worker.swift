@@ -67,7 +67,7 @@ public final class Worker {
             outcomeNote = nil
             let response: Response
             do {
-                response = try handler(self, request, params)
+                if let limited = rateLimited(request) { response = limited } else { response = try handler(self, request, params) }
             } catch {
                 if error.status >= 500, let cause = error.cause {
                     app.log.error("\(request.method) \(request.path): \(cause)")

@@ -29,15 +29,40 @@ public struct BrowserSettings: Sendable, Equatable {
         for origin in origins where !Self.isOrigin(origin) {
             throw ConfigError("AUTH_CORS_ORIGINS takes exact origins like https://app.example.com (no path, no *), got '\(origin)'")
         }
+        for origin in origins where !Self.isSecureOrigin(origin) {
+            throw ConfigError(Self.plainHTTPRefusal("AUTH_CORS_ORIGINS", origin))
+        }
         corsOrigins = origins
         siteOrigin = value("AUTH_SITE_ORIGIN")
         if let siteOrigin, !Self.isOrigin(siteOrigin) {
             throw ConfigError("AUTH_SITE_ORIGIN must be an origin like https://auth.example.com, got '\(siteOrigin)'")
         }
+        if let siteOrigin, !Self.isSecureOrigin(siteOrigin) {
+            throw ConfigError(Self.plainHTTPRefusal("AUTH_SITE_ORIGIN", siteOrigin))
+        }
         guard let renew = Int64(value("AUTH_COOKIE_RENEW_SECONDS") ?? "60"), renew >= 0 else {
             throw ConfigError("AUTH_COOKIE_RENEW_SECONDS must be a non-negative integer")
         }
         renewBeforeSeconds = renew
+    }
+
+    /// An origin listed here passes the CSRF, CORS-with-credentials and cookie-WebSocket checks:
+    /// a plain `http://` one would let a network attacker who injects script into that origin
+    /// act as the user. Only loopback (a developer's machine) may be plain HTTP.
+    static func isSecureOrigin(_ s: String) -> Bool {
+        guard s.hasPrefix("http://") else { return true }
+        var host = s.dropFirst("http://".count)
+        if host.hasPrefix("[") {
+            return host.hasPrefix("[::1]") && (host.count == 5 || host.dropFirst(5).hasPrefix(":"))
+        }
+        if let colon = host.firstIndex(of: ":") { host = host[..<colon] }
+        if host == "localhost" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { p in UInt8(p) != nil }
+    }
+
+    static func plainHTTPRefusal(_ key: String, _ origin: String) -> String {
+        "\(key): plain http:// origins are refused except loopback (localhost, 127.x.x.x, [::1]): a network attacker could inject script there and pass the CSRF and CORS checks; use https://, got '\(origin)'"
     }
 
     /// `scheme://host[:port]`, lowercase, nothing after the authority.

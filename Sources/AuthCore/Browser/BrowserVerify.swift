@@ -20,30 +20,32 @@ extension Worker {
         let renewWindow = min(settings.browser.renewBeforeSeconds, settings.jwtTTL / 4)
         if let claims = current, refresh == nil || claims.exp - now > renewWindow {
             var headers = try userIdentity(claims, request, policy: policy, kindAllowed: true, requestedTenant: requestedTenant)
-            headers.append(("X-Accel-Expires", "@\(now)"))
+            // Only a GET/HEAD allow may sit in nginx's micro-cache: an unsafe method's allow was
+            // decided on Origin/Sec-Fetch-Site, which the cache key does not hold (finding 3).
+            headers.append(("X-Accel-Expires", Self.isCacheableMethod(request.method) ? "@\(now)" : "0"))
             return Response(status: 204, headers: headers)
         }
         guard let refresh else { throw AuthError.invalidToken() }
-        let tokens: IssuedTokens
+        let renewal: RenewalThrottle.Renewal
         do {
-            tokens = try rotate(refreshToken: refresh, request: request)
+            renewal = try renew(refresh, request, policy: policy, requestedTenant: requestedTenant)
+        } catch where error.status == 403 {
+            throw error     // the location's policy refused the session's user: nothing rotated
         } catch {
             // The access cookie is still good for a moment: keep serving on it (a revocation the
             // rotation found is in the verify state now, and the check below sees it).
-            app.verifyState.refreshIfChanged(force: db.isPostgres)
             guard let claims = current else { throw error }
             var headers = try userIdentity(claims, request, policy: policy, kindAllowed: true, requestedTenant: requestedTenant)
             headers.append(("X-Accel-Expires", "0"))
             return Response(status: 204, headers: headers)
         }
-        app.verifyState.refreshIfChanged()
-        let claims = try checkAccessToken(tokens.accessToken)
+        let claims = try checkAccessToken(renewal.accessToken)
         var headers = try userIdentity(claims, request, policy: policy, kindAllowed: true, requestedTenant: requestedTenant)
-        if let session = try store({ try db.sessions.byID(claims.sid) }) {
-            let cookies = sessionCookies(tokens, session: session, now: now)
+        if let cookies = renewal.cookies {
             // Two headers, not two Set-Cookie lines: nginx (1.22) hands auth_request_set only the
             // first of several same-named headers. The snippet turns each into a Set-Cookie.
-            headers += [("X-Auth-Set-Cookie", cookies.access), ("X-Auth-Set-Refresh-Cookie", cookies.refresh)]
+            headers += [("X-Auth-Set-Cookie", cookies.access), ("X-Auth-Set-Refresh-Cookie", cookies.refresh),
+                        ("X-Auth-Cache-Control", "private, no-store")]   // for a CDN in front of nginx
         }
         // Never cached: the answer carries the session's refresh token.
         headers.append(("X-Accel-Expires", "0"))
@@ -71,4 +73,5 @@ extension Worker {
     }
 
     static func isSafeMethod(_ m: String) -> Bool { m == "GET" || m == "HEAD" || m == "OPTIONS" }
+    static func isCacheableMethod(_ m: String) -> Bool { m == "GET" || m == "HEAD" }
 }

@@ -37,6 +37,7 @@ public struct ConfigFile: Sendable {
         ("AUTH_SCRYPT", "ln=15,r=8,p=3", "password hash parameters"),
         ("AUTH_HASH_CONCURRENCY", "(cores)", "password hashes at once"),
         ("AUTH_HASH_QUEUE", "64", "logins waiting for a hash before 503"),
+        ("AUTH_RATE_LIMIT", "10r/s burst=20", "per client address, in the responder: login, password and session routes (429; off = none)"),
         ("AUTH_THREADS", "64", "responder worker threads"),
         ("AUTH_VERIFY_CACHE_SECONDS", "1", "nginx micro-cache of verify allows (render-nginx.sh; 0 = off)"),
         ("AUTH_STATE_MAX_STALE_SECONDS", "1", "verify refused when the verify state is older than this"),

@@ -48,6 +48,9 @@ public struct Settings: Sendable {
     public var logFormat: String
     /// `AUTH_METRICS=off`: the verify path counts nothing (no decision counters, no histogram).
     public var metrics: Bool
+    /// `AUTH_RATE_LIMIT`: the responder's per-address limit on the routes that hash a password
+    /// (API/RateLimit.swift); nil: `off`.
+    public var rateLimit: RateLimit?
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
@@ -112,6 +115,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_METRICS must be on or off, got '\(metricsSwitch)'")
         }
         metrics = metricsSwitch == "on"
+        rateLimit = try env["AUTH_RATE_LIMIT"].flatMap { $0.isEmpty ? nil : $0 }.map(RateLimit.parse) ?? .default
     }
 
     /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.

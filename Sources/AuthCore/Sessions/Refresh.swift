@@ -20,7 +20,10 @@ extension Worker {
 
     /// The one rotation (API refresh and the browser's silent renewal): the session's current
     /// pair, or 401 `invalid_token`; a replay outside the reuse window revokes the session.
-    func rotate(refreshToken token: String, request: Request) throws(AuthError) -> IssuedTokens {
+    /// `admit` (the browser location's policy) runs on the session's user inside the transaction,
+    /// before anything is written: when it throws, nothing rotates (review finding 8).
+    func rotate(refreshToken token: String, request: Request,
+                admit: ((User) throws(AuthError) -> Void)? = nil) throws(AuthError) -> IssuedTokens {
         guard let parsed = RefreshToken.parse(token, ring: app.keys.current) else {
             throw AuthError.invalidToken("invalid refresh token")
         }
@@ -36,13 +39,15 @@ extension Worker {
                     return .refused("user not active")
                 }
                 let presented = Int64(bitPattern: parsed.counter)
+                let inGrace = presented == session.counter - 1 && now - session.rotatedAt <= settings.refreshReuse
+                if presented == session.counter || inGrace { try admit?(user) }
                 if presented == session.counter {
                     guard try db.sessions.advance(id: session.id, from: session.counter, now: now) else {
                         return .refused("lost a refresh race")
                     }
                     return .rotated(session, user, session.counter + 1)
                 }
-                if presented == session.counter - 1 && now - session.rotatedAt <= settings.refreshReuse {
+                if inGrace {
                     return .rotated(session, user, session.counter)
                 }
                 _ = try db.sessions.revoke(id: session.id, reason: "refresh_token_reused", now: now)

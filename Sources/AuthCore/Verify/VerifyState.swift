@@ -337,6 +337,10 @@ public final class VerifyReader {
         return state.cell.read(slot) { $0.sessionCheck(sid: sid, userID: userID) }
     }
 
+    /// The session is in the revoked set (in memory; one revoked longer ago than the token
+    /// lifetime has aged out of it).
+    public func isRevoked(sessionID: String) -> Bool { state.cell.read(slot) { $0.isRevoked(sessionID) } }
+
     /// Live keys only, by hex SHA-256 digest of the raw key.
     public func apiKey(digest: String) -> APIKeyIdentity? { state.cell.read(slot) { $0.apiKeys[digest] } }
 

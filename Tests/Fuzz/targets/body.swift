@@ -13,7 +13,8 @@ final class Harness: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         _ = try! KeyRing.rotate(path: "\(dir)/keys")
         let env = ["AUTH_DB_PATH": "\(dir)/db.sqlite", "AUTH_KEYS_FILE": "\(dir)/keys", "AUTH_SCRYPT": "ln=1,r=1,p=1",
-                   "AUTH_HASH_CONCURRENCY": "1", "AUTH_LOCKOUT_THRESHOLD": "1000000"]
+                   "AUTH_HASH_CONCURRENCY": "1", "AUTH_LOCKOUT_THRESHOLD": "1000000",
+                   "AUTH_RATE_LIMIT": "off"]
         let app = try! App(settings: try! Settings(environment: env))
         worker = try! app.makeWorker()
         let db = worker.db

@@ -1,0 +1,28 @@
+import AuthCrypto
+
+/// Which routes `AUTH_RATE_LIMIT` covers and what an address over it gets. nginx's snippets
+/// limit these too, but the responder cannot know what sits in front of it (an nginx without
+/// the snippets, Apache, lighttpd), so it throttles every route that hashes a password, plus
+/// the cookie renewal, itself.
+extension Worker {
+    static let rateLimitedRoutes: Set<String> = [
+        "/api/v1/auth/login", "/api/v1/auth/me/password",
+        "/api/v1/auth/session", "/api/v1/auth/session/password", "/api/v1/auth/session/renew",
+    ]
+
+    /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),
+    /// or for a plain form post of the browser pages the 303 back to its page with the message.
+    func rateLimited(_ request: Request) -> Response? {
+        guard let limiter = app.rateLimiter, request.method == "POST", Self.rateLimitedRoutes.contains(request.path),
+              let wait = limiter.take(request.remoteAddress, now: Double(VerifyState.monotonicNanos()) / 1e9)
+        else { return nil }
+        outcomeNote = "rate_limited"
+        let retry = ("Retry-After", String(wait))
+        let page = request.path == "/api/v1/auth/session" ? "/auth/login"
+            : request.path == "/api/v1/auth/session/password" ? "/auth/password" : nil
+        if let page, BrowserBody.kind(request) == .form, !(request.header("accept") ?? "").lowercased().contains("application/json") {
+            return seeOther(page + "?error=rate_limited", [retry])
+        }
+        return profile.respond(AuthError(status: 429, code: "rate_limited", message: "too many requests", headers: [retry]))
+    }
+}

@@ -1,0 +1,52 @@
+import AuthCrypto
+
+/// Silent renewal at a browser location (BrowserVerify.swift), in the order that keeps it cheap
+/// and harmless: a refresh cookie of a session in the verify state's revoked set is refused in
+/// memory (finding 9); at most one rotation attempt a second per session (RenewalThrottle); and
+/// the location's policy is decided on the session's user inside the rotation's transaction,
+/// before anything is written, so a 403 never throws a rotation's new cookies away (finding 8).
+extension Worker {
+    func renew(_ refresh: String, _ request: Request, policy: VerifyPolicy,
+               requestedTenant: String?) throws(AuthError) -> RenewalThrottle.Renewal {
+        guard let parsed = RefreshToken.parse(refresh, ring: app.keys.current) else {
+            throw AuthError.invalidToken("invalid refresh token")
+        }
+        if state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
+        let admit = { (user: User) throws(AuthError) in
+            try self.admitRenewal(user, policy: policy, requestedTenant: requestedTenant)
+        }
+        return try app.renewals.renew(sessionID: parsed.sessionID, counter: parsed.counter, now: VerifyState.monotonicNanos(),
+                                      admit: admit) { (denied: inout User?) throws(AuthError) -> RenewalThrottle.Renewal in
+            let tokens: IssuedTokens
+            var refused: User?
+            do throws(AuthError) {
+                tokens = try rotate(refreshToken: refresh, request: request) { user throws(AuthError) in
+                    do throws(AuthError) { try admit(user) } catch {
+                        refused = user
+                        throw error
+                    }
+                }
+            } catch {
+                denied = refused
+                if error.status != 403 { app.verifyState.refreshIfChanged(force: db.isPostgres) }
+                throw error
+            }
+            app.verifyState.refreshIfChanged()
+            let now = Time.now()
+            let session = try store { try db.sessions.byID(parsed.sessionID) }
+            return RenewalThrottle.Renewal(accessToken: tokens.accessToken,
+                                           cookies: session.map { sessionCookies(tokens, session: $0, now: now) })
+        }
+    }
+
+    /// The browser location's policy on the session's user, without side effects (the identity
+    /// check after the rotation applies it again to the new token, and audits cross-tenant use).
+    func admitRenewal(_ user: User, policy: VerifyPolicy, requestedTenant: String?) throws(AuthError) {
+        if user.mustChangePassword { throw AuthError.passwordChangeRequired }
+        if !policy.roles.isEmpty && !policy.roles.contains(user.role) { throw AuthError.forbidden("role not allowed") }
+        if let requestedTenant, requestedTenant != user.tenantID {
+            guard user.role == "platform_admin" else { throw AuthError.forbidden("not allowed for this tenant") }
+            guard try store({ try db.tenants.byID(requestedTenant) }) != nil else { throw AuthError.forbidden("unknown tenant") }
+        }
+    }
+}
