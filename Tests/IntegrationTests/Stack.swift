@@ -30,6 +30,8 @@ final class Stack: @unchecked Sendable {
         var environment: [String: String] = [:]
         /// Tests only: nginx config inserted into the demo server block (e.g. a uwsgi location).
         var extraServerConfig = ""
+        /// Tests only: nginx config for the main context (e.g. `env NAME;` lines).
+        var nginxMainConfig = ""
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
         /// fresh random key.
         var keyRing: String?
@@ -58,6 +60,8 @@ final class Stack: @unchecked Sendable {
 
     private(set) var responder: Child?
     private var others: [Child] = []
+    /// Every process the stack started (nginx, responder, companion, upstream).
+    var processes: [Child] { others + [responder].compactMap({ $0 }) }
     /// PostgreSQL run (`TestBackend`): this stack's own fresh database, unless the options name one.
     private var backendURL: String?
 
@@ -259,6 +263,11 @@ final class Stack: @unchecked Sendable {
             if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
             try addTimingLog(confDir + "/nginx.conf")
             if !options.extraServerConfig.isEmpty { try addServerConfig(confDir + "/nginx.conf") }
+            if !options.nginxMainConfig.isEmpty {
+                let conf = confDir + "/nginx.conf"
+                try (options.nginxMainConfig + "\n" + String(contentsOfFile: conf, encoding: .utf8))
+                    .write(toFile: conf, atomically: true, encoding: .utf8)
+            }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
             // nginx -c … daemonizes unless told not to: the rendered config says `daemon off`,

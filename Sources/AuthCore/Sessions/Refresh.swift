@@ -42,7 +42,12 @@ extension Worker {
                     }
                     return .rotated(session, user, session.counter + 1)
                 }
-                if presented == session.counter - 1 && now - session.rotatedAt <= settings.refreshReuse {
+                // The grace is the window after the rotation: a rotation "in the future" (the
+                // clock stepped back since) beyond the clock leeway is outside it, or the replay
+                // window would stretch by the whole step.
+                let sinceRotation = now - session.rotatedAt
+                if presented == session.counter - 1 && sinceRotation <= settings.refreshReuse
+                    && sinceRotation >= -settings.clockLeeway {
                     return .rotated(session, user, session.counter)
                 }
                 _ = try db.sessions.revoke(id: session.id, reason: "refresh_token_reused", now: now)
