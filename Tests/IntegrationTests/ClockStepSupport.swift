@@ -8,9 +8,11 @@ import Glibc
 #endif
 
 /// The host's wall clock, stepped for one stack: Debian's libfaketime (`faketime` package)
-/// preloaded into every process the stack starts (nginx and its workers, the responder, the
-/// companion, the demo upstream and the CLI), reading its offset from a file the test rewrites
-/// while traffic runs (`FAKETIME_NO_CACHE=1`: every clock read sees the file as it is).
+/// preloaded into the stack's servers (nginx and its workers, the responder, the companion),
+/// reading its offset from a file the test rewrites while traffic runs (`FAKETIME_NO_CACHE=1`:
+/// every clock read sees the file as it is). Not into the CLI or the demo upstream: under
+/// libfaketime 0.9.10 a Swift program's `CommandLine.arguments` comes out empty (the servers
+/// take no arguments here). The test's own clock is the real one; `now` adds the offset.
 ///
 /// Only `CLOCK_REALTIME` moves (`FAKETIME_DONT_FAKE_MONOTONIC=1`): that is what a real NTP step
 /// (or an operator's `date -s`) does on Linux. `CLOCK_MONOTONIC` never jumps, and the design
@@ -60,7 +62,7 @@ final class FakeClock: @unchecked Sendable {
     /// reach; the leeway small enough that a WebSocket token can live a few seconds.
     func stackOptions() -> Stack.Options {
         var o = Stack.Options()
-        for (k, v) in environment { o.environment[k] = v }
+        o.serverEnvironment = environment
         o.environment["AUTH_JWT_TTL_SECONDS"] = String(ClockRules.ttl)
         o.environment["AUTH_CLOCK_LEEWAY_SECONDS"] = String(ClockRules.leeway)
         o.environment["AUTH_REFRESH_REUSE_SECONDS"] = String(ClockRules.reuse)

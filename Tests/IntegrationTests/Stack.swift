@@ -30,6 +30,9 @@ final class Stack: @unchecked Sendable {
         var environment: [String: String] = [:]
         /// Tests only: nginx config inserted into the demo server block (e.g. a uwsgi location).
         var extraServerConfig = ""
+        /// Extra environment for the servers only (nginx, the responder, the companion), not
+        /// for the CLI or the demo upstream (e.g. a preloaded libfaketime).
+        var serverEnvironment: [String: String] = [:]
         /// Tests only: nginx config for the main context (e.g. `env NAME;` lines).
         var nginxMainConfig = ""
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
@@ -212,6 +215,9 @@ final class Stack: @unchecked Sendable {
     private func launch(_ path: String, _ args: [String], log: String,
                         extraEnvironment: [String: String] = [:]) throws -> Child {
         var env = environment
+        if ["authgate-fcgi", "authgate-ws", "nginx"].contains((path as NSString).lastPathComponent) {
+            for (k, v) in options.serverEnvironment { env[k] = v }
+        }
         for (k, v) in extraEnvironment { env[k] = v }
         let logPath = logDir + "/\(log).log"
         return try Child.spawn(path, args, environment: env, stdout: logPath, stderr: logPath)
