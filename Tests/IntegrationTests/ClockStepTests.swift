@@ -125,6 +125,7 @@ struct ClockStepTests {
             var held: [HeldToken] = []
             var sockets: [(client: WSTestClient, token: HeldToken)] = []
             var checked = (gate: 0, upgrade: 0, cut: 0)
+            var revokedHeld = [String]()   // revoked sessions in the responder's verify state after each step
             let plan: [Int64] = [-ClockRules.hour, 0, ClockRules.day, 0]
             for round in 0..<rounds {
                 for (i, target) in plan.enumerated() {
@@ -174,6 +175,7 @@ struct ClockStepTests {
                         #expect(try stack.refreshToken(live.refresh).status == 401, "an idle refresh token a day later")
                         if round == 0 { #expect(try stack.login("carol@\(Self.domain)").status == 200, "a lock ends when the clock passes it") }
                     }
+                    revokedHeld.append("\(target): \(try stack.revokedSessionsHeld().map(String.init) ?? "?")")
                     // The verify state stays fresh across every step (its staleness is monotonic).
                     let health = try stack.client.get("/api/v1/health")
                     #expect(health.status == 200, "health after the \(label): \(health.text)")
@@ -184,7 +186,8 @@ struct ClockStepTests {
             #expect(traffic.failures.isEmpty, "\(traffic.failures.prefix(5))")
             let stepsLogged = stack.log("authgate-fcgi").components(separatedBy: "the wall clock stepped").count - 1
             print("clock: \(rounds) round(s), \(rounds * plan.count) steps: \(checked.gate) gate and \(checked.upgrade) upgrade "
-                  + "checks, \(checked.cut) sockets cut 4001; responder reloads on a step: \(stepsLogged); traffic "
+                  + "checks, \(checked.cut) sockets cut 4001; responder reloads on a step: \(stepsLogged); revoked "
+                  + "sessions held after each step (offset: count) \(revokedHeld.prefix(8)); traffic "
                   + "\(counts.values.reduce(0, +)) requests \(counts.sorted { $0.key < $1.key })")
         }
     }
