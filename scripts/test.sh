@@ -18,12 +18,13 @@ export AUTH_SCRYPT="${AUTH_SCRYPT:-ln=4,r=8,p=1}"
 limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
 # The suites that run on both stores: in process, storage and routes; through real processes,
 # the seeds' example clients, sessions, lockout, revocation (gate and WebSocket), credentials and
-# tenant rules at the gate, key rotation, the micro-cache, browser sessions and the CLI. The rest are transport, crypto,
+# tenant rules at the gate, key rotation, the micro-cache, browser sessions, clock steps and the CLI. The rest are transport, crypto,
 # parsers, or SQLite machinery (VerifyStateTests drives the SQLite verify store itself; backups).
 # The two-host suite runs on PostgreSQL in the first pass already.
 pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests)'
 pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests'
-pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests)'
+pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests'
+pg_suites+='|ClockStepTests)'
 
 swift build --build-tests
 
