@@ -87,7 +87,11 @@ struct ClockStepTests {
             #expect(try stack.refreshToken(daveNext).status == 401, "the replay revoked dave's session")
 
             // The socket: closed 4001 when the 15 s it had are over (monotonic), not an hour later.
-            let close = try ws.awaitClose()
+            let close: WSTestClient.Frame?
+            do { close = try ws.awaitClose() } catch {
+                Issue.record("the companion did not close the 15 s socket within 40 s of its upgrade: \(error)")
+                close = nil
+            }
             let lived = Date().timeIntervalSince(upgraded)
             #expect(close?.closeCode == 4001, "the short-lived socket ended with \(String(describing: close?.closeCode))")
             #expect(lived < 25, "the socket lived \(lived) s on a 15 s token")
@@ -165,7 +169,7 @@ struct ClockStepTests {
                     }
                     // Sockets whose token the new clock has expired are closed 4001 (the tick, 200 ms).
                     for s in sockets where now >= s.token.exp {
-                        let close = try s.client.awaitClose()
+                        let close = try? s.client.awaitClose()   // nil: not closed within its 10 s timeout
                         #expect(close?.closeCode == 4001, "socket of \(s.token.label) after the \(label)")
                         checked.cut += 1
                     }
