@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults
+.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5 (and glibc). Built in a scratch
@@ -128,6 +128,11 @@ faults: deps
 	$(SWIFT) build --build-tests
 	AUTHGATE_FAULTS=all AUTH_SCRYPT="$${AUTH_SCRYPT:-ln=4,r=8,p=1}" $(SWIFT) test --skip-build \
 	    --filter 'FaultInjectionTests|DiskFullTests|StorageOutageTests|StorageFailureLogTests'
+
+# The stack's wall clock stepped -1 h and +1 day under traffic (libfaketime), AUTHGATE_CLOCK_ROUNDS
+# rounds (default 6) of AUTHGATE_CLOCK_PHASE_SECONDS (default 10) per step; make test runs one short round.
+clock: deps
+	scripts/reliability.sh clock
 
 # Build products only. $(VAR) holds keys and the database: never removed by make.
 clean:

@@ -12,8 +12,9 @@ set -euo pipefail
 # driven over WebDriver by Tests/browser/browser_flow.py with Python's stdlib only: no venv).
 # postgresql + libpq-dev (issue 14): libpq for the CLibpq target; the server for the two-host tests,
 # the in-process suites' PostgreSQL pass and make run-pg.
+# faketime (libfaketime): ClockStepTests step the servers' wall clock (make test, make clock).
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev pkg-config)
+          postgresql libpq-dev pkg-config faketime)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0

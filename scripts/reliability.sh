@@ -4,9 +4,12 @@
 #          make test runs the same tests with 20).
 #   soak:  SoakTests for SOAK_SECONDS (default 600): 200 clients of mixed traffic through nginx,
 #          a 500-login burst halfway, the table of counts, p99s, RSS and fds at the end.
+#   clock: ClockStepTests with AUTHGATE_CLOCK_ROUNDS rounds (default 6) of four wall-clock steps
+#          (-1 h, back, +1 day, back), AUTHGATE_CLOCK_PHASE_SECONDS of traffic after each (default
+#          10); make test runs one round of 1 s phases.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-what="${1:?usage: scripts/reliability.sh crash|soak}"
+what="${1:?usage: scripts/reliability.sh crash|soak|clock}"
 export AUTH_SCRYPT="${AUTH_SCRYPT:-ln=4,r=8,p=1}"
 timeout 1200 swift build --build-tests
 case "$what" in
@@ -19,5 +22,11 @@ case "$what" in
         export AUTHGATE_SOAK_SECONDS="$seconds"
         timeout "$((seconds + 600))" swift test --skip-build --filter SoakTests 2>&1 | grep -vE '^(◇|↳)'
         ;;
-    *) echo "reliability: crash or soak, not $what" >&2; exit 2 ;;
+    clock)
+        export AUTHGATE_CLOCK_ROUNDS="${AUTHGATE_CLOCK_ROUNDS:-6}"
+        export AUTHGATE_CLOCK_PHASE_SECONDS="${AUTHGATE_CLOCK_PHASE_SECONDS:-10}"
+        timeout "$(( AUTHGATE_CLOCK_ROUNDS * 4 * (AUTHGATE_CLOCK_PHASE_SECONDS + 30) + 300 ))" \
+            swift test --skip-build --filter ClockStepTests 2>&1 | grep -vE '^(◇|↳)'
+        ;;
+    *) echo "reliability: crash, soak or clock, not $what" >&2; exit 2 ;;
 esac

@@ -19,13 +19,13 @@ limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
 # The suites that run on both stores: in process, storage and routes; through real processes,
 # the seeds' example clients, sessions, lockout, revocation (gate and WebSocket), credentials and
 # tenant rules at the gate, key rotation, the micro-cache, browser sessions (and their renewal
-# rules) and the CLI. The rest are transport, crypto,
+# rules), clock steps and the CLI. The rest are transport, crypto,
 # parsers, or SQLite machinery (VerifyStateTests drives the SQLite verify store itself; backups).
 # The two-host suite runs on PostgreSQL in the first pass already.
 pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests|BrowserRenewalRulesTests)'
 pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests'
 pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests'
-pg_suites+='|GateBrowserHardeningTests)'
+pg_suites+='|GateBrowserHardeningTests|ClockStepTests)'
 
 swift build --build-tests
 

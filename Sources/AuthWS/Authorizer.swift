@@ -53,9 +53,11 @@ final class Authorizer {
         return .success(identity)
     }
 
-    /// Why a live connection must end now, if it must.
-    func cutReason(_ id: WSIdentity, nowMillis: Int64) -> (WebSocketCloseCode, String)? {
-        if nowMillis >= id.exp * 1000 { return (.tokenExpired, "token expired") }
+    /// Why a live connection must end now, if it must. The token expires at `exp` on the wall
+    /// clock or when the lifetime it had left at the upgrade has run out on the monotonic clock,
+    /// whichever comes first (a clock stepped back does not extend a socket).
+    func cutReason(_ id: WSIdentity, nowMillis: Int64, nowMonoMillis: Int64) -> (WebSocketCloseCode, String)? {
+        if nowMillis >= id.exp * 1000 || nowMonoMillis >= id.expMonoMillis { return (.tokenExpired, "token expired") }
         // A state that can no longer be confirmed current cannot vouch for anyone, but a
         // connection that was valid at the last confirmed state is kept for
         // AUTH_WS_STALE_GRACE_SECONDS (PostgreSQL: 60 s, so a database blink closes nothing;

@@ -64,7 +64,8 @@ extension Companion {
             return
         }
         let token = queryToken ?? cookieToken
-        switch auth.authorize(token: token, route: route, now: wallMillis() / 1000) {
+        let (wallNow, monoNow) = (wallMillis(), monoMillis())
+        switch auth.authorize(token: token, route: route, now: wallNow / 1000) {
         case let .failure(error):
             logger.info("ws refused route=\(route.path) status=\(error.status) code=\(error.code)")
             reject(c, error, tokenSent: token != nil)
@@ -75,7 +76,9 @@ extension Companion {
                 reject(c, refusal)
                 return
             }
-            c.identity = identity
+            var id = identity
+            id.expMonoMillis = monoNow + (identity.exp * 1000 - wallNow)
+            c.identity = id
         }
         c.route = route
         c.expectedAccept = Self.acceptValue(key: key)

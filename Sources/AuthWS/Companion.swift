@@ -139,7 +139,7 @@ public final class Companion {
         for c in Array(connections.values) {
             switch c.phase {
             case .relaying:
-                if let id = c.identity, let (code, reason) = auth.cutReason(id, nowMillis: nowWall) {
+                if let id = c.identity, let (code, reason) = auth.cutReason(id, nowMillis: nowWall, nowMonoMillis: nowMono) {
                     cut(c, code, reason, upstream: .normal)
                     afterEvent(c)
                 }

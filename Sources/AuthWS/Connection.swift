@@ -7,6 +7,9 @@ struct WSIdentity {
     var sessionID: String
     var iat: Int64
     var exp: Int64
+    /// `exp` on the monotonic clock (`monoMillis()`), fixed at the upgrade: a step of the wall
+    /// clock backwards must not stretch the socket past the lifetime the token had left then.
+    var expMonoMillis: Int64 = .max
 }
 
 /// One client connection and, once authorized, its upstream connection.

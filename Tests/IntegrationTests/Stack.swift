@@ -33,6 +33,11 @@ final class Stack: @unchecked Sendable {
         /// false: the server block as the README's install has it, without authgate-browser.conf
         /// (and without the demo dashboard that needs it).
         var browserSnippet = true
+        /// Extra environment for the servers only (nginx, the responder, the companion), not
+        /// for the CLI or the demo upstream (e.g. a preloaded libfaketime).
+        var serverEnvironment: [String: String] = [:]
+        /// Tests only: nginx config for the main context (e.g. `env NAME;` lines).
+        var nginxMainConfig = ""
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
         /// fresh random key.
         var keyRing: String?
@@ -61,6 +66,8 @@ final class Stack: @unchecked Sendable {
 
     private(set) var responder: Child?
     private var others: [Child] = []
+    /// Every process the stack started (nginx, responder, companion, upstream).
+    var processes: [Child] { others + [responder].compactMap({ $0 }) }
     /// PostgreSQL run (`TestBackend`): this stack's own fresh database, unless the options name one.
     private var backendURL: String?
 
@@ -214,6 +221,9 @@ final class Stack: @unchecked Sendable {
     private func launch(_ path: String, _ args: [String], log: String,
                         extraEnvironment: [String: String] = [:]) throws -> Child {
         var env = environment
+        if ["authgate-fcgi", "authgate-ws", "nginx"].contains((path as NSString).lastPathComponent) {
+            for (k, v) in options.serverEnvironment { env[k] = v }
+        }
         for (k, v) in extraEnvironment { env[k] = v }
         let logPath = logDir + "/\(log).log"
         return try Child.spawn(path, args, environment: env, stdout: logPath, stderr: logPath)
@@ -266,6 +276,11 @@ final class Stack: @unchecked Sendable {
             try addTimingLog(confDir + "/nginx.conf")
             if !options.extraServerConfig.isEmpty { try addServerConfig(confDir + "/nginx.conf") }
             if !options.browserSnippet { try dropBrowserMode(confDir + "/nginx.conf") }
+            if !options.nginxMainConfig.isEmpty {
+                let conf = confDir + "/nginx.conf"
+                try (options.nginxMainConfig + "\n" + String(contentsOfFile: conf, encoding: .utf8))
+                    .write(toFile: conf, atomically: true, encoding: .utf8)
+            }
             let nginx = try launch("/usr/sbin/nginx", ["-p", confDir, "-c", confDir + "/nginx.conf",
                                                        "-e", logDir + "/nginx-error.log"], log: "nginx")
             // nginx -c … daemonizes unless told not to: the rendered config says `daemon off`,

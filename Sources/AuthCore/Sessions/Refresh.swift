@@ -39,7 +39,12 @@ extension Worker {
                     return .refused("user not active")
                 }
                 let presented = Int64(bitPattern: parsed.counter)
-                let inGrace = presented == session.counter - 1 && now - session.rotatedAt <= settings.refreshReuse
+                // The grace is the window after the rotation: a rotation "in the future" (the
+                // clock stepped back since) beyond the clock leeway is outside it, or the replay
+                // window would stretch by the whole step.
+                let sinceRotation = now - session.rotatedAt
+                let inGrace = presented == session.counter - 1 && sinceRotation <= settings.refreshReuse
+                    && sinceRotation >= -settings.clockLeeway
                 if presented == session.counter || inGrace { try admit?(user) }
                 if presented == session.counter {
                     guard try db.sessions.advance(id: session.id, from: session.counter, now: now) else {

@@ -88,7 +88,13 @@ public final class VerifyState: @unchecked Sendable {
         var loaded = false
         var lastCompaction: Int64 = 0
         var failures = 0
+        /// Wall clock minus monotonic clock (seconds) at the last refresh: a change means the wall
+        /// clock was stepped (see `refreshIfChanged`).
+        var wallOffset: Int64?
     }
+
+    /// A step of the wall clock larger than this (seconds, either way) reloads the state.
+    static let clockStepSeconds: Int64 = 5
 
     /// Changes applied per store read; a longer backlog takes several reads.
     static let batch = 10_000
@@ -161,6 +167,16 @@ public final class VerifyState: @unchecked Sendable {
             refreshing.store(true, ordering: .relaxed)
             defer { refreshing.store(false, ordering: .relaxed) }
             let started = VerifyState.monotonicNanos()
+            // Entries are dropped by the wall clock (revoked_at + the bound). After a step
+            // forward dropped some, a step back would make their tokens valid again while the
+            // state forgot the revocation: a step either way reloads everything from the store,
+            // judged by the clock as it now is.
+            let offset = Time.now() - started / 1_000_000_000
+            if let last = w.wallOffset, abs(offset - last) > Self.clockStepSeconds, w.loaded {
+                log.info("verify state: the wall clock stepped by \(offset - last) s: full reload")
+                w.loaded = false
+            }
+            w.wallOffset = offset
             do {
                 let marker = w.store.changeMarker()
                 if !force, w.loaded, let marker, marker == w.marker {
