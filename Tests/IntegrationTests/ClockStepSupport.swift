@@ -28,6 +28,10 @@ final class FakeClock: @unchecked Sendable {
     private var current: Int64 = 0
 
     init() throws {
+        // Never a skip: make test's deps step installs it, so its absence is a broken setup.
+        guard Self.available else {
+            throw StackError("\(Self.library) is missing: scripts/deps.sh installs Debian's faketime package")
+        }
         temp = try TempDir("authgate-clock", parent: "/tmp")
         // nginx's workers (www-data) read the file too.
         chmod(temp.path, 0o755)

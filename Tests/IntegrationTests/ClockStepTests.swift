@@ -9,7 +9,7 @@ import Testing
 /// Claims follow the wall clock (README "Tokens"); staleness and timeouts the monotonic one.
 /// `make test` runs one round; `make clock` runs `AUTHGATE_CLOCK_ROUNDS` rounds of
 /// `AUTHGATE_CLOCK_PHASE_SECONDS` each.
-@Suite(.enabled(if: FakeClock.available, "needs libfaketime (scripts/deps.sh installs the faketime package)"))
+@Suite
 struct ClockStepTests {
     static let domain = "clock.test"
 
