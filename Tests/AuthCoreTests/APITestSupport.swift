@@ -15,7 +15,8 @@ final class APIHarness {
     var db: Database { worker.db }
     let location: TestStoreLocation
 
-    init(profile: String = "2signal", env extra: [String: String] = [:]) throws {
+    /// `oneShot`: the app as a CGI process makes it (App's `oneShot`).
+    init(profile: String = "2signal", env extra: [String: String] = [:], oneShot: Bool = false) throws {
         temp = try TempDir("authgate-api")
         let dir = temp.path
         _ = try KeyRing.rotate(path: "\(dir)/keys")
@@ -27,7 +28,7 @@ final class APIHarness {
                    "AUTH_API_PROFILE": profile, "AUTH_HASH_CONCURRENCY": "2"]
         env.merge(location.environment(sqliteFallback: "\(dir)/db.sqlite")) { $1 }
         env.merge(extra) { $1 }
-        app = try App(settings: try Settings(environment: env))
+        app = try App(settings: try Settings(environment: env), oneShot: oneShot)
         worker = try app.makeWorker()
     }
 

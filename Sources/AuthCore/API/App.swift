@@ -19,17 +19,14 @@ public final class App: Sendable {
     public let keys: KeyRingStore
     public let hashLimiter: HashLimiter
     public let scrypt: ScryptParameters
-    /// Hashed against when no account matches, so unknown emails cost what known ones do.
-    /// Made at start by a daemon; by a one-shot (CGI) process only when a login needs it.
-    public var dummyHash: String {
-        dummyHashCell.withLock { cell in
-            if let hash = cell { return hash }
-            let hash = (try? PasswordHash.make(password: UUIDs.random(), parameters: scrypt)) ?? ""
-            cell = hash
-            return hash
-        }
-    }
-    private let dummyHashCell: Mutex<String?>
+    /// Password hashes (scrypt runs) this process made or verified: logins, password changes
+    /// and the cost-equalizing run for an unknown account. Tests count with it (review finding
+    /// 10: every failed login costs one run, whatever the account).
+    public var passwordHashRuns: Int { hashRuns.load(ordering: .relaxed) }
+    private let hashRuns = Atomic<Int>(0)
+    func countPasswordHash() { hashRuns.add(1, ordering: .relaxed) }
+    /// Tests only: see `TestHooks`.
+    public let testHooks = TestHooks()
     /// The process's one verify state, shared by every worker (each reads through its own
     /// `VerifyReader`). The responder starts its refresher thread.
     public let verifyState: VerifyState
@@ -37,7 +34,7 @@ public final class App: Sendable {
     public let metrics = MetricsRegistry()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
-    /// thread (the state is loaded once, here) and no dummy hash made up front.
+    /// thread (the state is loaded once, here).
     public init(settings: Settings, log: Logger? = nil, oneShot: Bool = false) throws {
         self.liveSettings = Mutex(settings)
         self.router = Router.api()
@@ -58,7 +55,6 @@ public final class App: Sendable {
             self.log.info("AUTH_HASH_QUEUE \(settings.hashQueue) lowered to \(queue): at most half of AUTH_THREADS (\(settings.threads)) may wait on password hashing")
         }
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
-        self.dummyHashCell = try Mutex(oneShot ? nil : PasswordHash.make(password: UUIDs.random(), parameters: params))
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(settings: settings)
         try db.migrate()
