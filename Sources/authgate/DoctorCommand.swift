@@ -98,6 +98,11 @@ enum DoctorCommand {
             r.check(p.ln >= d.ln && p.r >= d.r && p.p >= d.p, "AUTH_SCRYPT \(s.scrypt) not below \(d)", fix: "remove AUTH_SCRYPT (default \(d))")
         }
         let effective = try? EffectiveConfig(environment: env)
+        if let file = effective?.file, file.entries["AUTH_DB_URL"].map({ PostgresURL.hasPassword($0.value) }) ?? false {
+            let exposed = ConfigFileAudit.exposedPassword(file)
+            r.check(exposed == nil, "config file \(file.path) holding a PostgreSQL password is private to its owner",
+                    fix: "chmod 600 \(file.path) (owned by the service user), or move the password to ~/.pgpass")
+        }
         for key in ["AUTH_ISSUER", "AUTH_AUDIENCE"] {
             r.check(effective?.source(key) != .defaultValue, "\(key) set", fix: "set \(key) in /etc/authgate/authgate.conf (your apps check it)")
         }

@@ -39,6 +39,7 @@ public final class App: Sendable {
         self.liveSettings = Mutex(settings)
         self.router = Router.api()
         self.log = log ?? Logger(settings: settings)
+        if !oneShot { for warning in settings.startupWarnings { self.log.warning(warning) } }
         guard let params = ScryptParameters(settings.scrypt) else {
             throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(settings.scrypt)'")
         }

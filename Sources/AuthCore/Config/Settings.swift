@@ -48,6 +48,9 @@ public struct Settings: Sendable {
     public var logFormat: String
     /// `AUTH_METRICS=off`: the verify path counts nothing (no decision counters, no histogram).
     public var metrics: Bool
+    /// Problems worth a warning but not a refusal, found while reading the configuration
+    /// (`ConfigFileAudit`); the responder logs them at start.
+    public var startupWarnings: [String] = []
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {
