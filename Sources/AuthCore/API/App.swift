@@ -32,6 +32,8 @@ public final class App: Sendable {
     public let verifyState: VerifyState
     /// Every worker's counters (GET /api/v1/metrics).
     public let metrics = MetricsRegistry()
+    /// The last readiness and health outcomes (at most one check a second: ProbeCache).
+    public let probes = ProbeCache()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here).
