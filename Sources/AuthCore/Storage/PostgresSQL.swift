@@ -1,7 +1,8 @@
 import CLibpq
 import Foundation
 
-/// `?` and `?N` placeholders to PostgreSQL's `$N`, outside quoted strings and identifiers.
+/// `?` and `?N` placeholders to PostgreSQL's `$N`, outside quoted strings and identifiers,
+/// numbered exactly as SQLite numbers them, so one SQL text binds the same values on both stores.
 enum PostgresSQL {
     static func translate(_ sql: String) -> String {
         var out = ""
@@ -33,6 +34,9 @@ enum PostgresSQL {
                     out += "$\(next)"
                 } else {
                     out += "$" + digits
+                    // As SQLite numbers them: a bare `?` after `?N` is one more than the largest
+                    // number so far (`?1, ?` is `$1, $2`, never `$1, $1`).
+                    next = max(next, Int(digits) ?? next)
                 }
                 i = j
                 continue
