@@ -129,6 +129,17 @@ enum HostileCatalogue {
         add("nodes: name NUL", Hostile.json("/api/v1/admin/nodes", "{\"name\":\"a\\u0000b\"}", bearer: access), 400, "invalid_request")
 
         t += credentialCases(access: access, userID: userID, tenantID: tenantID, sid: sid, kid: kid, secret: secret)
+
+        // ---- Issue 19 (i19-core): review findings 10, 15 and the email hardening ----
+        for ch in ["%C2%AD", "%E2%80%8B", "%E2%80%8D", "%EF%BB%BF", "%E2%80%AE"] {
+            let email = "al" + (ch.removingPercentEncoding ?? "") + "ice@demo.local"
+            add("login: invisible \(ch) in the email", Hostile.json("/api/v1/auth/login", "{\"email\":\"\(email)\",\"password\":\"wrong password\"}"),
+                401, "invalid_credentials")
+        }
+        add("ready: DELETE", Hostile.request("DELETE", "/api/v1/ready"), 405, "method_not_allowed")
+        add("ready: query ignored", Hostile.request("GET", "/api/v1/ready?verbose=1&details=all"), 200, nil)
+        add("health: query ignored", Hostile.request("GET", "/api/v1/health?details=1"), 200, nil)
+        // ---- end of issue 19 (i19-core) ----
         return t
     }
 }
