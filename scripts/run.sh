@@ -106,6 +106,21 @@ if [ ! -s "$AUTH_KEYS_FILE" ]; then
     log "created key ring $AUTH_KEYS_FILE"
 fi
 
+# The demo's settings as a config file, for the CLI and `authgate doctor` (which recognises this
+# layout by $VAR/demo-credentials and $VAR/nginx/nginx.conf): AUTH_CONFIG=$VAR/authgate.conf.
+(
+    umask 077
+    {
+        echo "# make run demo (scripts/run.sh): AUTH_CONFIG=$VAR/authgate.conf authgate doctor"
+        for k in AUTH_DB_PATH AUTH_KEYS_FILE AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET AUTH_API_PROFILE \
+                 AUTH_WS_UPSTREAM AUTH_SOCKET_GROUP; do
+            if [ -n "${!k:-}" ]; then printf '%s=%s\n' "$k" "${!k}"; fi
+        done
+        printf 'AUTH_NGINX_USER=%s\n' "$NGINX_USER"
+    } > "$VAR/authgate.conf.tmp"
+    mv -f "$VAR/authgate.conf.tmp" "$VAR/authgate.conf"
+)
+
 # Self-signed certificate for localhost and 127.0.0.1.
 CERT="$VAR/tls/cert.pem"
 CERT_KEY="$VAR/tls/key.pem"
@@ -289,6 +304,7 @@ cat >&2 <<EOF
   Browser demo:          $url/demo/dashboard/   (sign in as a demo user below; cookie session)
   $demo_credentials
   State: $VAR   Runtime: $RUNDIR   Logs: $VAR/log/
+  Check the layout:      AUTH_CONFIG=$VAR/authgate.conf $BIN/authgate doctor
   Ctrl-C stops everything.
 
 EOF

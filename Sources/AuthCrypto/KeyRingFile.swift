@@ -105,6 +105,24 @@ extension KeyRing {
             throw KeyRingError("key ring \(path) has mode \(octal(mode)), readable or writable by group or others: "
                                + "refused (chmod 600 \(path))")
         }
+        // Another user's ring, readable here only through a capability or an ACL, is not ours to
+        // trust. Root (the CLI on the service's ring) reads the service user's file by design.
+        let euid = geteuid()
+        guard euid == 0 || status.st_uid == euid else {
+            throw KeyRingError("key ring \(path) belongs to uid \(status.st_uid), not to this process's user (uid \(euid)): "
+                               + "refused (chown it to the service user)")
+        }
+        // A directory others may write lets them rename their own 0600 ring into its place
+        // (a sticky one, like /tmp, does not: only a file's owner may replace it there).
+        var seen = Set<String>()
+        for dir in [FileIO.directory(of: path), FileIO.directory(of: resolved(path))] where seen.insert(dir).inserted {
+            var st = stat()
+            guard stat(dir, &st) == 0 else { continue }
+            if st.st_mode & 0o022 != 0 && st.st_mode & mode_t(S_ISVTX) == 0 {
+                throw KeyRingError("key ring \(path): its directory \(dir) has mode \(octal(st.st_mode & 0o7777)), "
+                                   + "writable by group or others, who could swap the ring: refused (chmod go-w \(dir))")
+            }
+        }
     }
 
     static func octal(_ mode: mode_t) -> String {

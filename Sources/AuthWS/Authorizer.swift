@@ -23,9 +23,11 @@ final class Authorizer {
     /// 403 for a pending password change or a role the route does not allow.
     func authorize(token: String?, route: WSRoute, now: Int64) -> Result<WSIdentity, AuthError> {
         guard let token, !token.isEmpty else { return .failure(.invalidToken("missing token")) }
+        // The HTTP verify's leeway: a token minted on a host whose clock runs a second ahead is
+        // not refused here for that second. An expired one still is (the guard below).
         let claims: AccessClaims
         switch JWT.verify(token, ring: keys.current, issuer: settings.issuer, audience: settings.audience,
-                          now: now, leeway: 0) {
+                          now: now, leeway: settings.clockLeeway) {
         case let .success(c): claims = c
         case .failure: return .failure(.invalidToken())
         }

@@ -28,8 +28,13 @@ enum CGIMode {
         var request = params.makeRequest()
         // CGI: the script's own path is SCRIPT_NAME; the route is PATH_INFO (ScriptAlias /auth
         // /path/authgate-fcgi -> /auth/api/v1/auth/login). QUERY_STRING is the raw query.
-        if let pathInfo = env("PATH_INFO"), !pathInfo.isEmpty { request.path = pathInfo }
-        if let query = env("QUERY_STRING") { request.query = query }
+        // A verify takes both from REQUEST_URI only, as the FastCGI path does: in an nginx
+        // `auth_request` subrequest (fcgiwrap) QUERY_STRING is the subrequest's, empty, and the
+        // original `?tenant_id=` is only in REQUEST_URI (review finding 2).
+        if request.verify == nil {
+            if let pathInfo = env("PATH_INFO"), !pathInfo.isEmpty { request.path = pathInfo }
+            if let query = env("QUERY_STRING") { request.query = query }
+        }
 
         var response: Response
         if request.verify == nil, let length = Int(env("CONTENT_LENGTH") ?? ""), length > settings.maxBody {

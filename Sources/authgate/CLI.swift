@@ -63,6 +63,11 @@ enum CLI {
             if let db = args.optional("db") {
                 // --db takes a SQLite path or a PostgreSQL URL.
                 if PostgresURL.isPostgres(db) { env["AUTH_DB_URL"] = db } else { env["AUTH_DB_PATH"] = db; env["AUTH_DB_URL"] = "" }
+                if PostgresURL.isPostgres(db), PostgresURL.hasPassword(db) {
+                    Output.error("warning: --db carries a password, which every local user can read in /proc/\(getpid())/cmdline "
+                                 + "while this runs (and which lands in shell history): put it in ~/.pgpass, or pass the URL "
+                                 + "as AUTH_DB_URL in the environment")
+                }
             }
             if let config = args.optional("config") { env["AUTH_CONFIG"] = config }
             let settings: Settings

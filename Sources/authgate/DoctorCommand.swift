@@ -29,6 +29,10 @@ enum DoctorCommand {
         let stateDir = ((s.usesPostgres ? s.keysFile : s.dbPath) as NSString).deletingLastPathComponent
         let user = ctx.args.optional("user") ?? owner(of: stateDir).map(\.name)
         let uid = user.flatMap { getpwnam($0)?.pointee.pw_uid }
+        let layout = DoctorLayout.detect(stateDir: stateDir, nginxConf: ctx.args.optional("nginx-conf"))
+        if let demo = layout.demoState {
+            r.ok("layout: the make run demo in \(demo) (nginx config \(layout.nginxConf)); the checks of an installed server's own settings do not apply")
+        }
 
         // Key ring: exists, private, loads, owned by the service user.
         if let st = info(s.keysFile) {
@@ -61,7 +65,7 @@ enum DoctorCommand {
         let nginxGroups = groups(of: nginxUser)
         for path in [s.socketPath, s.wsSocketPath] {
             guard let st = info(path), st.st_mode & S_IFMT == S_IFSOCK else {
-                r.fail("no socket at \(path)", fix: "systemctl start authgate.socket authgate-ws.socket"); continue
+                r.fail("no socket at \(path)", fix: layout.isDemo ? "start the demo: make run" : "systemctl start authgate.socket authgate-ws.socket"); continue
             }
             r.check(st.st_mode & 0o777 == 0o660, "socket \(path) mode \(octal(st.st_mode))", fix: "SocketMode=0660 in the .socket unit")
             r.check(nginxGroups.contains(st.st_gid), "socket \(path) group reachable by \(nginxUser)",
@@ -73,14 +77,15 @@ enum DoctorCommand {
                 fix: "systemctl status authgate.socket authgate; journalctl -u authgate")
         // nginx: the snippets are included and the config passes nginx -t.
         if !ctx.args.has("no-nginx") {
-            let conf = ctx.args.optional("nginx-conf") ?? "/etc/nginx/nginx.conf"
-            let snippetDir = ((conf as NSString).deletingLastPathComponent as NSString).appendingPathComponent("snippets")
+            let conf = layout.nginxConf
+            let snippetDir = layout.snippetDir
             r.check(info(snippetDir + "/authgate-http.conf") != nil, "nginx snippets in \(snippetDir)",
-                    fix: "copy them from /usr/local/share/authgate/nginx/snippets (see README: Install on a server)")
+                    fix: layout.isDemo ? "make run renders them (scripts/render-nginx.sh)"
+                        : "copy them from /usr/local/share/authgate/nginx/snippets (see README: Install on a server)")
             let candidates: [String] = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             if let nginx = candidates.first(where: { Glibc.access($0, X_OK) == 0 }) {
-                let rc = spawnWait(nginx, ["-t", "-q", "-c", conf])
-                r.check(rc == 0, "nginx -t -c \(conf)", fix: "run nginx -t and fix what it says")
+                let rc = spawnWait(nginx, layout.nginxTestArguments)
+                r.check(rc == 0, "nginx \(layout.nginxTestArguments.joined(separator: " "))", fix: "run nginx -t and fix what it says")
             } else {
                 r.fail("nginx not found", fix: "apt-get install nginx")
             }
@@ -98,8 +103,17 @@ enum DoctorCommand {
             r.check(p.ln >= d.ln && p.r >= d.r && p.p >= d.p, "AUTH_SCRYPT \(s.scrypt) not below \(d)", fix: "remove AUTH_SCRYPT (default \(d))")
         }
         let effective = try? EffectiveConfig(environment: env)
-        for key in ["AUTH_ISSUER", "AUTH_AUDIENCE"] {
-            r.check(effective?.source(key) != .defaultValue, "\(key) set", fix: "set \(key) in /etc/authgate/authgate.conf (your apps check it)")
+        if let file = effective?.file, file.entries["AUTH_DB_URL"].map({ PostgresURL.hasPassword($0.value) }) ?? false {
+            let exposed = ConfigFileAudit.exposedPassword(file)
+            r.check(exposed == nil, "config file \(file.path) holding a PostgreSQL password is private to its owner",
+                    fix: "chmod 600 \(file.path) (owned by the service user), or move the password to ~/.pgpass")
+        }
+        for (key, value) in [("AUTH_ISSUER", s.issuer), ("AUTH_AUDIENCE", s.audience)] {
+            if layout.isDemo, effective?.source(key) == .defaultValue {
+                r.ok("\(key) '\(value)' (the demo's default; an installed server sets its own)")
+            } else {
+                r.check(effective?.source(key) != .defaultValue, "\(key) set", fix: "set \(key) in /etc/authgate/authgate.conf (your apps check it)")
+            }
         }
         if r.failed > 0 { throw CLIError.failure("doctor: \(r.failed) problem(s)") }
     }

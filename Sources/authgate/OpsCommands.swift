@@ -83,12 +83,28 @@ enum OpsCommands {
         }
         var st = stat()
         let hadOwner = stat(target, &st) == 0 ? (st.st_uid, st.st_gid) : nil
+        let revived = sessionsRevived(current: target, backup: from)
         let result: Backup.Result
         do { result = try Backup.restore(from: from, to: target) } catch { throw CLIError.failure("restore failed: \(error)") }
         if let (uid, gid) = hadOwner, geteuid() == 0 {
             for suffix in ["", "-wal", "-shm"] { _ = chown(target + suffix, uid, gid) }
         }
         Output.line("restored \(target) from \(from) (\(result.pages) pages, integrity_check \(result.integrity))")
+        // The backup knows nothing of what happened after it: logouts, password changes and
+        // revocations made since are undone, and those sessions' refresh tokens work again.
+        let count = revived.map { "\($0) session(s) revoked or ended since the backup are" } ?? "sessions revoked since the backup may be"
+        Output.error("warning: \(count) live again (with their refresh tokens), and accounts changed since are as they were. "
+                     + "To cut them all: authgate session revoke --all (everyone signs in again), or authgate keys rotate "
+                     + "then authgate keys retire OLD_KID (every token of the old key dies)")
+    }
+
+    /// Sessions not revoked in the backup that the current database revoked or no longer has;
+    /// nil when either cannot be read.
+    static func sessionsRevived(current: String, backup: String) -> Int? {
+        guard FileManager.default.fileExists(atPath: current),
+              let now = try? Database(path: current).sessions.unrevokedIDs(),
+              let then = try? Database(path: backup).sessions.unrevokedIDs() else { return nil }
+        return then.subtracting(now).count
     }
 
     /// Pids (other than ours) with the database, its -wal or -shm open (from /proc: complete as root).

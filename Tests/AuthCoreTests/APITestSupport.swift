@@ -16,8 +16,10 @@ final class APIHarness {
     let location: TestStoreLocation
 
     /// `prepare` runs on the temp dir before anything opens the database (FaultInjectionTests
-    /// routes it through its fault-injecting VFS).
-    init(profile: String = "2signal", env extra: [String: String] = [:], prepare: (String) throws -> Void = { _ in }) throws {
+    /// routes it through its fault-injecting VFS). `oneShot`: the app as a CGI process makes it
+    /// (App's `oneShot`).
+    init(profile: String = "2signal", env extra: [String: String] = [:], oneShot: Bool = false,
+         prepare: (String) throws -> Void = { _ in }) throws {
         temp = try TempDir("authgate-api")
         let dir = temp.path
         try prepare(dir)
@@ -32,7 +34,7 @@ final class APIHarness {
                    "AUTH_RATE_LIMIT": "1000r/s burst=1000"]
         env.merge(location.environment(sqliteFallback: "\(dir)/db.sqlite")) { $1 }
         env.merge(extra) { $1 }
-        app = try App(settings: try Settings(environment: env))
+        app = try App(settings: try Settings(environment: env), oneShot: oneShot)
         worker = try app.makeWorker()
     }
 

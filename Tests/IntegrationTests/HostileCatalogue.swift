@@ -132,6 +132,16 @@ enum HostileCatalogue {
 
         // ---- Issue 19, items 5 and 6: browser locations and cookie-session routes (HostileBrowserGate.swift) ----
         t += browserGateCases(access: access, tenantID: tenantID)
+        // ---- Issue 19 (i19-core): review findings 10, 15 and the email hardening ----
+        for ch in ["%C2%AD", "%E2%80%8B", "%E2%80%8D", "%EF%BB%BF", "%E2%80%AE"] {
+            let email = "al" + (ch.removingPercentEncoding ?? "") + "ice@demo.local"
+            add("login: invisible \(ch) in the email", Hostile.json("/api/v1/auth/login", "{\"email\":\"\(email)\",\"password\":\"wrong password\"}"),
+                401, "invalid_credentials")
+        }
+        add("ready: DELETE", Hostile.request("DELETE", "/api/v1/ready"), 405, "method_not_allowed")
+        add("ready: query ignored", Hostile.request("GET", "/api/v1/ready?verbose=1&details=all"), 200, nil)
+        add("health: query ignored", Hostile.request("GET", "/api/v1/health?details=1"), 200, nil)
+        // ---- end of issue 19 (i19-core) ----
         return t
     }
 }

@@ -19,17 +19,14 @@ public final class App: Sendable {
     public let keys: KeyRingStore
     public let hashLimiter: HashLimiter
     public let scrypt: ScryptParameters
-    /// Hashed against when no account matches, so unknown emails cost what known ones do.
-    /// Made at start by a daemon; by a one-shot (CGI) process only when a login needs it.
-    public var dummyHash: String {
-        dummyHashCell.withLock { cell in
-            if let hash = cell { return hash }
-            let hash = (try? PasswordHash.make(password: UUIDs.random(), parameters: scrypt)) ?? ""
-            cell = hash
-            return hash
-        }
-    }
-    private let dummyHashCell: Mutex<String?>
+    /// Password hashes (scrypt runs) this process made or verified: logins, password changes
+    /// and the cost-equalizing run for an unknown account. Tests count with it (review finding
+    /// 10: every failed login costs one run, whatever the account).
+    public var passwordHashRuns: Int { hashRuns.load(ordering: .relaxed) }
+    private let hashRuns = Atomic<Int>(0)
+    func countPasswordHash() { hashRuns.add(1, ordering: .relaxed) }
+    /// Tests only: see `TestHooks`.
+    public let testHooks = TestHooks()
     /// The process's one verify state, shared by every worker (each reads through its own
     /// `VerifyReader`). The responder starts its refresher thread.
     public let verifyState: VerifyState
@@ -41,13 +38,16 @@ public final class App: Sendable {
     public let rateLimiter: AddressRateLimiter?
     /// Silent renewals per session: at most one rotation a second (Browser/RenewalThrottle.swift).
     let renewals = RenewalThrottle()
+    /// The last readiness and health outcomes (at most one check a second: ProbeCache).
+    public let probes = ProbeCache()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
-    /// thread (the state is loaded once, here) and no dummy hash made up front.
+    /// thread (the state is loaded once, here).
     public init(settings: Settings, log: Logger? = nil, oneShot: Bool = false) throws {
         self.liveSettings = Mutex(settings)
         self.router = Router.api()
         self.log = log ?? Logger(settings: settings)
+        if !oneShot { for warning in settings.startupWarnings { self.log.warning(warning) } }
         guard let params = ScryptParameters(settings.scrypt) else {
             throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(settings.scrypt)'")
         }
@@ -65,7 +65,6 @@ public final class App: Sendable {
         }
         self.rateLimiter = settings.rateLimit.map { AddressRateLimiter($0) }
         self.hashLimiter = HashLimiter(concurrency: settings.hashConcurrency, queue: queue)
-        self.dummyHashCell = try Mutex(oneShot ? nil : PasswordHash.make(password: UUIDs.random(), parameters: params))
         // Applies migrations once, before any worker opens its own connection.
         let db = try Database(settings: settings)
         try db.migrate()

@@ -20,30 +20,45 @@ extension KeyRingStore {
 extension Worker {
     /// `GET /api/v1/ready`: 200 only when this process can serve everything: the database is
     /// writable (a write transaction can start: `BEGIN IMMEDIATE`, rolled back at once), the
-    /// key ring on disk is the one in use, and the verify state is current. 503 otherwise, with
-    /// the reason. Costs a write lock for a moment: meant for a probe every few seconds, not
-    /// for every request (`/api/v1/health` stays the cheap one).
+    /// key ring on disk is the one in use, and the verify state is current. 503 otherwise,
+    /// naming only what fails (`database`, `key_ring`, `verify_state`); the details (paths, uid,
+    /// errno text) go to the log. Checked at most once a second per process (ProbeCache).
     static let ready: Router.Handler = { worker, _, _ throws(AuthError) in
-        var problems: [String] = []
-        let dbPath = worker.settings.dbDescription
+        let outcome = worker.app.probes.outcome(.ready, log: worker.app.log) { worker.readinessCheck() }
+        var body: [(String, JSON)] = [("status", .string(outcome.ok ? "ready" : "not_ready"))]
+        body.append(("problems", .array(outcome.failing.map { .string($0) })))
+        var response = worker.profile.respond(outcome.ok ? 200 : 503, .object(body))
+        if !outcome.ok { response.headers.append(("Retry-After", "1")) }
+        return response
+    }
+
+    func readinessCheck() -> ProbeCache.Outcome {
+        var failing: [String] = []
+        var details: [String] = []
+        let dbPath = settings.dbDescription
         // The file system first: a read-only mount or a full disk lets BEGIN IMMEDIATE succeed
         // (WAL takes its write lock in shared memory) and only fails at the next commit.
-        if !worker.settings.usesPostgres, let problem = Worker.writeProblem(worker.settings.dbPath) {
-            problems.append("database \(dbPath) is not writable: \(problem)")
+        if !settings.usesPostgres, let problem = Worker.writeProblem(settings.dbPath) {
+            failing.append("database")
+            details.append("database \(dbPath) is not writable: \(problem)")
         } else {
             // Another connection holding the write lock past the busy handler (5 s) fails here,
             // as a login or refresh would.
-            do { try worker.db.transaction(immediate: true) {} } catch {
-                problems.append("database \(dbPath) is not writable: \(error)")
+            do { try db.transaction(immediate: true) {} } catch {
+                failing.append("database")
+                details.append("database \(dbPath) is not writable: \(error)")
             }
         }
-        if let p = worker.app.keys.problem { problems.append(p) }
-        _ = worker.state.isFresh()
-        if !worker.app.verifyState.health.fresh { problems.append("the verify state is stale") }
-        return worker.profile.respond(problems.isEmpty ? 200 : 503, .object([
-            ("status", .string(problems.isEmpty ? "ready" : "not_ready")),
-            ("problems", .array(problems.map { .string($0) })),
-        ]))
+        if let p = app.keys.problem {
+            failing.append("key_ring")
+            details.append(p)
+        }
+        _ = state.isFresh()
+        if !app.verifyState.health.fresh {
+            failing.append("verify_state")
+            details.append("the verify state is stale")
+        }
+        return ProbeCache.Outcome(ok: failing.isEmpty, failing: failing, details: details)
     }
 }
 

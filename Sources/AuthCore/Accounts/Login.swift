@@ -25,7 +25,7 @@ extension Worker {
         let now = Time.now()
         let candidates = try loginCandidates(email: rawEmail, tenantDomain: tenantDomain)
         guard !candidates.isEmpty else {
-            _ = try hashCheck(password, against: app.dummyHash)
+            try equalizingHash(password)
             audit("login_failed", tenantID: nil, actor: nil, request: request, detail: "unknown account")
             throw AuthError.invalidCredentials
         }
@@ -43,7 +43,7 @@ extension Worker {
             matched = user
             break
         }
-        if allowed.isEmpty { _ = try hashCheck(password, against: app.dummyHash) }
+        if allowed.isEmpty { try equalizingHash(password) }
         guard let user = matched else {
             // For the metrics only (authgate_logins_total / authgate_lockouts_total).
             if counted.contains(where: { $0.failedAttempts == settings.lockoutThreshold && $0.status == "active" }) {
@@ -57,13 +57,19 @@ extension Worker {
             }
             throw AuthError.invalidCredentials
         }
-        upgradeHashIfNeeded(user: user, password: password, now: now)
-        // The success writes as one: counts reset, the session, its audit row.
-        let session = try write {
+        app.testHooks.afterPasswordCheck?(user.id)
+        // Made outside the transaction (never hash inside one), written inside it as a CAS.
+        let upgraded = try upgradedHash(for: user, password: password)
+        // The success writes as one: counts reset, the hash upgrade, the session, its audit row.
+        let session: Session? = try write {
             // Deleted or disabled while the password was being hashed: no session (the row
-            // lock orders this against a delete on any host).
-            guard let current = try db.users.byIDForUpdate(user.id), current.status == "active" else {
-                throw AuthError.invalidCredentials
+            // lock orders this against a delete on any host). Password changed meanwhile: the
+            // password this login proved is no longer the account's, so no session either
+            // (review finding 5: a session made after the change would outlive it).
+            guard let current = try db.users.byIDForUpdate(user.id), current.status == "active",
+                  current.passwordHash == user.passwordHash else { return nil }
+            if let upgraded {
+                try db.users.upgradePasswordHash(userID: user.id, from: user.passwordHash, to: upgraded, now: now)
             }
             try db.users.resetFailures(userID: user.id)
             // Failures counted on the user's accounts in other tenants were not theirs to pay for.
@@ -79,6 +85,11 @@ extension Worker {
                                                  ip: request.remoteAddress)
             try recordAudit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
             return session
+        }
+        guard let session else {
+            audit("login_failed", tenantID: user.tenantID, actor: user.id, request: request,
+                  detail: "password changed, account disabled or deleted during the login")
+            throw AuthError.invalidCredentials
         }
         let fresh = (try? db.users.byID(user.id)) ?? user
         return (fresh, session, now)
@@ -103,7 +114,10 @@ extension Worker {
     /// Verifies under the hashing limiter; 503 `unavailable` when too many hashes already wait.
     func hashCheck(_ password: String, against encoded: String) throws(AuthError) -> Bool {
         do {
-            return try app.hashLimiter.run { PasswordHash.verify(password: password, encoded: encoded) }
+            return try app.hashLimiter.run {
+                app.countPasswordHash()
+                return PasswordHash.verify(password: password, encoded: encoded)
+            }
         } catch {
             throw AuthError.unavailable(retryAfter: 1)
         }
@@ -111,7 +125,10 @@ extension Worker {
 
     func makeHash(_ password: String) throws(AuthError) -> String {
         do {
-            return try app.hashLimiter.run { try PasswordHash.make(password: password, parameters: app.scrypt) }
+            return try app.hashLimiter.run {
+                app.countPasswordHash()
+                return try PasswordHash.make(password: password, parameters: app.scrypt)
+            }
         } catch is HashLimiterBusy {
             throw AuthError.unavailable(retryAfter: 1)
         } catch {
@@ -119,14 +136,34 @@ extension Worker {
         }
     }
 
-    /// A hash made with other parameters than AUTH_SCRYPT is replaced after a successful login.
-    func upgradeHashIfNeeded(user: User, password: String, now: Int64) {
-        guard PasswordHash.parameters(of: user.passwordHash) != app.scrypt,
-              let hash = try? makeHash(password) else { return }
+    /// No account to check (unknown email, every candidate locked or disabled): one scrypt run
+    /// at AUTH_SCRYPT's cost anyway, as verifying a known account's hash costs, so the timing
+    /// tells none of them apart. Making a hash costs what verifying one does (same parameters),
+    /// and needs no dummy hash made beforehand (a CGI process would have paid for two: review
+    /// finding 10).
+    func equalizingHash(_ password: String) throws(AuthError) {
         do {
-            try db.users.setPassword(userID: user.id, hash: hash, mustChange: user.mustChangePassword, now: now)
+            try app.hashLimiter.run {
+                app.countPasswordHash()
+                _ = try? PasswordHash.make(password: password, parameters: app.scrypt)
+            }
+        } catch {
+            throw AuthError.unavailable(retryAfter: 1)
+        }
+    }
+
+    /// A hash made with other parameters than AUTH_SCRYPT is replaced after a successful login:
+    /// the new hash of the password just checked, or nil when none is due (or making it failed:
+    /// the login goes on with the old hash, which still verifies).
+    func upgradedHash(for user: User, password: String) throws(AuthError) -> String? {
+        guard PasswordHash.parameters(of: user.passwordHash) != app.scrypt else { return nil }
+        do {
+            return try makeHash(password)
+        } catch where error.status == 503 {
+            return nil
         } catch {
             app.log.error("password hash upgrade failed: \(error)")
+            return nil
         }
     }
 }

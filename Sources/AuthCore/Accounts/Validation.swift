@@ -10,7 +10,7 @@ public enum Validation {
     public static func normalizedEmail(_ raw: String) -> String? {
         let trimmed = raw.trimmingASCIISpaces()
         guard !trimmed.isEmpty, trimmed.utf8.count <= maxEmailLength,
-              !containsControlOrSpace(trimmed) else { return nil }
+              !containsControlOrSpace(trimmed), !trimmed.unicodeScalars.contains(where: isInvisible) else { return nil }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
         return trimmed.lowercased()
@@ -50,6 +50,14 @@ public enum Validation {
 
     static func isControl(_ s: Unicode.Scalar) -> Bool {
         s.value < 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value < 0xA0) || s.value == 0x2028 || s.value == 0x2029
+    }
+
+    /// Default-ignorable and format code points (U+00AD soft hyphen, U+200B zero width space,
+    /// U+200D, U+2060, U+FEFF, bidi controls...): invisible, so two addresses that look the same
+    /// could differ, and PostgreSQL's `authgate_nocase` collation ignores them where SQLite's
+    /// NOCASE does not (lookups and `migrate --from-sqlite` would disagree).
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isDefaultIgnorableCodePoint || scalar.properties.generalCategory == .format
     }
 
     static func containsControlOrSpace(_ s: String) -> Bool {

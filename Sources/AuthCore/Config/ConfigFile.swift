@@ -10,7 +10,7 @@ public struct ConfigFile: Sendable {
     /// Every key the file may hold: name, default (as text), one-line meaning.
     public static let keys: [(name: String, fallback: String, meaning: String)] = [
         ("AUTH_DB_PATH", Settings.defaultPaths.db, "SQLite database (with -wal and -shm beside it, mode 0600)"),
-        ("AUTH_DB_URL", "", "PostgreSQL instead of SQLite: postgresql://user@host/db?sslmode=require (or libpq keywords); password better in ~/.pgpass or PGPASSWORD"),
+        ("AUTH_DB_URL", "", "PostgreSQL instead of SQLite: postgresql://user@host/db?sslmode=verify-full (checks the server's certificate; or libpq keywords); password better in ~/.pgpass or PGPASSWORD"),
         ("AUTH_DB_POOL", "8", "PostgreSQL connections per process (responder threads share them)"),
         ("AUTH_WS_STALE_GRACE_SECONDS", "0 (SQLite), 60 (PostgreSQL)", "live WebSockets kept this long while the verify state is stale"),
         ("AUTH_KEYS_FILE", Settings.defaultPaths.keys, "key ring, mode 0600: kid:base64url-secret per line, the last signs"),
@@ -60,7 +60,7 @@ public struct ConfigFile: Sendable {
 
     public static func parse(_ text: String, path: String) throws -> ConfigFile {
         var entries: [String: (String, Int)] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.textFileLines.enumerated() {
             let line = index + 1
             let trimmed = raw.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
@@ -98,7 +98,7 @@ public struct ConfigFile: Sendable {
         return try parse(text, path: path)
     }
 
-    static func printable(_ s: String) -> String {
+    static func printable(_ s: some StringProtocol) -> String {
         String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) }.prefix(80))
     }
 }
@@ -129,10 +129,11 @@ public struct EffectiveConfig: Sendable {
     /// Settings from the merged values; a bad value from the file names its line.
     public func settings() throws -> Settings {
         do {
-            let s = try Settings(environment: merged)
+            var s = try Settings(environment: merged)
             guard ScryptParameters(s.scrypt) != nil else {
                 throw ConfigError("AUTH_SCRYPT must look like ln=15,r=8,p=3, got '\(s.scrypt)'")
             }
+            if let file, let exposed = ConfigFileAudit.exposedPassword(file) { s.startupWarnings.append(exposed) }
             return s
         } catch let error as ConfigError {
             if let file, let key = ConfigFile.keys.map(\.name).first(where: { error.description.hasPrefix($0) }),

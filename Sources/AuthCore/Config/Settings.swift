@@ -51,6 +51,9 @@ public struct Settings: Sendable {
     /// `AUTH_RATE_LIMIT`: the responder's per-address limit on the routes that hash a password
     /// (API/RateLimit.swift); nil: `off`.
     public var rateLimit: RateLimit?
+    /// Problems worth a warning but not a refusal, found while reading the configuration
+    /// (`ConfigFileAudit`); the responder logs them at start.
+    public var startupWarnings: [String] = []
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         func int(_ name: String, _ fallback: Int64) throws -> Int64 {

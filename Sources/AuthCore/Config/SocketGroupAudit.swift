@@ -9,7 +9,7 @@ public enum SocketGroupAudit {
     public static func otherUsers(group: String, nginxUser: String, groupFile: String, passwdFile: String) -> [String] {
         var gid: Substring?
         var users = Set<String>()
-        for line in groupFile.split(separator: "\n") {
+        for line in groupFile.textFileLines {
             let f = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
             guard f.count == 4, f[0] == group else { continue }
             gid = f[2]
@@ -19,7 +19,7 @@ public enum SocketGroupAudit {
             }
         }
         if let gid {
-            for line in passwdFile.split(separator: "\n") {
+            for line in passwdFile.textFileLines {
                 let f = line.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
                 guard f.count >= 4, f[3] == gid, !f[0].isEmpty else { continue }
                 users.insert(String(f[0]))

@@ -57,7 +57,8 @@ final class PostgresConnection: Connection {
         guard let c, PQstatus(c) == CONNECTION_OK else {
             let message = c.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             if let c { PQfinish(c) }
-            throw StorageError.unavailable("cannot connect to PostgreSQL \(path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+            let said = PostgresURL.scrubbed(message.trimmingCharacters(in: .whitespacesAndNewlines), url: url)
+            throw StorageError.unavailable("cannot connect to PostgreSQL \(path): \(said)")
         }
         conn = c
         // The server's notices and warnings (e.g. "terminating connection due to immediate

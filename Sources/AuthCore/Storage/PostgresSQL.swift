@@ -1,4 +1,8 @@
-/// `?` and `?N` placeholders to PostgreSQL's `$N`, outside quoted strings and identifiers.
+import CLibpq
+import Foundation
+
+/// `?` and `?N` placeholders to PostgreSQL's `$N`, outside quoted strings and identifiers,
+/// numbered exactly as SQLite numbers them, so one SQL text binds the same values on both stores.
 enum PostgresSQL {
     static func translate(_ sql: String) -> String {
         var out = ""
@@ -30,6 +34,9 @@ enum PostgresSQL {
                     out += "$\(next)"
                 } else {
                     out += "$" + digits
+                    // As SQLite numbers them: a bare `?` after `?N` is one more than the largest
+                    // number so far (`?1, ?` is `$1, $2`, never `$1, $1`).
+                    next = max(next, Int(digits) ?? next)
                 }
                 i = j
                 continue
@@ -47,28 +54,88 @@ public enum PostgresURL {
         url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
     }
 
-    /// `postgresql://user:secret@host/db?password=x` -> `postgresql://user:***@host/db?password=***`;
-    /// keyword form `password=x` -> `password=***`.
+    /// The connection string as libpq reads it (`PQconninfoParse`: blanks around `=`, quoted
+    /// values, percent-encoded URI keywords...), rebuilt in keyword form with every secret option
+    /// (libpq marks them: `password`, `sslpassword`) shown as `***`:
+    /// `postgresql://u:pw@h/db?sslmode=verify-full` -> `user=u password=*** dbname=db host=h sslmode=verify-full`.
+    /// A string libpq cannot parse, or a URI whose `user:password@` part libpq reads as something
+    /// else (`postgresql://u:pa/ss@h`: host `u`, port `pa`), is never echoed (review finding 14).
     public static func redacted(_ url: String) -> String {
-        var s = url
-        if let scheme = s.range(of: "://") {
-            let rest = s[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
-               let colon = rest[..<at].firstIndex(of: ":") {
-                s.replaceSubrange(s.index(after: colon)..<at, with: "***")
+        guard let options = parse(url) else { return "(a connection string libpq cannot parse)" }
+        if let intended = uriPassword(url), !options.contains(where: { $0.secret && $0.value == intended }) {
+            return "(a postgresql:// URI whose user:password@ part libpq cannot read)"
+        }
+        return options.map { $0.secret ? "\($0.keyword)=***" : "\($0.keyword)=\(quoted($0.value))" }
+            .joined(separator: " ")
+    }
+
+    /// Whether `url` carries a password (or another secret libpq option) itself.
+    public static func hasPassword(_ url: String) -> Bool {
+        if uriPassword(url).map({ !$0.isEmpty }) ?? false { return true }
+        return parse(url)?.contains { $0.secret && !$0.value.isEmpty } ?? url.contains("pass")
+    }
+
+    /// A libpq error message about `url`, with the secrets it could quote removed; for a string
+    /// `redacted` would not echo, libpq's message is withheld altogether.
+    public static func scrubbed(_ message: String, url: String) -> String {
+        guard let options = parse(url), uriPassword(url).map({ p in options.contains { $0.secret && $0.value == p } }) ?? true
+        else { return "libpq's message withheld: it may quote the malformed connection string" }
+        var out = message
+        for option in options where option.secret && !option.value.isEmpty {
+            out = out.replacingOccurrences(of: option.value, with: "***")
+        }
+        return out
+    }
+
+    /// The password a `postgresql://user:password@host` URI means to carry (percent-decoded),
+    /// whatever libpq makes of it: the text between the first `:` and the last `@` before `?`.
+    static func uriPassword(_ url: String) -> String? {
+        guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://"),
+              let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        let beforeQuery = rest[..<(rest.firstIndex(of: "?") ?? rest.endIndex)]
+        guard let at = beforeQuery.lastIndex(of: "@"), let colon = beforeQuery[..<at].firstIndex(of: ":") else { return nil }
+        let raw = String(beforeQuery[beforeQuery.index(after: colon)..<at])
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    struct Option {
+        var keyword: String
+        var value: String
+        var secret: Bool
+    }
+
+    /// The options set in `url` (libpq's order), nil when libpq cannot parse it.
+    static func parse(_ url: String) -> [Option]? {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let list = PQconninfoParse(url, &error) else {
+            if let error { PQfreemem(error) }
+            return nil
+        }
+        defer { PQconninfoFree(list) }
+        var options: [Option] = []
+        var p = list
+        while let keyword = p.pointee.keyword {
+            if let value = p.pointee.val {
+                let secret = p.pointee.dispchar.map { String(cString: $0).hasPrefix("*") } ?? false
+                options.append(Option(keyword: String(cString: keyword), value: String(cString: value), secret: secret))
             }
+            p += 1
         }
-        // password=... in a query string or keyword form
-        var out = ""
-        var remaining = Substring(s)
-        while let r = remaining.range(of: "password=") {
-            out += remaining[..<r.upperBound]
-            out += "***"
-            let after = remaining[r.upperBound...]
-            let end = after.firstIndex(where: { $0 == "&" || $0 == " " }) ?? after.endIndex
-            remaining = after[end...]
+        return options
+    }
+
+    /// libpq's keyword-value quoting: single quotes around a value that is empty or holds a
+    /// blank, a quote or a backslash; `'` and `\\` escaped with a backslash.
+    static func quoted(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "'" || $0 == "\\" || $0.isWhitespace }) else {
+            return value
         }
-        return out + remaining
+        var out = "'"
+        for ch in value {
+            if ch == "'" || ch == "\\" { out.append("\\") }
+            out.append(ch)
+        }
+        return out + "'"
     }
 }

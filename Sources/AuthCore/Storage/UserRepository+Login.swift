@@ -7,3 +7,15 @@ extension UserRepository {
             [.text(userID)])
     }
 }
+
+extension UserRepository {
+    /// The lazy hash upgrade after a login, as a compare-and-swap: replaces the hash only while
+    /// it is still the one the login verified (a password change in between wins), and never
+    /// touches `must_change_password`. True when it was replaced.
+    @discardableResult
+    public func upgradePasswordHash(userID: String, from verified: String, to upgraded: String, now: Int64) throws -> Bool {
+        try connection.execute(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?",
+            [.text(upgraded), .int(now), .text(userID), .text(verified)]) > 0
+    }
+}

@@ -1,0 +1,16 @@
+import AuthCrypto
+
+/// Seams for tests that must force a race at one exact point of a flow (issue 19: a login racing
+/// a password change). Each is nil in production: one uncontended lock where a flow passes it.
+public final class TestHooks: Sendable {
+    private let passwordChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
+
+    public init() {}
+
+    /// Called by a login after the password checked out and before anything is written (the
+    /// hash upgrade and the success transaction), with the account's id.
+    public var afterPasswordCheck: (@Sendable (_ userID: String) -> Void)? {
+        get { passwordChecked.withLock { $0 } }
+        set { passwordChecked.withLock { $0 = newValue } }
+    }
+}
