@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq"]),
         // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
         .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
-        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI", "CEpoll"]),
+        // FastCGI records: the request parser and the answer writer of the responder's transport.
+        .target(name: "AuthFastCGI"),
+        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "AuthFastCGI", "CFastCGI", "CEpoll"]),
         .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
@@ -36,7 +38,7 @@ let package = Package(
         // Test support both test targets share: child processes reaped with deadlines, waits,
         // temp dirs, thread runners, binary lookup. Foundation and Glibc only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "TestSupport"],
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "AuthFastCGI", "TestSupport"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
     ],
