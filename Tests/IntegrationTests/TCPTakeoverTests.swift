@@ -11,11 +11,14 @@ import Glibc
 @Suite("Apache TCP port: no takeover during restarts")
 struct TCPTakeoverTests {
     /// The review's squatter (Python, as `nobody` when the test runs as root): loops bind() on
-    /// the port and answers any request as the authorizer with a forged platform_admin.
+    /// the port and answers any request as the authorizer with a forged platform_admin. With
+    /// SO_REUSEADDR, as a real attacker would: without it the TIME_WAIT connections a restart
+    /// leaves on the port keep its bind() failing for a minute.
     static let squatter = """
     import socket, struct, sys, time
     port, log = int(sys.argv[1]), sys.argv[2]
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     while True:
         try:
             s.bind(("127.0.0.1", port)); break
