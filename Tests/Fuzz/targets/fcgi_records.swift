@@ -35,7 +35,7 @@ func run(_ chunks: [[UInt8]]) -> Outcome {
             }
             fuzzCheck(index == chunk.count, "needMore before the end of the chunk")
         } catch {
-            out.error = error
+            out.error = error as? ParseError
             return out
         }
     }
