@@ -1,4 +1,5 @@
 import AuthCore
+import CEpoll
 import Foundation
 import Glibc
 

@@ -1,4 +1,4 @@
-import CFastCGI
+import CEpoll
 import Foundation
 import Glibc
 
