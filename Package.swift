@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq"]),
         // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
         .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
-        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "CFastCGI", "CEpoll"]),
+        // FastCGI records: the request parser and the answer writer of the responder's transport.
+        .target(name: "AuthFastCGI"),
+        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "AuthFastCGI", "CFastCGI", "CEpoll"]),
         .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Tests only: a SQLite VFS that fails the Nth write/sync/truncate (FaultInjectionTests).
         .target(name: "FaultVFS", dependencies: ["CSQLite"], path: "Tests/FaultVFS"),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "TestSupport", "FaultVFS"],
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "AuthFastCGI", "TestSupport", "FaultVFS"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
     ],

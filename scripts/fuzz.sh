@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-all_targets="json jwt credential query body fcgi_params ws_upgrade ws_frame"
+all_targets="json jwt credential query body fcgi_params fcgi_records ws_upgrade ws_frame"
 targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
@@ -33,6 +33,7 @@ deps_for() {
         json|jwt|credential|query) echo "AuthCrypto" ;;
         body|fcgi_params) echo "AuthCrypto AuthCore" ;;
         ws_upgrade|ws_frame) echo "AuthCrypto AuthCore AuthWS" ;;
+        fcgi_records) echo "AuthFastCGI" ;;
         *) echo "fuzz: unknown target $1" >&2; exit 2 ;;
     esac
 }
@@ -40,6 +41,7 @@ deps_for() {
 module AuthCrypto Sources/AuthCrypto
 for t in $targets; do case "$(deps_for "$t")" in *AuthCore*) module AuthCore Sources/AuthCore; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthWS*) module AuthWS Sources/AuthWS; break ;; esac; done
+for t in $targets; do case "$(deps_for "$t")" in *AuthFastCGI*) module AuthFastCGI Sources/AuthFastCGI; break ;; esac; done
 
 for t in $targets; do
     objs=()

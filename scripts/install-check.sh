@@ -7,7 +7,7 @@
 #     ../shared/tools/fresh-debian.sh . ../shared 'AUTHGATE_INSTALL_CHECK=yes scripts/install-check.sh'
 # Without systemd as PID 1 (a chroot or container), step 3 starts the processes the way the units
 # would (the README's "Without systemd"): as the `authgate` user, the responder under
-# `authgate-fcgi --hold-socket`, sockets in the setgid directory /run/authgate (group www-data).
+# `authgate-fcgi --hold-socket`, sockets in the setgid directory /run/authgate (group authgate-web, which www-data joins).
 # With systemd as PID 1, step 3 is `systemctl enable --now` as written.
 set -eu
 
@@ -58,6 +58,8 @@ ldd "$PREFIX/bin/authgate-fcgi" | grep -q 'libswift' && fail "authgate-fcgi link
 step "2. the service user, state and config"
 systemd-sysusers
 getent passwd authgate >/dev/null || fail "systemd-sysusers did not create the user authgate"
+getent group authgate-web >/dev/null || fail "systemd-sysusers did not create the group authgate-web"
+usermod -aG authgate-web www-data   # nginx's worker user, the one member of the sockets' group
 if [ "$systemd_pid1" -eq 1 ]; then systemctl daemon-reload; fi
 # editor /etc/authgate/authgate.conf: set AUTH_ISSUER and AUTH_AUDIENCE
 [ -f /etc/authgate/authgate.conf ] || fail "make install wrote no /etc/authgate/authgate.conf"
@@ -77,7 +79,7 @@ if [ "$systemd_pid1" -eq 1 ]; then
 else
     # What authgate.socket / authgate-ws.socket and the services do, without systemd (README:
     # "Without systemd"): a setgid socket directory of nginx's group, the processes as authgate.
-    install -d -o authgate -g www-data -m 2750 /run/authgate
+    install -d -o authgate -g authgate-web -m 2750 /run/authgate
     # setpriv and env exec: $! is the daemon's own pid (a shell function here would leave a
     # subshell in between, and the cleanup would signal the subshell instead of the daemon).
     touch /var/log/authgate.log /var/log/authgate-ws.log
@@ -93,7 +95,7 @@ for s in /run/authgate/authgate.sock /run/authgate/authgate-ws.sock /run/authgat
     for _ in $(seq 200); do [ -S "$s" ] && break; sleep 0.1; done
     [ -S "$s" ] || { cat /var/log/authgate*.log >&2 || true; fail "no socket $s"; }
     ls -l "$s" >&2
-    [ "$(stat -c '%a %G' "$s")" = "660 www-data" ] || fail "$s is not mode 0660 group www-data"
+    [ "$(stat -c '%a %G' "$s")" = "660 authgate-web" ] || fail "$s is not mode 0660 group authgate-web"
 done
 
 step "4. nginx: render the snippets, include them, protect one location"

@@ -1,4 +1,5 @@
 import AuthCore
+import AuthFastCGI
 
 /// Every param the responder uses, copied out of libfcgi at once: the pointers that
 /// `FCGX_GetParam`/`envp` hand out die at the next `FCGX_Finish_r`/`FCGX_Accept_r`.
@@ -28,10 +29,22 @@ struct FastCGIParams {
         }
     }
 
+    /// From a request our own record parser read (the name-value pairs as sent).
+    init(request: FastCGIRequest) {
+        headers.reserveCapacity(16)
+        request.params.withUnsafeBufferPointer { all in
+            for (name, value) in request.pairs {
+                take(name: UnsafeBufferPointer(rebasing: all[name]), value: UnsafeBufferPointer(rebasing: all[value]))
+            }
+        }
+    }
+
     private mutating func take(_ entry: UnsafeBufferPointer<UInt8>) {
         guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { return }
-        let name = UnsafeBufferPointer(rebasing: entry[..<eq])
-        let value = UnsafeBufferPointer(rebasing: entry[(eq + 1)...])
+        take(name: UnsafeBufferPointer(rebasing: entry[..<eq]), value: UnsafeBufferPointer(rebasing: entry[(eq + 1)...]))
+    }
+
+    private mutating func take(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         if name.starts(with: Self.httpPrefix) {
             let headerName = Self.headerName(UnsafeBufferPointer(rebasing: name[Self.httpPrefix.count...]))
             if headers[headerName] == nil { headers[headerName] = string(value) }  // first wins, like FCGX_GetParam

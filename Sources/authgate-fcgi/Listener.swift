@@ -1,5 +1,6 @@
 import AuthCore
-import CFastCGI
+import CEpoll
+import Foundation
 import Glibc
 
 /// A startup failure with a message meant for the person starting the responder.
@@ -112,3 +113,11 @@ struct Listener: Sendable {
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }
+
+extension Listener {
+    /// A socket passed by systemd or a launcher. Its file belongs to whoever bound it, so
+    /// `removeFile()` never unlinks it (device/inode 0 match no file).
+    static func adopt(_ inherited: InheritedSocket) -> Listener {
+        Listener(fd: inherited.fd, path: inherited.path, device: 0, inode: 0)
+    }
+}

@@ -75,20 +75,4 @@ extension Responder {
         app.verifyState.refreshIfChanged()
         return inForce
     }
-
-    /// Stop with a shared socket: no worker accepts any more (queued connections stay for the
-    /// next process), requests already accepted finish, then exit. Never `shutdown()`.
-    static func stopShared(_ gate: AcceptGate, log: Logger, signal: Int32) -> Never {
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        gate.close()
-        log.info("authgate-fcgi: signal \(signal), stopping: the socket stays open for the next process")
-        let deadline = monotonicMicros() + 1_800_000
-        while busyThreads.load(ordering: .sequentiallyConsistent) > 0 && monotonicMicros() < deadline {
-            usleep(1_000)
-        }
-        let left = busyThreads.load(ordering: .sequentiallyConsistent)
-        if left > 0 { log.error("authgate-fcgi: \(left) request(s) still running after 1.8 s; exiting anyway") }
-        log.info("authgate-fcgi: stopped")
-        exit(0)
-    }
 }

@@ -5,8 +5,11 @@ import Glibc
 /// `authgate-fcgi --hold-socket`: what systemd's authgate.socket does, for `make run` and hosts
 /// without systemd. Binds AUTH_SOCKET once and runs the responder as a child that inherits it
 /// (`AUTHGATE_LISTEN_FD=3`); when the child exits it is started again, and nginx's connections
-/// wait in the socket's backlog meanwhile instead of failing with 502. SIGTERM/SIGINT stop the
-/// child and then the holder (which removes the socket file); SIGHUP is passed to the child.
+/// wait in the socket's backlog meanwhile instead of failing with 502. With AUTH_LISTEN_TCP it
+/// holds the loopback TCP port the same way (`AUTHGATE_LISTEN_TCP_FD=4`): the port is never
+/// free between two children, so no other local user can bind it and answer Apache as the
+/// authorizer (review finding 1). SIGTERM/SIGINT stop the child and then the holder (which
+/// removes the socket file); SIGHUP is passed to the child.
 enum SocketHolder {
     nonisolated static func run() -> Never {
         let log: Logger
@@ -22,14 +25,26 @@ enum SocketHolder {
         do { listener = try Listener.bind(path: settings.socketPath, group: settings.socketGroup, backlog: 1024) } catch {
             Responder.fail(error.description)
         }
-        // Keep the socket away from fd 3, which the child gets it as.
+        // Keep the sockets away from fds 3 and 4, which the child gets them as.
         let held = fcntl(listener.fd, F_DUPFD_CLOEXEC, 10)
         guard held >= 0 else { Responder.fail("dup: \(errnoText())") }
         close(listener.fd)
+        var heldTCP: Int32 = -1
+        if let spec = ProcessInfo.processInfo.environment["AUTH_LISTEN_TCP"], !spec.isEmpty {
+            let tcp: TCPListener
+            do { tcp = try TCPListener.bind(spec, threads: 1) } catch {
+                listener.removeFile()
+                Responder.fail(error.description)
+            }
+            heldTCP = fcntl(tcp.fd, F_DUPFD_CLOEXEC, 10)
+            guard heldTCP >= 0 else { listener.removeFile(); Responder.fail("dup: \(errnoText())") }
+            close(tcp.fd)
+            log.info("authgate-fcgi --hold-socket: holding tcp \(spec) too")
+        }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         log.info("authgate-fcgi --hold-socket: holding \(listener.path); starting the responder")
 
-        var child = spawn(exe, fd: held, log: log)
+        var child = spawn(exe, fd: held, tcp: heldTCP, log: log)
         var quickExits = 0
         var startedAt = monotonicMicros()
         var received: Int32 = 0
@@ -60,7 +75,7 @@ enum SocketHolder {
                     }
                     usleep(quickExits == 0 ? 0 : 200_000)
                     startedAt = monotonicMicros()
-                    child = spawn(exe, fd: held, log: log)
+                    child = spawn(exe, fd: held, tcp: heldTCP, log: log)
                 }
             default:   // SIGTERM, SIGINT
                 log.info("authgate-fcgi --hold-socket: signal \(received): stopping the responder")
@@ -79,11 +94,12 @@ enum SocketHolder {
         }
     }
 
-    private static func spawn(_ exe: String, fd: Int32, log: Logger) -> pid_t {
+    private static func spawn(_ exe: String, fd: Int32, tcp: Int32, log: Logger) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fd, 3)
+        if tcp >= 0 { posix_spawn_file_actions_adddup2(&actions, tcp, 4) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -97,6 +113,7 @@ enum SocketHolder {
         posix_spawnattr_setsigdefault(&attr, &defaults)
         var env = ProcessInfo.processInfo.environment
         env["AUTHGATE_LISTEN_FD"] = "3"
+        if tcp >= 0 { env["AUTHGATE_LISTEN_TCP_FD"] = "4" }
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(exe), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv + envp { free(p) } }

@@ -1,4 +1,4 @@
-import CFastCGI
+import CEpoll
 import Foundation
 import Glibc
 
@@ -6,17 +6,25 @@ import Glibc
 /// web servers that reach FastCGI only over TCP (Apache's `mod_authnz_fcgi`). Loopback only:
 /// any other address is refused at start. Any local user can connect to a loopback port, so a
 /// direct client can ask the verify question (about its own credential) and use the API without
-/// the web server's limits; it can never hand an identity to an app, because apps take identity
-/// only from the web server's variables (README "Behind Apache httpd").
+/// the web server's limits. Whoever LISTENS on the port is Apache's authorizer, so the port must
+/// never be free while Apache runs: it is held across restarts like the Unix socket (systemd's
+/// authgate.socket `ListenStream=127.0.0.1:PORT`, or `--hold-socket`), and the responder takes
+/// the inherited socket instead of binding (README "Behind Apache httpd").
 struct TCPListener: Sendable {
     let fd: Int32
     let address: String
     /// Worker threads on this listener (`AUTH_TCP_THREADS`, default max(4, AUTH_THREADS / 4)).
     let threads: Int
+    /// Passed by systemd or --hold-socket (shared: never closed or shut down at stop).
+    var inherited = false
 
-    static func fromEnvironment(threads unixThreads: Int) throws(StartupError) -> TCPListener? {
+    /// `inherited`: a listening TCP socket passed by systemd (the socket unit's second
+    /// `ListenStream=`) or by --hold-socket (`AUTHGATE_LISTEN_TCP_FD`). It wins over binding
+    /// AUTH_LISTEN_TCP (which then only has to agree with it).
+    static func fromEnvironment(threads unixThreads: Int, inherited: Int32?) throws(StartupError) -> TCPListener? {
         let env = ProcessInfo.processInfo.environment
-        guard let spec = env["AUTH_LISTEN_TCP"], !spec.isEmpty else { return nil }
+        let spec = env["AUTH_LISTEN_TCP"] ?? ""
+        guard !spec.isEmpty || inherited != nil else { return nil }
         var threads = max(4, unixThreads / 4)
         if let raw = env["AUTH_TCP_THREADS"], !raw.isEmpty {
             guard let n = Int(raw), n >= 1, n <= 1024 else {
@@ -24,7 +32,66 @@ struct TCPListener: Sendable {
             }
             threads = n
         }
+        if let inherited { return try adopt(inherited, threads: threads) }
         return try bind(spec, threads: threads)
+    }
+
+    /// The fd passed by --hold-socket (`AUTHGATE_LISTEN_TCP_FD`, removed from the environment)
+    /// or the first TCP socket among systemd's further ones.
+    static func inheritedFD(systemdExtra: [Int32]) throws(StartupError) -> Int32? {
+        defer { unsetenv("AUTHGATE_LISTEN_TCP_FD") }
+        if let raw = ProcessInfo.processInfo.environment["AUTHGATE_LISTEN_TCP_FD"], !raw.isEmpty {
+            guard let fd = Int32(raw), fd >= 3 else { throw StartupError("AUTHGATE_LISTEN_TCP_FD must be a descriptor ≥ 3, got '\(raw)'") }
+            return fd
+        }
+        return systemdExtra.first { family($0) == AF_INET || family($0) == AF_INET6 }
+    }
+
+    private static func family(_ fd: Int32) -> Int32 {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return rc == 0 ? Int32(storage.ss_family) : -1
+    }
+
+    /// An inherited socket: must be a listening TCP socket on a loopback address.
+    static func adopt(_ fd: Int32, threads: Int) throws(StartupError) -> TCPListener {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        } == 0
+        var listening: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size)
+        var text = [CChar](repeating: 0, count: 64)
+        var address = ""
+        var loopback = false
+        if named && Int32(storage.ss_family) == AF_INET {
+            var sin = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self) }
+            inet_ntop(AF_INET, &sin.sin_addr, &text, 64)
+            address = "\(String(cString: text)):\(UInt16(bigEndian: sin.sin_port))"
+            loopback = (UInt32(bigEndian: sin.sin_addr.s_addr) >> 24) == 127
+        } else if named && Int32(storage.ss_family) == AF_INET6 {
+            var sin6 = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
+            inet_ntop(AF_INET6, &sin6.sin6_addr, &text, 64)
+            address = "[\(String(cString: text))]:\(UInt16(bigEndian: sin6.sin6_port))"
+            loopback = String(cString: text) == "::1"
+        }
+        guard !address.isEmpty, listening == 1 else {
+            throw StartupError("the inherited TCP fd \(fd) is not a listening TCP socket")
+        }
+        guard loopback else {
+            throw StartupError("the inherited TCP socket \(address) is not on a loopback address; the responder listens on TCP only on 127.0.0.0/8 or ::1")
+        }
+        let spec = ProcessInfo.processInfo.environment["AUTH_LISTEN_TCP"] ?? ""
+        if !spec.isEmpty && spec != address {
+            throw StartupError("AUTH_LISTEN_TCP=\(spec) but the inherited TCP socket is \(address); make them agree (authgate.socket's ListenStream=)")
+        }
+        return TCPListener(fd: fd, address: address, threads: threads, inherited: true)
     }
 
     static func bind(_ spec: String, threads: Int) throws(StartupError) -> TCPListener {

@@ -1,20 +1,19 @@
 import AuthCore
-import CFastCGI
+import AuthFastCGI
 import Glibc
 
-/// What every worker thread shares: immutable, so it crosses threads safely.
+/// What every worker thread of one pool shares: immutable, so it crosses threads safely.
 final class WorkerThreadContext: Sendable {
     let app: App
-    let listenFD: Int32
+    let queue: RequestQueue
+    let reader: ConnectionReader
     let socketPath: String
-    /// Set when the socket is shared with another process (systemd, a launcher): see AcceptGate.
-    let gate: AcceptGate?
 
-    init(app: App, listenFD: Int32, socketPath: String, gate: AcceptGate? = nil) {
+    init(app: App, queue: RequestQueue, reader: ConnectionReader, socketPath: String) {
         self.app = app
-        self.listenFD = listenFD
+        self.queue = queue
+        self.reader = reader
         self.socketPath = socketPath
-        self.gate = gate
     }
 }
 
@@ -23,8 +22,9 @@ struct ThreadStartError: Error, CustomStringConvertible {
     var description: String { "pthread_create: \(String(cString: strerror(code)))" }
 }
 
-/// One pthread per worker, each with its own `Worker` (database connection) and
-/// `FCGX_Request`, all calling `FCGX_Accept_r` on the same listening fd (no accept mutex).
+/// One pthread per worker, each with its own `Worker` (database connection). A worker only
+/// ever sees complete requests (the ConnectionReader read them), so no client can hold it:
+/// it answers, writes what the socket takes at once, and gives the connection back.
 enum WorkerThread {
     nonisolated static func start(_ context: WorkerThreadContext) throws(ThreadStartError) {
         Responder.runningThreads.add(1, ordering: .sequentiallyConsistent)
@@ -48,48 +48,19 @@ enum WorkerThread {
             unlink(context.socketPath)
             exit(1)
         }
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        defer { request.deallocate() }
-        guard FCGX_InitRequest(request, context.listenFD, 0) == 0 else {
-            app.log.error("authgate-fcgi: FCGX_InitRequest failed")
-            return
-        }
-        var exchange = FastCGIExchange(worker: worker)
-        let gate = context.gate
-        let waiter = gate?.makeWaiter() ?? -1
-        if gate != nil && waiter < 0 { app.log.error("authgate-fcgi: epoll for a worker failed: \(errnoText())"); return }
-        defer { if waiter >= 0 { close(waiter) } }
-        while true {
-            // Shared socket: wait on the gate, and count this thread busy *before* accepting,
-            // so a stop either sees it busy or it sees the stop (Responder.stopShared).
-            var counted = false
-            if let gate, request.pointee.ipcFd < 0 {
-                guard gate.waitForConnection(waiter) else { break }
-                Responder.busyThreads.add(1, ordering: .sequentiallyConsistent)
-                counted = true
-                if Responder.stopping.load(ordering: .sequentiallyConsistent) {
-                    Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent)
-                    break
-                }
+        let exchange = FastCGIExchange(worker: worker)
+        while let job = context.queue.take() {
+            let stdout = exchange.serve(job.request)
+            let connection = job.connection
+            connection.pending = RecordWriter.response(id: job.request.id, stdout: stdout)
+            connection.keepAfterWrite = job.request.keepConnection
+            // Whatever the socket does not take now, the reader finishes (EPOLLOUT, deadline).
+            if connection.flush() == nil {
+                connection.pending = []
+                connection.keepAfterWrite = false
             }
-            let rc = FCGX_Accept_r(request)
-            if gate != nil && rc >= 0 && !counted { Responder.busyThreads.add(1, ordering: .sequentiallyConsistent); counted = true }
-            if rc < 0 {
-                if counted { Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent) }
-                if Responder.stopping.load(ordering: .sequentiallyConsistent) { break }
-                if gate != nil && (rc == -EAGAIN || rc == -EWOULDBLOCK) { continue }   // another worker took it
-                // A transient accept failure (EMFILE, ENOMEM...) must not shrink the pool.
-                app.log.error("authgate-fcgi: accept failed (\(String(cString: strerror(-rc)))); retrying")
-                usleep(50_000)
-                continue
-            }
-            exchange.serve(request)
-            FCGX_Finish_r(request)
-            if counted { Responder.busyThreads.subtract(1, ordering: .sequentiallyConsistent) }
-            if gate != nil && Responder.stopping.load(ordering: .sequentiallyConsistent) {
-                if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }   // a kept connection: nginx reconnects
-                break
-            }
+            context.queue.done()
+            context.reader.giveBack(connection)
         }
     }
 }

@@ -44,3 +44,20 @@ struct AuthorizerAnswerTests {
         #expect(Worker.variableName("X-Auth-") == nil)
     }
 }
+
+/// Review finding 12: only the nine identity headers become Authorizer variables.
+@Suite("Authorizer variables whitelist")
+struct AuthorizerVariableWhitelistTests {
+    @Test func renewalCookiesNeverBecomeVariables() {
+        let verify = Response(status: 204, headers: [
+            ("X-Auth-Kind", "user"), ("X-Auth-User-Id", "u1"), ("X-Auth-Project-Id", "p"), ("X-Auth-Node-Id", "n"),
+            ("X-Auth-Set-Cookie", "__Host-authgate=v1.x"), ("X-Auth-Set-Refresh-Cookie", "__Host-authgate-refresh=v1.y"),
+            ("X-Auth-Login", "/login"), ("X-Auth-Anything", "z"),
+        ])
+        let answer = Worker.authorizerAnswer(verify, profile: .twoSignal)
+        #expect(answer.headers.map(\.0) == ["Variable-AUTH_KIND", "Variable-AUTH_USER_ID", "Variable-AUTH_PROJECT_ID",
+                                            "Variable-AUTH_NODE_ID"])
+        #expect(Worker.variableName("X-Auth-Set-Refresh-Cookie") == nil)
+        #expect(Worker.variableName("X-Auth-Set-Cookie") == nil)
+    }
+}

@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func corporaArePresent() {
-        for t in ["json", "jwt", "credential", "query", "body", "fcgi_params", "ws_upgrade", "ws_frame"] {
+        for t in ["json", "jwt", "credential", "query", "body", "fcgi_params", "fcgi_records", "ws_upgrade", "ws_frame"] {
             #expect(!Self.inputs(t).isEmpty, "no seeds for \(t)")
         }
         #expect(Self.inputs("json").contains { $0.0.hasPrefix("regressions/") })

@@ -97,6 +97,24 @@ import Glibc
         }
     }
 
+    /// Review finding 13: loopback allowed (AUTH_LISTEN_TCP works under the unit), the sockets in a
+    /// dedicated group that sysusers creates (not www-data, Debian's php-fpm pool user), and a
+    /// commented TCP ListenStream= so the Apache port can be held by systemd.
+    @Test func unitsAllowLoopbackAndUseADedicatedSocketGroup() throws {
+        func read(_ name: String) throws -> [Substring] {
+            try String(contentsOfFile: Self.root + "/systemd/" + name, encoding: .utf8).split(whereSeparator: \.isNewline)
+        }
+        let service = try read("authgate.service")
+        #expect(service.contains("IPAddressAllow=localhost") && service.contains("IPAddressDeny=any"))
+        for socket in ["authgate.socket", "authgate-ws.socket"] {
+            let lines = try read(socket)
+            #expect(lines.contains("SocketGroup=authgate-web"), "\(socket)")
+            #expect(!lines.contains { $0.hasPrefix("SocketGroup=www-data") }, "\(socket)")
+        }
+        #expect(try read("authgate.socket").contains { $0.hasPrefix("#ListenStream=127.0.0.1:") })
+        #expect(try read("authgate.sysusers").contains("g authgate-web -"))
+    }
+
     /// render-nginx.sh --snippets with no inputs renders for the installed layout, and a stock-style
     /// nginx.conf that includes them (one protected location, bearer stripped) passes nginx -t.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx")))

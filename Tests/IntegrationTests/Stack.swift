@@ -41,6 +41,8 @@ final class Stack: @unchecked Sendable {
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
         /// fresh random key.
         var keyRing: String?
+        /// Arguments of the responder (e.g. `--hold-socket`: it then runs as the holder's child).
+        var responderArguments: [String] = []
         init() {}
     }
 
@@ -162,7 +164,7 @@ final class Stack: @unchecked Sendable {
     @discardableResult
     func startResponder(extraEnvironment: [String: String] = [:]) throws -> Child {
         let bin = try Binaries.require("authgate-fcgi")
-        let p = try launch(bin, [], log: "authgate-fcgi", extraEnvironment: extraEnvironment)
+        let p = try launch(bin, options.responderArguments, log: "authgate-fcgi", extraEnvironment: extraEnvironment)
         responder = p
         return p
     }

@@ -34,6 +34,7 @@ final class WebServerFixture: @unchecked Sendable {
     }
 
     static func with<T>(_ kind: WebServerKind, profile: String = "2signal", environment: [String: String] = [:],
+                        responderArguments: [String] = [],
                         _ body: (WebServerFixture) throws -> T) throws -> T {
         let dataDir = try makeDataDir()
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
@@ -45,6 +46,7 @@ final class WebServerFixture: @unchecked Sendable {
         options.environment["AUTH_DB_PATH"] = dataDir + "/authgate.db"
         if kind == .apache { options.environment["AUTH_LISTEN_TCP"] = "127.0.0.1:\(try Stack.freePort())" }
         for (k, v) in environment { options.environment[k] = v }
+        options.responderArguments = responderArguments
         return try Stack.with(options) { stack in
             let fixture = try WebServerFixture(kind, stack: stack, dataDir: dataDir)
             defer { fixture.stop() }

@@ -3,8 +3,9 @@
 # wall time on a shared 2-core machine). Starts authgate-fcgi under callgrind with 2 worker
 # threads in a temp dir, sends WARM verifies, zeroes the counters, sends N more (one FastCGI
 # connection each, nginx's params: scripts/bench/fcgi-verify-load.py), dumps, and prints the
-# worker threads' instructions divided by N (the verify-state refresher thread and the main
-# thread are left out), for AUTH_METRICS=on and off.
+# transport and worker threads' instructions divided by N (the connection reader, which accepts
+# and parses, and the workers; libfcgi builds: the threads that ran FCGX_Accept_r; the verify-state
+# refresher thread and the main thread are left out), for AUTH_METRICS=on and off.
 #   usage: scripts/bench/callgrind-verify.sh [BIN_DIR=.build/release]   env: N=2000 WARM=200
 #   CALLGRIND_KEEP=DIR keeps the callgrind.out files (callgrind_annotate them)
 set -eu
@@ -43,15 +44,16 @@ for metrics in on off; do
     python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$N" >&2
     callgrind_control -d "$pid" >/dev/null
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-    # The dump after -z: one file per thread (*-NN); worker threads are the ones that ran FCGX_Accept_r.
+    # The dump after -z: one file per thread (*-NN); the transport and worker threads are the ones
+    # that ran the connection reader or a FastCGI exchange (FCGX_Accept_r before issue 19).
     total=0
     for f in "$out"/callgrind.out.*.1-*; do
         [ -e "$f" ] || continue
-        if grep -q "FCGX_Accept_r" "$f"; then
+        if grep -qE "FCGX_Accept_r|ConnectionReader|FastCGIExchange" "$f"; then
             ir="$(awk '/^summary:/ {print $2}' "$f")"
             total=$((total + ${ir:-0}))
         fi
     done
-    printf 'AUTH_METRICS=%s: %s instructions per verify (workers, %s verifies)\n' "$metrics" "$((total / N))" "$N"
+    printf 'AUTH_METRICS=%s: %s instructions per verify (reader + workers, %s verifies)\n' "$metrics" "$((total / N))" "$N"
     if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP/$metrics"; cp "$out"/callgrind.out.* "$CALLGRIND_KEEP/$metrics/"; fi
 done

@@ -94,6 +94,8 @@ public final class WorkerMetrics: @unchecked Sendable {
 /// Every worker's counters, for the scrape.
 public final class MetricsRegistry: Sendable {
     private let workers = Mutex<[WorkerMetrics]>([])
+    /// The responder transport's connection counters (authgate-fcgi's connection reader).
+    public let transport = TransportMetrics()
     public init() {}
     func add(_ m: WorkerMetrics) { workers.withLock { $0.append(m) } }
 
@@ -141,6 +143,7 @@ public final class MetricsRegistry: Sendable {
         out += "authgate_verify_state_revoked_sessions \(vs.revokedSessions)\n"
         family("authgate_key_ring_loaded", "gauge", "1 when the key ring on disk is the one in use.")
         out += "authgate_key_ring_loaded \(app.keys.problem == nil ? 1 : 0)\n"
+        transport.render(into: &out)
         return out
     }
 

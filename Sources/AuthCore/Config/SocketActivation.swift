@@ -48,15 +48,16 @@ public struct InheritedSocket: Sendable {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var inherited = InheritedSocket(fd: fd, path: path, source: source)
         for more in 1..<max(1, count) {
-            _ = try check(fd + Int32(more), source: source)
+            _ = try check(fd + Int32(more), source: source, unixOnly: false)
             _ = fcntl(fd + Int32(more), F_SETFD, FD_CLOEXEC)
             inherited.extra.append(fd + Int32(more))
         }
         return inherited
     }
 
-    /// `fd` must be a listening AF_UNIX stream socket; returns its path.
-    private static func check(_ fd: Int32, source: String) throws -> String {
+    /// `fd` must be a listening AF_UNIX stream socket; returns its path. The further sockets
+    /// may also be TCP (authgate.socket's `ListenStream=127.0.0.1:PORT` for Apache): path "".
+    private static func check(_ fd: Int32, source: String, unixOnly: Bool = true) throws -> String {
         var type: Int32 = 0, listening: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 else {
@@ -69,6 +70,8 @@ public struct InheritedSocket: Sendable {
         let named = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &alen) }
         } == 0
+        let inet = addr.sun_family == sa_family_t(AF_INET) || addr.sun_family == sa_family_t(AF_INET6)
+        if !unixOnly, inet, type == Int32(SOCK_STREAM.rawValue), listening == 1 { return "" }
         guard type == Int32(SOCK_STREAM.rawValue), listening == 1, named, addr.sun_family == sa_family_t(AF_UNIX) else {
             throw ConfigError("the inherited fd \(fd) (\(source)) is not a listening Unix stream socket "
                               + "(authgate.socket must use ListenStream=/path)")

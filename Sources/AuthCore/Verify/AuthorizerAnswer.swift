@@ -10,8 +10,14 @@
 /// - deny: 401 with `WWW-Authenticate: Bearer` or 403, each with the profile's JSON error
 ///   envelope (the client sees it exactly as the API's own errors).
 extension Worker {
+    /// Takes the settings a SIGHUP reloaded and counts the decision in the verify metrics,
+    /// exactly as `handle` does for nginx's verify route.
     public func authorize(_ request: Request, policy: VerifyPolicy) -> Response {
+        takeReloadedSettings()
+        guard settings.metrics else { return Self.authorizerAnswer(verify(request, policy: policy), profile: profile) }
+        let started = Worker.micros()
         let answer = verify(request, policy: policy)
+        metrics.recordVerify(answer, micros: Worker.micros() - started)
         return Self.authorizerAnswer(answer, profile: profile)
     }
 
@@ -38,12 +44,18 @@ extension Worker {
         }
     }
 
+    /// The identity headers of a verify answer, the only ones that become variables (never
+    /// `X-Auth-Set-Cookie`/`X-Auth-Set-Refresh-Cookie`, `X-Auth-Error`, `X-Auth-Login`...).
+    static let identityHeaders: Set<String> = [
+        "kind", "user-id", "tenant-id", "home-tenant-id", "role", "email", "session-id", "project-id", "node-id",
+    ]
+
     /// `X-Auth-Home-Tenant-Id` -> `AUTH_HOME_TENANT_ID`; nil for anything that is not identity.
     static func variableName(_ header: String) -> String? {
         let prefix = "x-auth-"
         guard header.utf8.count > prefix.utf8.count, header.lowercased().hasPrefix(prefix) else { return nil }
         let rest = header.dropFirst(prefix.count)
-        guard rest.lowercased() != "error" else { return nil }
+        guard identityHeaders.contains(rest.lowercased()) else { return nil }
         return "AUTH_" + String(rest.uppercased().map { $0 == "-" ? "_" : $0 })
     }
 }

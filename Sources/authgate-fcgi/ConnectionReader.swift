@@ -1,0 +1,336 @@
+import AuthCore
+import AuthFastCGI
+import CEpoll
+import Glibc
+import Synchronization
+
+/// The one thread that owns every connection not being served: it accepts on every listener,
+/// waits for readiness with epoll, parses FastCGI records as they trickle in, and hands only
+/// COMPLETE requests to the worker pools (RequestQueue). A worker therefore never waits on a
+/// client: 200 idle or one-byte connections cost 200 descriptors, not 200 threads.
+/// - Deadlines (TransportLimits): a request must be complete within AUTH_READ_TIMEOUT_SECONDS
+///   of the accept (or of its first byte on a kept connection); generous, so a web server
+///   starved of CPU is still read. A connection past it is dropped, counted and logged.
+/// - AUTH_MAX_WAITING_CONNECTIONS caps the connections still without a complete request; over
+///   it the oldest one is dropped.
+/// - A full worker queue sheds the request with 503 + Retry-After, written only after the whole
+///   request was read (the web server never sees its request cut: no EPIPE, no 502).
+/// - Kept connections (FCGI_KEEP_CONN) come back here after each answer; an answer the peer
+///   does not take at once is finished here too (EPOLLOUT), never by a blocked worker.
+final class ConnectionReader: @unchecked Sendable {
+    struct Listening {
+        let fd: Int32
+        let tcp: Bool
+        /// Held by another process too (systemd, --hold-socket): on stop it is neither closed
+        /// nor shut down, so connections queued in its backlog stay for the successor.
+        let shared: Bool
+        var pausedUntil = 0
+    }
+
+    let app: App
+    let limits: TransportLimits
+    let unixQueue: RequestQueue
+    let tcpQueue: RequestQueue?
+    private(set) var listeners: [Listening]
+    private let epfd: Int32
+    private let wake: Int32
+    private var connections: [Int32: FastCGIConnection] = [:]
+    private var waiting = 0
+    private let returns = Mutex<[FastCGIConnection]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    /// Set once stopping and nothing is left in flight.
+    let drained = Atomic<Bool>(false)
+    private var stopping = false
+    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    var drops: DropLog
+    private var maxBody: Int
+    private var settingsSeen: Int
+    private var nextSweep = 0
+
+    static let wakeToken: UInt64 = 1 << 33
+    static let listenerToken: UInt64 = 1 << 32
+
+    init(app: App, limits: TransportLimits, listeners: [Listening], unixQueue: RequestQueue, tcpQueue: RequestQueue?) throws(StartupError) {
+        self.app = app
+        self.limits = limits
+        self.listeners = listeners
+        self.unixQueue = unixQueue
+        self.tcpQueue = tcpQueue
+        self.drops = DropLog(log: app.log, metrics: app.metrics.transport, limits: limits)
+        self.maxBody = app.settings.maxBody
+        self.settingsSeen = app.settingsGeneration
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wake = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard epfd >= 0, wake >= 0 else { throw StartupError("epoll/eventfd: \(errnoText())") }
+        guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, wake, UInt32(EPOLLIN.rawValue), Self.wakeToken) == 0 else {
+            throw StartupError("epoll_ctl: \(errnoText())")
+        }
+        for (i, l) in listeners.enumerated() {
+            guard authgate_set_nonblocking(l.fd) == 0,
+                  authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i)) == 0 else {
+                throw StartupError("epoll on listening socket \(l.fd): \(errnoText())")
+            }
+        }
+    }
+
+    func start() throws(ThreadStartError) {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { connectionReaderEntry($0) }, box)
+        guard rc == 0 else {
+            Unmanaged<ConnectionReader>.fromOpaque(box).release()
+            throw ThreadStartError(code: rc)
+        }
+        pthread_detach(thread)
+    }
+
+    /// From a worker: the connection after its answer (kept, to finish writing, or to close).
+    func giveBack(_ connection: FastCGIConnection) {
+        returns.withLock { $0.append(connection) }
+        signalWake()
+    }
+
+    /// Stop accepting; finish what was accepted (within TransportLimits.stopGrace); then `drained`.
+    func stop() {
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        signalWake()
+    }
+
+    private func signalWake() {
+        var one: UInt64 = 1
+        _ = write(wake, &one, 8)
+    }
+
+    func loop() {
+        let size = authgate_epoll_event_size()
+        let capacity = 256
+        let events = UnsafeMutableRawPointer.allocate(byteCount: size * capacity, alignment: 8)
+        while true {
+            let n = authgate_epoll_wait(epfd, events, Int32(capacity), stopping ? 20 : 250)
+            for i in 0..<max(0, Int(n)) {
+                let token = authgate_epoll_event_data(events, Int32(i))
+                let mask = authgate_epoll_event_mask(events, Int32(i))
+                if token == Self.wakeToken {
+                    var count: UInt64 = 0
+                    _ = read(wake, &count, 8)
+                    for c in returns.withLock({ r in defer { r.removeAll() }; return r }) { resume(c) }
+                } else if token >= Self.listenerToken {
+                    acceptAll(Int(token - Self.listenerToken))
+                } else if let c = connections[Int32(truncatingIfNeeded: token)] {
+                    if c.phase == .writing { continueWrite(c) } else if mask != 0 { readable(c) }
+                }
+            }
+            let now = monotonicMicros()
+            if !stopping && stopRequested.load(ordering: .sequentiallyConsistent) { beginStop(now) }
+            if now >= nextSweep || stopping { sweep(now) }
+            if stopping && connections.isEmpty && unixQueue.inFlight == 0 && (tcpQueue?.inFlight ?? 0) == 0 {
+                drained.store(true, ordering: .sequentiallyConsistent)
+            }
+        }
+    }
+
+    // MARK: accepting
+
+    private func acceptAll(_ index: Int) {
+        let listener = listeners[index]
+        for _ in 0..<64 {
+            let fd = authgate_accept_nonblocking(listener.fd)
+            if fd < 0 {
+                let e = errno
+                if e == EAGAIN || e == EWOULDBLOCK { return }
+                if e == EINTR || e == ECONNABORTED { continue }
+                // EMFILE, ENFILE, ENOBUFS...: make room if there is a waiting connection to
+                // drop; otherwise stop accepting for 100 ms (level-triggered epoll would spin).
+                if (e == EMFILE || e == ENFILE), dropOldestWaiting(reason: .cap) { continue }
+                drops.acceptFailed(String(cString: strerror(e)))
+                _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, listener.fd, 0, 0)
+                listeners[index].pausedUntil = monotonicMicros() + 100_000
+                return
+            }
+            if listener.tcp {
+                var one: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
+            let now = monotonicMicros()
+            let parser = RequestParser(maxBody: currentMaxBody(), maxConnections: limits.maxWaiting)
+            let c = FastCGIConnection(fd: fd, tcp: listener.tcp, parser: parser, now: now, deadline: now + limits.readTimeout)
+            guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, UInt32(EPOLLIN.rawValue), UInt64(fd)) == 0 else {
+                Glibc.close(fd)
+                continue
+            }
+            connections[fd] = c
+            waiting += 1
+            if waiting > limits.maxWaiting { _ = dropOldestWaiting(reason: .cap) }
+        }
+    }
+
+    /// Drops the longest-waiting connection without a complete request. False when there is none.
+    private func dropOldestWaiting(reason: TransportMetrics.Drop) -> Bool {
+        var oldest: FastCGIConnection?
+        for c in connections.values where c.phase == .fresh || c.phase == .partial {
+            if oldest == nil || c.acceptedAt < oldest!.acceptedAt { oldest = c }
+        }
+        guard let oldest else { return false }
+        drop(oldest, reason: reason)
+        return true
+    }
+
+    private func currentMaxBody() -> Int {
+        let now = app.settingsGeneration
+        if now != settingsSeen {
+            settingsSeen = now
+            maxBody = app.settings.maxBody
+        }
+        return maxBody
+    }
+
+    // MARK: reading
+
+    private func readable(_ c: FastCGIConnection) {
+        let n = scratch.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+        guard n > 0 else { forget(c); return }   // the peer closed (or failed): its choice, not a drop
+        if c.phase == .kept {
+            c.deadline = monotonicMicros() + limits.readTimeout
+            waiting += 1
+        }
+        c.phase = .partial
+        scratch.withUnsafeBytes { parse(c, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+
+    private func parse(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
+        c.parser.maxBody = currentMaxBody()
+        var index = 0
+        while true {
+            let event: RequestParser.Event
+            do { event = try c.parser.next(bytes, at: &index) } catch {
+                drop(c, reason: .protocolError, detail: "\(error)")
+                return
+            }
+            switch event {
+            case .needMore:
+                return
+            case let .reply(answer, close):
+                _ = answer.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, authgate_msg_nosignal() | Int32(MSG_DONTWAIT)) }
+                if close { forget(c); return }
+            case let .request(request):
+                c.leftover = index < bytes.count ? Array(bytes[index...]) : []
+                hand(c, request)
+                return
+            }
+        }
+    }
+
+    /// A complete request: to its worker pool, or shed with 503 when the queue is full.
+    private func hand(_ c: FastCGIConnection, _ request: FastCGIRequest) {
+        _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, 0, 0)
+        waiting -= 1
+        c.phase = .busy
+        let queue = c.tcp ? (tcpQueue ?? unixQueue) : unixQueue
+        if queue.offer(Job(connection: c, request: request)) { return }
+        app.metrics.transport.shedOne()
+        drops.shed(queue.capacity)
+        let answer = ResponseBytes.encode(app.settings.profile.respond(.unavailable(retryAfter: 1)), log: app.log)
+        c.pending = RecordWriter.response(id: request.id, stdout: answer)
+        c.keepAfterWrite = request.keepConnection
+        resume(c)
+    }
+
+    // MARK: after an answer
+
+    /// A connection back from a worker (or a shed): finish writing, keep it, or close it.
+    private func resume(_ c: FastCGIConnection) {
+        let now = monotonicMicros()
+        if !c.pending.isEmpty {
+            c.phase = .writing
+            c.deadline = now + limits.writeTimeout
+            if authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, UInt32(EPOLLOUT.rawValue), UInt64(c.fd)) != 0 { forget(c) }
+            return
+        }
+        guard c.keepAfterWrite, !stopping || !c.leftover.isEmpty else { forget(c); return }
+        c.phase = .kept
+        c.deadline = now + limits.keptIdle
+        guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, UInt32(EPOLLIN.rawValue), UInt64(c.fd)) == 0 else { forget(c); return }
+        if !c.leftover.isEmpty {
+            let bytes = c.leftover
+            c.leftover = []
+            c.phase = .partial
+            c.deadline = now + limits.readTimeout
+            waiting += 1
+            bytes.withUnsafeBytes { parse(c, $0) }
+        }
+    }
+
+    private func continueWrite(_ c: FastCGIConnection) {
+        switch c.flush() {
+        case .some(true):
+            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, 0, 0)
+            resume(c)
+        case .some(false):
+            return
+        case .none:
+            forget(c)
+        }
+    }
+
+    // MARK: closing
+
+    /// Closes a connection the reader owns (not busy in a worker).
+    private func forget(_ c: FastCGIConnection) {
+        if c.phase == .fresh || c.phase == .partial { waiting -= 1 }
+        connections[c.fd] = nil
+        c.close()   // closing the fd also takes it out of the epoll set
+    }
+
+    private func drop(_ c: FastCGIConnection, reason: TransportMetrics.Drop, detail: String = "") {
+        drops.dropped(reason, detail: detail)
+        forget(c)
+    }
+
+    /// Deadlines, paused listeners, the burst log and the waiting gauge.
+    private func sweep(_ now: Int) {
+        nextSweep = now + 100_000
+        var expired: [FastCGIConnection] = []
+        for c in connections.values where c.phase != .busy && now >= c.deadline { expired.append(c) }
+        for c in expired {
+            switch c.phase {
+            case .fresh, .partial: drop(c, reason: .deadline)
+            case .writing: drop(c, reason: .writeTimeout)
+            default: forget(c)   // a kept connection idle too long, or closed at the stop
+            }
+        }
+        for i in listeners.indices where listeners[i].pausedUntil != 0 && now >= listeners[i].pausedUntil && !stopping {
+            listeners[i].pausedUntil = 0
+            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
+        }
+        app.metrics.transport.setWaiting(waiting)
+        drops.flush(now)
+    }
+
+    /// No accept after this. A listener of our own is closed (its backlog is reset, as the
+    /// socket file goes); a shared one stays open, untouched, for the next process. Kept idle
+    /// connections close now; the ones inside a request get TransportLimits.stopGrace to
+    /// finish it (a fresh one 0.5 s to start: a web server writes right after connecting).
+    private func beginStop(_ now: Int) {
+        stopping = true
+        for l in listeners {
+            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, 0, 0)
+            if !l.shared { Glibc.close(l.fd) }
+        }
+        for c in connections.values {
+            switch c.phase {
+            case .kept: c.deadline = now
+            case .fresh: c.deadline = min(c.deadline, now + 500_000)
+            case .partial, .writing: c.deadline = min(c.deadline, now + limits.stopGrace)
+            case .busy: break
+            }
+        }
+    }
+}
+
+nonisolated func connectionReaderEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    guard let raw else { return nil }
+    let reader = Unmanaged<ConnectionReader>.fromOpaque(raw).takeRetainedValue()
+    reader.loop()
+    return nil
+}
