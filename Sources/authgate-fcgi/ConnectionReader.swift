@@ -258,7 +258,7 @@ final class ConnectionReader: @unchecked Sendable {
         guard !stopping else { return }
         for i in listeners.indices where listeners[i].heldBack {
             let queue = listeners[i].tcp ? (tcpQueue ?? unixQueue) : unixQueue
-            guard queue.depth < queue.soft / 2 else { continue }
+            guard queue.depth <= queue.soft / 2 else { continue }
             listeners[i].heldBack = false
             if listeners[i].pausedUntil == 0 {
                 _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))

@@ -64,8 +64,8 @@ enum Responder {
             fail("startup: \(error)")
         }
 
-        let unixQueue = RequestQueue(soft: max(64, settings.threads * 8))
-        let tcpQueue = tcp.map { RequestQueue(soft: max(64, $0.threads * 8)) }
+        let unixQueue = RequestQueue(soft: limits.queueSoftLimit(threads: settings.threads))
+        let tcpQueue = tcp.map { RequestQueue(soft: limits.queueSoftLimit(threads: $0.threads)) }
         var listening = [ConnectionReader.Listening(fd: listener.fd, tcp: false, shared: shared)]
         if let tcp { listening.append(ConnectionReader.Listening(fd: tcp.fd, tcp: true, shared: tcp.inherited)) }
         let reader: ConnectionReader
