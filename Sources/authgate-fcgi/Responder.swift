@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Process lifecycle: configure libfcgi, bind, start the worker pool, wait for SIGTERM/SIGINT,
+/// Process lifecycle: bind (or inherit) the listeners, start the connection reader and the worker pools, wait for SIGTERM/SIGINT,
 /// then stop accepting, let in-flight requests finish and exit within 2 s.
 enum Responder {
     /// Worker threads still looping (decremented as each one leaves its loop).
