@@ -13,8 +13,10 @@ import Synchronization
 ///   starved of CPU is still read. A connection past it is dropped, counted and logged.
 /// - AUTH_MAX_WAITING_CONNECTIONS caps the connections still without a complete request; over
 ///   it the oldest one is dropped.
-/// - A full worker queue sheds the request with 503 + Retry-After, written only after the whole
-///   request was read (the web server never sees its request cut: no EPIPE, no 502).
+/// - A busy pool applies backpressure: at its queue's soft limit the reader stops accepting for
+///   it (connections wait in the kernel's backlog, as with libfcgi). Only a request that still
+///   arrives when the queue is full (4 × soft) is shed with 503 + Retry-After, written after the
+///   whole request was read (the web server never sees its request cut: no EPIPE, no 502).
 /// - Kept connections (FCGI_KEEP_CONN) come back here after each answer; an answer the peer
 ///   does not take at once is finished here too (EPOLLOUT), never by a blocked worker.
 final class ConnectionReader: @unchecked Sendable {
@@ -25,6 +27,8 @@ final class ConnectionReader: @unchecked Sendable {
         /// nor shut down, so connections queued in its backlog stay for the successor.
         let shared: Bool
         var pausedUntil = 0
+        /// Not accepting while its pool's queue is over its soft limit.
+        var heldBack = false
     }
 
     let app: App
@@ -120,6 +124,7 @@ final class ConnectionReader: @unchecked Sendable {
                     if c.phase == .writing { continueWrite(c) } else if mask != 0 { readable(c) }
                 }
             }
+            releaseBackpressure()
             let now = monotonicMicros()
             if !stopping && stopRequested.load(ordering: .sequentiallyConsistent) { beginStop(now) }
             if now >= nextSweep || stopping { sweep(now) }
@@ -143,7 +148,7 @@ final class ConnectionReader: @unchecked Sendable {
                 // drop; otherwise stop accepting for 100 ms (level-triggered epoll would spin).
                 if (e == EMFILE || e == ENFILE), dropOldestWaiting(reason: .cap) { continue }
                 drops.acceptFailed(String(cString: strerror(e)))
-                _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, listener.fd, 0, 0)
+                if !listener.heldBack { _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, listener.fd, 0, 0) }
                 listeners[index].pausedUntil = monotonicMicros() + 100_000
                 return
             }
@@ -227,13 +232,38 @@ final class ConnectionReader: @unchecked Sendable {
         waiting -= 1
         c.phase = .busy
         let queue = c.tcp ? (tcpQueue ?? unixQueue) : unixQueue
-        if queue.offer(Job(connection: c, request: request)) { return }
+        if queue.offer(Job(connection: c, request: request)) {
+            if queue.depth >= queue.soft { holdBack(tcp: c.tcp) }
+            return
+        }
         app.metrics.transport.shedOne()
         drops.shed(queue.capacity)
         let answer = ResponseBytes.encode(app.settings.profile.respond(.unavailable(retryAfter: 1)), log: app.log)
         c.pending = RecordWriter.response(id: request.id, stdout: answer)
         c.keepAfterWrite = request.keepConnection
         resume(c)
+    }
+
+    /// The pool is behind: stop accepting for it, so new connections wait in the kernel's
+    /// backlog (and their deadline has not started) instead of in our queue.
+    private func holdBack(tcp: Bool) {
+        for i in listeners.indices where listeners[i].tcp == tcp && !listeners[i].heldBack {
+            listeners[i].heldBack = true
+            if listeners[i].pausedUntil == 0 { _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, listeners[i].fd, 0, 0) }
+        }
+    }
+
+    /// Accept again once the pool's queue is back under half its soft limit.
+    private func releaseBackpressure() {
+        guard !stopping else { return }
+        for i in listeners.indices where listeners[i].heldBack {
+            let queue = listeners[i].tcp ? (tcpQueue ?? unixQueue) : unixQueue
+            guard queue.depth <= queue.soft / 2 else { continue }
+            listeners[i].heldBack = false
+            if listeners[i].pausedUntil == 0 {
+                _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
+            }
+        }
     }
 
     // MARK: after an answer
@@ -301,7 +331,9 @@ final class ConnectionReader: @unchecked Sendable {
         }
         for i in listeners.indices where listeners[i].pausedUntil != 0 && now >= listeners[i].pausedUntil && !stopping {
             listeners[i].pausedUntil = 0
-            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
+            if !listeners[i].heldBack {
+                _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
+            }
         }
         app.metrics.transport.setWaiting(waiting)
         drops.flush(now)

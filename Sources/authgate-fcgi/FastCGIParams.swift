@@ -1,8 +1,8 @@
 import AuthCore
 import AuthFastCGI
 
-/// Every param the responder uses, copied out of libfcgi at once: the pointers that
-/// `FCGX_GetParam`/`envp` hand out die at the next `FCGX_Finish_r`/`FCGX_Accept_r`.
+/// Every param the responder uses, read once from the request's name-value pairs (our record
+/// parser's `FastCGIRequest`) or, in CGI mode, from the environment.
 struct FastCGIParams {
     var method = ""
     var requestURI = ""
@@ -47,7 +47,7 @@ struct FastCGIParams {
     private mutating func take(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         if name.starts(with: Self.httpPrefix) {
             let headerName = Self.headerName(UnsafeBufferPointer(rebasing: name[Self.httpPrefix.count...]))
-            if headers[headerName] == nil { headers[headerName] = string(value) }  // first wins, like FCGX_GetParam
+            if headers[headerName] == nil { headers[headerName] = string(value) }  // first wins (as libfcgi's FCGX_GetParam did)
             return
         }
         // Compared as bytes: a String per param name showed in the verify profile.

@@ -8,10 +8,13 @@ struct Job: @unchecked Sendable {
 }
 
 /// The bounded hand-over from the connection reader to one worker pool: the reader never
-/// blocks on it (`offer` fails when full: the request is shed with a 503), workers block in
-/// `take` until a job comes or the queue is closed.
+/// blocks on it, workers block in `take` until a job comes or the queue is closed. At `soft`
+/// queued jobs the reader stops accepting for this pool (new connections wait in the kernel's
+/// backlog, as they did with libfcgi) until it is back under half; `offer` fails only at
+/// `capacity` (requests still arriving on connections accepted before): that one is shed (503).
 final class RequestQueue: @unchecked Sendable {
     let capacity: Int
+    let soft: Int
     private var jobs: [Job] = []
     private var head = 0
     private var closed = false
@@ -20,8 +23,9 @@ final class RequestQueue: @unchecked Sendable {
     /// Workers serving a job right now (for the stop: exit once nothing is in flight).
     private(set) var busy = 0
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    init(soft: Int) {
+        self.soft = soft
+        self.capacity = soft * 4
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&ready, nil)
     }
@@ -54,6 +58,13 @@ final class RequestQueue: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         busy -= 1
         pthread_mutex_unlock(&mutex)
+    }
+
+    /// Queued, not yet taken.
+    var depth: Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return jobs.count - head
     }
 
     /// Queued or being served.

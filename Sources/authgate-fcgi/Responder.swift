@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Process lifecycle: configure libfcgi, bind, start the worker pool, wait for SIGTERM/SIGINT,
+/// Process lifecycle: bind (or inherit) the listeners, start the connection reader and the worker pools, wait for SIGTERM/SIGINT,
 /// then stop accepting, let in-flight requests finish and exit within 2 s.
 enum Responder {
     /// Worker threads still looping (decremented as each one leaves its loop).
@@ -64,8 +64,8 @@ enum Responder {
             fail("startup: \(error)")
         }
 
-        let unixQueue = RequestQueue(capacity: max(64, settings.threads * 4))
-        let tcpQueue = tcp.map { RequestQueue(capacity: max(64, $0.threads * 4)) }
+        let unixQueue = RequestQueue(soft: limits.queueSoftLimit(threads: settings.threads))
+        let tcpQueue = tcp.map { RequestQueue(soft: limits.queueSoftLimit(threads: $0.threads)) }
         var listening = [ConnectionReader.Listening(fd: listener.fd, tcp: false, shared: shared)]
         if let tcp { listening.append(ConnectionReader.Listening(fd: tcp.fd, tcp: true, shared: tcp.inherited)) }
         let reader: ConnectionReader

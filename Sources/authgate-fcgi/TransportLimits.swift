@@ -15,6 +15,9 @@ struct TransportLimits: Sendable {
     var keptIdle = 120_000_000
     /// An answer the peer does not take: dropped after this long.
     var writeTimeout = 5_000_000
+    /// AUTH_WORKER_QUEUE (default 8 × the pool's threads, at least 64): queued complete requests
+    /// at which the reader stops accepting for that pool; 4 times it, a request is shed (503).
+    var workerQueue: Int?
     /// Stop: connections with part of a request get this long to finish it.
     var stopGrace = 1_500_000
 
@@ -33,6 +36,14 @@ struct TransportLimits: Sendable {
             }
             limits.maxWaiting = n
         }
+        if let raw = env["AUTH_WORKER_QUEUE"], !raw.isEmpty {
+            guard let n = Int(raw), n >= 1, n <= 1_000_000 else {
+                throw StartupError("AUTH_WORKER_QUEUE must be 1...1000000, got '\(raw)'")
+            }
+            limits.workerQueue = n
+        }
         return limits
     }
+
+    func queueSoftLimit(threads: Int) -> Int { workerQueue ?? max(64, threads * 8) }
 }

@@ -138,4 +138,39 @@ struct ResponderSlowClientTests {
             _ = held
         }
     }
+
+    /// The shed path: with one worker busy hashing a password and a queue of 1 (4 at most), 20
+    /// requests completed at once on connections accepted earlier: the ones that do not fit get
+    /// 503 + Retry-After, each a complete answer on a request read to its end (never a reset).
+    @Test func fullQueueShedsWith503AfterTheWholeRequest() throws {
+        var options = Stack.Options()
+        options.nginx = false
+        options.environment = ["AUTH_THREADS": "1", "AUTH_WORKER_QUEUE": "1", "AUTH_HASH_CONCURRENCY": "1",
+                               "AUTH_SCRYPT": "ln=15,r=8,p=3"]
+        try Stack.with(options) { (stack: Stack) throws in
+            _ = try stack.makeTenant("shed.test")
+            try stack.makeUser("shed@shed.test", tenant: "shed.test")
+            let health = FastCGIWire.request(uri: "/api/v1/health")
+            let held = try SlowClients.holdUnix(stack.socketPath, count: 20, first: Array(health.dropLast()), receiveTimeout: 20)
+            let body = Array(#"{"email":"shed@shed.test","password":"\#(GateFixture.password)"}"#.utf8)
+            let login = try UnixSocket(path: stack.socketPath, receiveTimeout: 20)
+            try login.send(FastCGIWire.request(method: "POST", uri: "/api/v1/auth/login", headers: [("Content-Type", "application/json")], body: body))
+            for s in held { try s.send([health.last!]) }
+            let answers = held.map { FastCGIWire.stdout(of: $0.receiveAll().bytes) }
+            let statuses = answers.map { $0.hasPrefix("Status: 200") ? 200 : $0.hasPrefix("Status: 503") ? 503 : 0 }
+            let loginAnswer = FastCGIWire.stdout(of: login.receiveAll().bytes)
+            print("fullQueueShedsWith503AfterTheWholeRequest: \(statuses.filter { $0 == 200 }.count) served, \(statuses.filter { $0 == 503 }.count) shed, login \(loginAnswer.prefix(12))")
+            let other = answers.filter { !$0.hasPrefix("Status: 200") && !$0.hasPrefix("Status: 503") }
+            #expect(other.isEmpty, "answers neither 200 nor 503: \(other)")
+            #expect(statuses.contains(503), "nothing shed: \(statuses)")
+            for a in answers where a.hasPrefix("Status: 503") {
+                #expect(a.contains("Retry-After: 1\r\n") && a.contains("\"unavailable\""), "\(a)")
+            }
+            #expect(loginAnswer.hasPrefix("Status: 200") || loginAnswer.hasPrefix("Status: 503"), "\(loginAnswer.prefix(200))")
+            let shed = try SlowClients.metric(stack.socketPath, "authgate_requests_shed_total")
+            // The login itself may be shed too (by the reader, or by the hash queue when it lost the race).
+            let shedAnswers = statuses.filter { $0 == 503 }.count
+            #expect(shed.map { $0 >= shedAnswers && $0 <= shedAnswers + 1 } == true, "metric \(shed.map(String.init) ?? "none"), answers \(shedAnswers)")
+        }
+    }
 }

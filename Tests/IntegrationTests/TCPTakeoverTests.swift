@@ -84,4 +84,71 @@ struct TCPTakeoverTests {
             #expect(try f.get("/u/echo.sh", token: alice).status == 200)
         }
     }
+
+    /// A loopback TCP listening socket bound by the test, as authgate.socket's second
+    /// `ListenStream=127.0.0.1:PORT` would hold it; returns (fd, port).
+    static func bindHeldTCP() throws -> (Int32, Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw StackError("socket failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && listen(fd, 128) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else { close(fd); throw StackError("bind/listen 127.0.0.1: errno \(errno)") }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    /// systemd's way: the Unix socket as fd 3 and the TCP one as fd 4 (LISTEN_FDS=2). The
+    /// responder adopts the TCP socket instead of binding; while it is down the port stays bound
+    /// (a squatter's bind fails) and a connection made then is answered by the next responder.
+    @Test func systemdPassedTCPSocketIsAdoptedAndHeldAcrossRestarts() throws {
+        let world = try OpsWorld()
+        let unix = try world.bindHeldSocket()
+        defer { close(unix) }
+        let (tcp, port) = try Self.bindHeldTCP()
+        defer { close(tcp) }
+        var env = world.environment
+        env["AUTH_LISTEN_TCP"] = "127.0.0.1:\(port)"
+        let bin = try Binaries.require("authgate-fcgi")
+        func start() throws -> Child {
+            try Child.spawn("/bin/sh", ["-c", "exec 3<&0 4<&1 0</dev/null 1>&2; LISTEN_PID=$$ LISTEN_FDS=2 exec \"$0\"", bin],
+                            environment: env, stdout: world.logPath, stderr: world.logPath, descriptors: [0: unix, 1: tcp])
+        }
+        func authorize(_ fd: Int32) throws -> String {
+            try PlainHTTP.sendAll(fd, SlowClients.authorizerRequest(uri: "/app/page", authorization: nil))
+            return FastCGIWire.stdout(of: try PlainHTTP.readAll(fd))
+        }
+        let first = try start()
+        try world.waitServing(first)
+        #expect(world.log().contains("also listening on tcp 127.0.0.1:\(port) (loopback, inherited)"), "\(world.log().suffix(1500))")
+        let direct = HeldTCP(fd: try PlainHTTP.connect(port: port, timeout: 10))
+        #expect(try authorize(direct.fd).hasPrefix("Status: 401"))
+        first.signal(SIGTERM)
+        #expect(try first.wait(timeout: 5, for: "the responder to stop") == 0)
+
+        // Down: the port is still bound, by the holder (here the test, as systemd would).
+        let squat = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(squat, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let squatted = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(squat, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(squat)
+        #expect(squatted != 0, "a squatter could bind the port while the responder was down")
+        let waiting = HeldTCP(fd: try PlainHTTP.connect(port: port, timeout: 20))   // queued in the backlog
+        try PlainHTTP.sendAll(waiting.fd, SlowClients.authorizerRequest(uri: "/app/page", authorization: nil))
+        let second = try start()
+        defer { _ = second.stop() }
+        let answer = FastCGIWire.stdout(of: try PlainHTTP.readAll(waiting.fd))
+        #expect(answer.hasPrefix("Status: 401"), "the connection made during the restart: '\(answer.prefix(120))'")
+    }
 }
