@@ -11,7 +11,7 @@ import Glibc
 ///
 /// Cost per request: one process start, one database open (migrations checked), one key-ring
 /// read and one full load of the verify state; no refresher thread (the state cannot go stale
-/// within one request) and no dummy password hash unless a login needs one. Measured in the
+/// within one request) and no dummy password hash (Login.swift: equalizingHash). Measured in the
 /// README ("CGI on a shared host"); the FastCGI modes are the ones to use when a daemon is allowed.
 enum CGIMode {
     /// A CGI program: the CGI environment and no FastCGI listening socket on stdin. Both, so a

@@ -38,7 +38,7 @@ import Glibc
 
         // setgid directory of group www-data: the socket inherits the group, AUTH_SOCKET_GROUP agrees.
         chown(world.path, getpwnam("nobody")!.pointee.pw_uid, getgrnam("www-data")!.pointee.gr_gid)
-        chmod(world.path, 0o2750)   // as the advice says: a group-writable directory would also hold the key ring, which is refused there
+        chmod(world.path, 0o2750)   // not group-writable: the key ring lives here too (KeyRing.load refuses that)
         let ok = try startAsNobody(world, extra: ["AUTH_SOCKET_GROUP": "www-data"])
         try world.waitServing(ok)
         var st = stat()

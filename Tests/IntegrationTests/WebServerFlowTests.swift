@@ -83,25 +83,30 @@ struct WebServerFlowTests {
             #expect(key.status == 201, "\(key.text)")
             #expect(try f.get("/k/echo.sh", token: key.data["key"] as? String ?? "").echoed["AUTH_PROJECT_ID"] == project.data["id"] as? String)
 
-            // The verify decision of one CGI run, as nginx + fcgiwrap would ask it.
+            // The verify decision of one CGI run, as nginx + fcgiwrap would ask it: in an
+            // auth_request subrequest QUERY_STRING is empty, the query is only in REQUEST_URI
+            // (CGIVerifyTests has every tenant spelling).
             let fresh = try f.tokens("sam@demo.local").access
-            let verify = { (token: String?, allow: String) throws -> ChildOutput in
+            let verify = { (token: String?, allow: String, tenant: String) throws -> ChildOutput in
                 var env = f.stack.environment
                 env.removeValue(forKey: "AUTH_LISTEN_TCP")
                 env["GATEWAY_INTERFACE"] = "CGI/1.1"
                 env["REQUEST_METHOD"] = "GET"
-                env["REQUEST_URI"] = "/app/page?tenant_id=\(w.demo)"
+                env["REQUEST_URI"] = "/app/page?tenant_id=\(tenant)"
+                env["DOCUMENT_URI"] = "/_authgate/verify/user"
+                env["QUERY_STRING"] = ""
                 env["AUTH_VERIFY"] = "1"
                 env["AUTH_ALLOW"] = allow
                 if let token { env["HTTP_AUTHORIZATION"] = "Bearer \(token)" }
                 return try Child.run(f.root + "/bin/authgate-fcgi", [], environment: env, timeout: 30)
             }
-            let allowed = try verify(fresh, "user")
+            let allowed = try verify(fresh, "user", w.demo)
             #expect(allowed.status == 0 && allowed.stdout.hasPrefix("Status: 204"), "\(allowed.stdout) \(allowed.stderr)")
             #expect(allowed.stdout.contains("X-Auth-User-Id: \(w.sam)\r\n") && allowed.stdout.contains("X-Auth-Tenant-Id: \(w.demo)\r\n"))
-            #expect(try verify(nil, "user").stdout.hasPrefix("Status: 401"))
-            #expect(try verify(w.apiKey, "user").stdout.hasPrefix("Status: 403"))
-            #expect(try verify(w.apiKey, "api_key").stdout.hasPrefix("Status: 204"))
+            #expect(try verify(fresh, "user", w.other).stdout.hasPrefix("Status: 403"))
+            #expect(try verify(nil, "user", w.demo).stdout.hasPrefix("Status: 401"))
+            #expect(try verify(w.apiKey, "user", w.demo).stdout.hasPrefix("Status: 403"))
+            #expect(try verify(w.apiKey, "api_key", w.demo).stdout.hasPrefix("Status: 204"))
         }
     }
 }

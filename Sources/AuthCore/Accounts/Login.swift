@@ -59,7 +59,7 @@ extension Worker {
         }
         app.testHooks.afterPasswordCheck?(user.id)
         // Made outside the transaction (never hash inside one), written inside it as a CAS.
-        let upgraded = try upgradedHash(for: user, password: password)
+        let upgraded = upgradedHash(for: user, password: password)
         // The success writes as one: counts reset, the hash upgrade, the session, its audit row.
         let session: Session? = try write {
             // Deleted or disabled while the password was being hashed: no session (the row
@@ -155,14 +155,12 @@ extension Worker {
     /// A hash made with other parameters than AUTH_SCRYPT is replaced after a successful login:
     /// the new hash of the password just checked, or nil when none is due (or making it failed:
     /// the login goes on with the old hash, which still verifies).
-    func upgradedHash(for user: User, password: String) throws(AuthError) -> String? {
+    func upgradedHash(for user: User, password: String) -> String? {
         guard PasswordHash.parameters(of: user.passwordHash) != app.scrypt else { return nil }
         do {
             return try makeHash(password)
-        } catch where error.status == 503 {
-            return nil
         } catch {
-            app.log.error("password hash upgrade failed: \(error)")
+            if error.status != 503 { app.log.error("password hash upgrade failed: \(error)") }
             return nil
         }
     }
