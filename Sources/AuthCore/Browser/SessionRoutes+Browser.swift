@@ -18,8 +18,11 @@ extension Worker {
         let (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
-        do {
-            let (user, session, now) = try signIn(body, request)
+        do throws(AuthError) {
+            guard case let .session(user, session, now) = try signIn(body, request) else {
+                // A second factor is due: the code step (the page posts mfa_token with the code).
+                throw AuthError.mfaRequired
+            }
             let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
             let cookies = sessionCookies(tokens, session: session, now: now)
             let next = user.mustChangePassword ? "/auth/password?return_to=" + ReturnTo.encode(returnTo) : returnTo
