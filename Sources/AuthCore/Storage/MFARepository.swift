@@ -107,6 +107,16 @@ public struct MFARepository {
         return changed
     }
 
+    /// The kids the sealed secrets name (a key still in use cannot be retired).
+    public func sealingKids() throws -> Set<String> {
+        var kids = Set<String>()
+        try connection.forEachRow("SELECT secret FROM mfa_factors", []) { row in
+            let parts = row.text(0).split(separator: ".")
+            if parts.count == 3 { kids.insert(String(parts[1])) }
+        }
+        return kids
+    }
+
     // MARK: recovery codes (SHA-256 digests, hex)
 
     public func replaceRecoveryCodes(userID: String, digests: [String], now: Int64) throws {
