@@ -49,7 +49,8 @@ public enum SecretBox {
         return parts.count == 3 && parts[0] == "v1" ? String(parts[1]) : nil
     }
 
-    private static func run(encrypt: Bool, key: [UInt8], nonce: [UInt8], aad: [UInt8], input: [UInt8],
+    /// Raw AES-256-GCM (tests check it against the GCM paper's vectors).
+    static func run(encrypt: Bool, key: [UInt8], nonce: [UInt8], aad: [UInt8], input: [UInt8],
                             output: inout [UInt8], tag: inout [UInt8]) -> Bool {
         precondition(key.count >= 32 && nonce.count == 12 && tag.count == 16)
         return key.withUnsafeBytes { k in
