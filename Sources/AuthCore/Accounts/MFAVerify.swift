@@ -95,6 +95,7 @@ extension Worker {
             recoveryDigest = Self.digest(recovery)
         }
         let method = code != nil ? "totp" : "recovery code"
+        app.testHooks.afterCodeCheck?(userID)
         let session: Session? = try write { () throws -> Session? in
             guard let user = try db.users.byIDForUpdate(userID), user.status == "active" else { return nil }
             if let matched {
