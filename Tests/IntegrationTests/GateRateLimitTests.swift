@@ -29,7 +29,10 @@ struct GateRateLimitTests {
             #expect(locations.keys.contains { $0.hasSuffix("error=rate_limited") }, "\(locations)")
             for (path, body) in [("/api/v1/auth/session", #"{"email":"nobody@x.test","password":"wrong wrong wrong"}"#),
                                  ("/api/v1/auth/session/renew", "{}"),
-                                 ("/api/v1/auth/session/password", #"{"current_password":"a","new_password":"b"}"#)] {
+                                 ("/api/v1/auth/session/password", #"{"current_password":"a","new_password":"b"}"#),
+                                 // Issue 21: the second factor's code routes.
+                                 ("/api/v1/auth/mfa/verify", #"{"mfa_token":"mfa_x","code":"123456"}"#),
+                                 ("/api/v1/auth/mfa/totp/confirm", #"{"factor_id":"x","code":"123456"}"#)] {
                 let answers = try (0..<20).map { _ in
                     try stack.client.request("POST", path, headers: ["Origin": stack.baseURL, "Content-Type": "application/json"],
                                              body: Array(body.utf8))
@@ -62,6 +65,12 @@ struct GateRateLimitTests {
                 #expect(r.errorCode == "rate_limited" && Int(r.header("retry-after") ?? "") ?? 0 >= 1, "\(r.text) \(r.headerList)")
                 if profile == "get2dial" { #expect(r.json["status"] as? String == "error") } else { #expect(r.json.keys.contains("data")) }
             }
+            // Issue 21: the second factor's code guesses too (each also counts toward the lockout).
+            let codes = try (0..<8).map { _ in
+                try stack.client.request("POST", "/api/v1/auth/mfa/verify", headers: ["Content-Type": "application/json"],
+                                         body: Array(#"{"mfa_token":"mfa_x","code":"123456"}"#.utf8)).status
+            }
+            #expect(codes.filter { $0 == 429 }.count >= 4, "\(codes)")
             let page = try stack.client.request("POST", "/api/v1/auth/session", headers: [
                 "Origin": stack.baseURL, "Content-Type": "application/x-www-form-urlencoded"], body: Self.form)
             #expect(page.status == 303 && page.header("location") == "/auth/login?error=rate_limited"
