@@ -10,6 +10,7 @@ extension Worker {
         "/api/v1/auth/session", "/api/v1/auth/session/password", "/api/v1/auth/session/renew",
         // Second factor (issue 21): every code guess, and the enrolment's confirmation.
         "/api/v1/auth/mfa/verify", "/api/v1/auth/mfa/totp/confirm",
+        "/api/v1/auth/session/mfa", "/api/v1/auth/session/mfa/confirm",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),
