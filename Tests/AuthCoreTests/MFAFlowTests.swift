@@ -192,3 +192,21 @@ import Testing
         #expect(r.status == 503 && r.response.header("Retry-After") != nil)
     }
 }
+
+/// The management routes take the browser's cookie session too (same-origin rule for writes).
+@Suite struct MFACookieRouteTests {
+    @Test func enrolAndListByCookie() throws {
+        let h = try APIHarness.withSecrets()
+        let t = try h.tenant("cookie.test")
+        try h.user("hal@cookie.test", tenant: t)
+        let (access, _) = h.login("hal@cookie.test")
+        let jar = "__Host-authgate=\(access)"
+        #expect(h.call("GET", "/api/v1/auth/mfa", headers: ["cookie": jar]).status == 200)
+        // A write by cookie from another site (or with no Origin at all) is refused.
+        let cross = h.call("POST", "/api/v1/auth/mfa/totp", headers: ["cookie": jar, "origin": "https://evil.example", "host": "auth.test"])
+        #expect(cross.status == 403)
+        #expect(h.call("POST", "/api/v1/auth/mfa/totp", headers: ["cookie": jar]).status == 403)
+        let same = h.call("POST", "/api/v1/auth/mfa/totp", headers: ["cookie": jar, "origin": "https://auth.test", "host": "auth.test"])
+        #expect(same.status == 201, "\(String(decoding: same.response.body, as: UTF8.self))")
+    }
+}

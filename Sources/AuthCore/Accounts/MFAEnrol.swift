@@ -15,9 +15,19 @@ extension Worker {
         if try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) { throw AuthError.mfaRequired }
     }
 
+    /// The caller of a management route: the bearer token, or (no Authorization header) the
+    /// browser's access cookie, with the same-origin rule for anything but a GET (CSRF).
+    func mfaPrincipal(_ request: Request) throws(AuthError) -> Principal {
+        if request.bearer == nil, accessCookie(request) != nil {
+            if request.method != "GET" { try requireSameOrigin(request) }
+            return try authenticate(cookieCredentials(request))
+        }
+        return try authenticate(request)
+    }
+
     /// `POST /api/v1/auth/mfa/totp` → `{factor_id, secret, otpauth_uri}` (pending).
     static let mfaEnrolTOTP: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         let e = try worker.enrolTOTP(p, request)
         return worker.profile.respond(201, .object([
             ("factor_id", .string(e.factorID)), ("secret", .string(e.secret)), ("otpauth_uri", .string(e.uri)),
@@ -53,7 +63,7 @@ extension Worker {
 
     /// `POST /api/v1/auth/mfa/totp/confirm {factor_id, code}`.
     static let mfaConfirmTOTP: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         let body = try Body(request)
         guard let factorID = try body.string("factor_id", maxBytes: 64)?.lowercased(),
               let code = try body.string("code", maxBytes: 16) else {
@@ -115,7 +125,7 @@ extension Worker {
 
     /// `GET /api/v1/auth/mfa`: the user's factors (never a secret) and the recovery codes left.
     static let mfaList: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         let pf = worker.profile
         let (factors, left) = try worker.store {
             (try worker.db.mfa.factors(userID: p.userID), try worker.db.mfa.remainingRecoveryCodes(userID: p.userID))
@@ -133,7 +143,7 @@ extension Worker {
 
     /// `DELETE /api/v1/auth/mfa/totp/{id}` (level 2 when the user has an active factor).
     static let mfaDeleteTOTP: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         try worker.requireSecondFactorIfEnrolled(p)
         let id = params[0].lowercased()
         let deleted = try worker.write { () throws -> Bool in
@@ -151,7 +161,7 @@ extension Worker {
 
     /// `POST /api/v1/auth/mfa/recovery-codes`: 10 new codes, the old ones void (level 2).
     static let mfaRegenerateRecoveryCodes: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         guard try worker.store({ try worker.db.mfa.hasActiveFactor(userID: p.userID) }) else {
             throw AuthError(status: 400, code: "invalid_request", message: "no active second factor")
         }
