@@ -183,6 +183,24 @@ import Testing
         #expect(h.call("POST", "/api/v1/auth/me/password", json: pw, bearer: level1).status == 200)
     }
 
+    @Test func aPasswordChangeVoidsPendingMFATokens() throws {
+        let h = try APIHarness.withSecrets()
+        let t = try h.tenant("pwchange.test")
+        try h.user("ivy@pwchange.test", tenant: t)
+        let (access, _) = h.login("ivy@pwchange.test")
+        let enrolled = try h.enrolTOTP(access)
+        let pending = h.mfaToken("ivy@pwchange.test")
+        // The password changes (another connection: the CLI's set-password) before the code step.
+        let cli = try h.openDatabase()
+        let user = try #require(try cli.users.byEmail(tenantID: t.id, email: "ivy@pwchange.test"))
+        let hash = try PasswordHash.make(password: "a brand new passphrase", parameters: h.app.scrypt)
+        try cli.transaction { _ = try cli.users.setPassword(userID: user.id, hash: hash, mustChange: false, now: Time.now()) }
+        let code = try PyTOTP.fresh(secret: enrolled.secret, notIn: [enrolled.used])
+        try #require(code != enrolled.used)
+        let r = h.call("POST", "/api/v1/auth/mfa/verify", json: #"{"mfa_token":"\#(pending)","code":"\#(code)"}"#)
+        #expect(r.status == 401 && r.json?.errorCode == "invalid_token", "\(String(decoding: r.response.body, as: UTF8.self))")
+    }
+
     @Test func noSecretsFileNoEnrolment() throws {
         let h = try APIHarness()
         let t = try h.tenant("nosec.test")
