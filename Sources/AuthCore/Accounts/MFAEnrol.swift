@@ -46,7 +46,11 @@ extension Worker {
         try write {
             try db.mfa.deletePending(userID: p.userID, before: now - Self.pendingFactorSeconds)
             let pending = try db.mfa.factors(userID: p.userID).filter { !$0.isActive }
-            guard pending.count < 5 else { throw AuthError(status: 429, code: "rate_limited", message: "too many pending factors") }
+            // Pending factors expire after an hour (or confirm or delete one).
+            guard pending.count < 5 else {
+                throw AuthError(status: 429, code: "rate_limited", message: "too many pending factors",
+                                headers: [("Retry-After", String(Self.pendingFactorSeconds))])
+            }
             _ = try db.mfa.createFactor(id: id, userID: p.userID, kind: "totp", sealedSecret: sealed, now: now)
             try recordAudit("mfa_enrolled", tenantID: p.tenantID, actor: p.userID, request: request, detail: "totp \(id) pending")
         }
