@@ -20,10 +20,13 @@ let package = Package(
         .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // The enrolment page's QR code (issue 21), rendered as inline SVG on the server.
+        .systemLibrary(name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+                       providers: [.apt(["libqrencode-dev"])]),
         // Crypto primitives and token formats: no storage, no transport.
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
-        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq"]),
+        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq", "CQREncode"]),
         // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
         .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
         // FastCGI records: the request parser and the answer writer of the responder's transport.

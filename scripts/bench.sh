@@ -8,7 +8,7 @@
 #   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
 #   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
 #   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
-#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core ws idle pg revocation" skips sections)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core mfa ws idle pg revocation" skips sections)
 #   BENCH_PG_TRIALS=200     (revocation propagation trials between the two PostgreSQL hosts)
 #                               user1 vs user1nometrics: the verify counters' cost (AUTH_METRICS=on/off)
 #   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
@@ -253,7 +253,7 @@ done
 echo "before=$before nocache_after=$nocache_after nocache_denied_after_ms=$nocache_ms cache_denied_after_ms=$cache_ms" > "$T/revocation.txt"
 log "revocation: $(cat "$T/revocation.txt")"
 
-: > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
+: > "$T/ws.tsv"; echo '{}' > "$T/core.json"; echo '{}' > "$T/idle.json"; echo '{}' > "$T/hash.json"; echo '{}' > "$T/mfa.json"; : > "$T/conc-codes.txt"; echo "0 0" > "$T/conc-time.txt"
 
 # ---- revocation load: gated/plain while sessions are logged out at 10/s, with 0 and then with
 # 1,000,000 revoked sessions in the database (revoked_at spread over the 30 days rows are kept) ----
@@ -342,6 +342,11 @@ if ! skip core; then
     log "core (in process)"
     "$BIN/authgate-bench" core --secs "$([ "$quick" = 1 ] && echo 1 || echo 3)" > "$T/core.json"
 fi
+# ---- second factor (issue 21), in process: login (password step) + verify (code step) of MFA users ----
+if ! skip mfa; then
+    log "second factor (in process, default scrypt)"
+    AUTH_SCRYPT= "$BIN/authgate-bench" mfa --users "$([ "$quick" = 1 ] && echo 3 || echo 7)" > "$T/mfa.json"
+fi
 
 # ---- WebSocket: companion vs nginx direct, alternated ----
 if ! skip ws; then
@@ -367,7 +372,7 @@ mkdir -p "$OUT/raw"
 rm -f "$OUT"/raw/*.txt
 cp "$T"/wrk/*.txt "$OUT/raw/" 2>/dev/null || true
 sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
-cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$OUT/raw/"
+cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$T/mfa.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
 cp "$T/pg-propagation.json" "$T/pg-meta.txt" "$OUT/raw/" 2>/dev/null || true

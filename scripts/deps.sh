@@ -13,12 +13,13 @@ set -euo pipefail
 # postgresql + libpq-dev (issue 14): libpq for the CLibpq target; the server for the two-host tests,
 # the in-process suites' PostgreSQL pass and make run-pg.
 # faketime (libfaketime): ClockStepTests step the servers' wall clock (make test, make clock).
+# libqrencode-dev (issue 21): the CQREncode target, the enrolment page's QR code (runtime: libqrencode4).
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev pkg-config faketime)
+          postgresql libpq-dev pkg-config faketime libqrencode-dev)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0
-if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config); fi
+if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -40,6 +40,7 @@ chmod 0700 "$VAR/tls"
 
 export AUTH_DB_PATH="${AUTH_DB_PATH:-$VAR/authgate.db}"
 export AUTH_KEYS_FILE="${AUTH_KEYS_FILE:-$VAR/keys}"
+export AUTH_SECRETS_FILE="${AUTH_SECRETS_FILE:-$VAR/secrets}"
 export AUTH_API_PROFILE="${AUTH_API_PROFILE:-2signal}"
 
 is_root=0
@@ -106,13 +107,19 @@ if [ ! -s "$AUTH_KEYS_FILE" ]; then
     log "created key ring $AUTH_KEYS_FILE"
 fi
 
+# Secrets file (mode 0600): the AES-256-GCM key that seals TOTP seeds at rest (second factor).
+if [ ! -s "$AUTH_SECRETS_FILE" ]; then
+    "$BIN/authgate" secrets rotate >/dev/null || loud "cannot create the secrets file $AUTH_SECRETS_FILE"
+    log "created secrets file $AUTH_SECRETS_FILE"
+fi
+
 # The demo's settings as a config file, for the CLI and `authgate doctor` (which recognises this
 # layout by $VAR/demo-credentials and $VAR/nginx/nginx.conf): AUTH_CONFIG=$VAR/authgate.conf.
 (
     umask 077
     {
         echo "# make run demo (scripts/run.sh): AUTH_CONFIG=$VAR/authgate.conf authgate doctor"
-        for k in AUTH_DB_PATH AUTH_KEYS_FILE AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET AUTH_API_PROFILE \
+        for k in AUTH_DB_PATH AUTH_KEYS_FILE AUTH_SECRETS_FILE AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET AUTH_API_PROFILE \
                  AUTH_WS_UPSTREAM AUTH_SOCKET_GROUP; do
             if [ -n "${!k:-}" ]; then printf '%s=%s\n' "$k" "${!k}"; fi
         done
@@ -301,6 +308,7 @@ cat >&2 <<EOF
   Clients that verify:   export SSL_CERT_FILE=$CERT CURL_CA_BUNDLE=$CERT
   Demo paths:            /demo/plain /demo/gated /demo/echo /demo/ingest /demo/admin /demo/node
                          /demo/fcgi-echo /ws/agent /ws/supervisor
+  Second factor:         $url/demo/mfa   (level 2 required: enrol at $url/auth/mfa, then sign in with the code)
   Browser demo:          $url/demo/dashboard/   (sign in as a demo user below; cookie session)
   $demo_credentials
   State: $VAR   Runtime: $RUNDIR   Logs: $VAR/log/

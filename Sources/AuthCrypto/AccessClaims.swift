@@ -2,9 +2,15 @@
 public struct AccessClaims: Sendable, Equatable {
     public var iss: String, aud: String, sub: String, tid: String, email: String, role: String, sid: String, jti: String
     public var iat: Int64, exp: Int64
+    /// Authentication assurance level (1: password; 2: password and a second factor) and the
+    /// RFC 8176 methods (`pwd`, `otp`). A token without them (issued before they existed) is level 1.
+    public var aal: Int64
+    public var amr: [String]
 
     public init(iss: String, aud: String, sub: String, tid: String, email: String, role: String,
-                sid: String, jti: String, iat: Int64, exp: Int64) {
+                sid: String, jti: String, iat: Int64, exp: Int64, aal: Int64 = 1, amr: [String] = ["pwd"]) {
+        self.aal = aal
+        self.amr = amr
         self.iss = iss
         self.aud = aud
         self.sub = sub
@@ -22,6 +28,7 @@ public struct AccessClaims: Sendable, Equatable {
             ("iss", .string(iss)), ("aud", .string(aud)), ("sub", .string(sub)), ("tid", .string(tid)),
             ("email", .string(email)), ("role", .string(role)), ("sid", .string(sid)),
             ("iat", .int(iat)), ("exp", .int(exp)), ("jti", .string(jti)),
+            ("aal", .int(aal)), ("amr", .array(amr.map { .string($0) })),
         ])
     }
 
@@ -32,8 +39,19 @@ public struct AccessClaims: Sendable, Equatable {
         var strings = [String?](repeating: nil, count: 8)
         var iat: Int64?
         var exp: Int64?
+        var aal: Int64 = 1
+        var amr = ["pwd"]
         for (key, value) in pairs {
             switch key {
+            case "aal": guard case let .int(v) = value, v == 1 || v == 2 else { return nil }; aal = v
+            case "amr":
+                guard case let .array(items) = value, items.count <= 8 else { return nil }
+                var methods: [String] = []
+                for item in items {
+                    guard case let .string(m) = item, Self.isPlain(m) else { return nil }
+                    methods.append(m)
+                }
+                amr = methods
             case "iat": guard case let .int(v) = value else { return nil }; iat = v
             case "exp": guard case let .int(v) = value else { return nil }; exp = v
             default:
@@ -46,7 +64,8 @@ public struct AccessClaims: Sendable, Equatable {
               let iss = strings[0], let aud = strings[1], let sub = strings[2], let tid = strings[3],
               let email = strings[4], let role = strings[5], let sid = strings[6], let jti = strings[7]
         else { return nil }
-        self.init(iss: iss, aud: aud, sub: sub, tid: tid, email: email, role: role, sid: sid, jti: jti, iat: iat, exp: exp)
+        self.init(iss: iss, aud: aud, sub: sub, tid: tid, email: email, role: role, sid: sid, jti: jti, iat: iat, exp: exp,
+                  aal: aal, amr: amr)
     }
 
     private static let stringClaims = ["iss", "aud", "sub", "tid", "email", "role", "sid", "jti"]

@@ -116,7 +116,7 @@ public enum Crypto {
     }
 
     /// Overwrites a secret in place (best effort: Swift may have made copies).
-    static func wipe(_ bytes: inout [UInt8]) {
+    public static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { authgate_cleanse($0.baseAddress, $0.count) }
     }
 

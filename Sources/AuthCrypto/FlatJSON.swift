@@ -7,6 +7,8 @@ enum FlatJSON {
     enum Value {
         case string(Range<Int>)
         case int(Int64)
+        /// An array of plain strings (`amr`): the range between the brackets.
+        case strings(Range<Int>)
     }
 
     /// Calls `member` for each key/value in order; `member` returning false aborts the scan.
@@ -69,6 +71,23 @@ enum FlatJSON {
                 if b[i] == UInt8(ascii: "\"") {
                     guard let s = string() else { return false }
                     value = .string(s)
+                } else if b[i] == UInt8(ascii: "[") {
+                    i += 1
+                    let start = i
+                    skipWhitespace()
+                    if i < b.count, b[i] != UInt8(ascii: "]") {
+                        while true {
+                            skipWhitespace()
+                            guard string() != nil else { return false }
+                            skipWhitespace()
+                            guard i < b.count else { return false }
+                            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                            break
+                        }
+                    }
+                    guard i < b.count, b[i] == UInt8(ascii: "]") else { return false }
+                    value = .strings(start..<i)
+                    i += 1
                 } else {
                     guard let n = integer() else { return false }
                     value = .int(n)
@@ -96,6 +115,23 @@ enum FlatJSON {
             for k in 0..<l.count where b[range.lowerBound + k] != l[k] { return false }
             return true
         }
+    }
+
+    /// The strings of a `.strings` range (already checked by `scan`: quoted, no escapes).
+    static func strings(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> [String] {
+        var out: [String] = []
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if b[i] == UInt8(ascii: "\"") {
+                var j = i + 1
+                while b[j] != UInt8(ascii: "\"") { j += 1 }
+                out.append(string(b, (i + 1)..<j))
+                i = j + 1
+            } else {
+                i += 1
+            }
+        }
+        return out
     }
 
     static func string(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {

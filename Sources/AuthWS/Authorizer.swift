@@ -52,6 +52,7 @@ final class Authorizer {
         case .passwordChangeRequired: return .failure(.passwordChangeRequired)
         }
         guard route.roles.contains(claims.role) else { return .failure(.forbidden("role not allowed on this route")) }
+        if claims.aal < route.requiredAAL { return .failure(.mfaRequired) }
         return .success(identity)
     }
 

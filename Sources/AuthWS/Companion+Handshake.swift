@@ -281,7 +281,9 @@ extension Companion {
         var text = "HTTP/1.1 \(error.status) \(Self.reasonPhrase(error.status))\r\n"
         text += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         text += "Cache-Control: no-store\r\nConnection: close\r\n"
-        if error.status == 401 { text += tokenSent ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n" : "WWW-Authenticate: Bearer\r\n" }
+        if error.code == AuthError.mfaRequired.code {
+            text += "WWW-Authenticate: Bearer error=\"insufficient_user_authentication\"\r\n"
+        } else if error.status == 401 { text += tokenSent ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n" : "WWW-Authenticate: Bearer\r\n" }
         for (name, value) in error.headers where name.lowercased() != "www-authenticate" { text += "\(name): \(value)\r\n" }
         c.identity = c.opened ? c.identity : nil
         c.phase = .closing

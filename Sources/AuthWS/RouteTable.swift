@@ -42,6 +42,15 @@ public struct WSRoute: Equatable, Sendable {
     public var path: String
     public var upstream: Upstream
     public var roles: Set<String>
+    /// `|aal2` (issue 21): a session token must carry `aal` 2; a level-1 one gets 401 `mfa_required`.
+    public var requiredAAL: Int64 = 1
+
+    public init(path: String, upstream: Upstream, roles: Set<String>, requiredAAL: Int64 = 1) {
+        self.path = path
+        self.upstream = upstream
+        self.roles = roles
+        self.requiredAAL = requiredAAL
+    }
 }
 
 /// The companion's routes.
@@ -52,6 +61,8 @@ public struct WSRoute: Equatable, Sendable {
 /// - UPSTREAM is `unix:/path.sock`, `127.x.y.z:PORT`, `[::1]:PORT` or `localhost:PORT`; empty means
 ///   `AUTH_WS_UPSTREAM`.
 /// - ROLE list may be omitted (`PATH=UPSTREAM`): every role is allowed.
+/// - A third part `|aal2` requires a second factor (the token's `aal` 2), as `AUTH_REQUIRE_AAL 2`
+///   does on an nginx location: `/ws/ops=unix:/run/ops.sock|admin|aal2`; `PATH=UPSTREAM||aal2`: any role.
 /// Without `AUTH_WS_ROUTES`: `/ws/supervisor` (supervisor, admin, platform_admin) and `/ws/agent`
 /// (agent and above), both to `AUTH_WS_UPSTREAM` (default `unix:<dir of AUTH_WS_SOCKET>/demo-upstream.sock`).
 public struct RouteTable: Equatable, Sendable {
@@ -84,17 +95,25 @@ public struct RouteTable: Equatable, Sendable {
                 throw ConfigError("AUTH_WS_ROUTES entry '\(entry)': path must start with /")
             }
             let rest = entry[entry.index(after: eq)...]
-            let parts = rest.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            let parts = rest.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
             let upstreamText = parts[0].trimmingSpaces()
             let upstream = upstreamText.isEmpty ? fallback : try Upstream(parsing: upstreamText)
             var roles = Self.allRoles
-            if parts.count == 2 {
+            var aal: Int64 = 1
+            if parts.count == 3 {
+                switch parts[2].trimmingSpaces() {
+                case "aal2": aal = 2
+                case "aal1", "": aal = 1
+                default: throw ConfigError("AUTH_WS_ROUTES entry '\(entry)': the third part must be aal2 (or aal1)")
+                }
+            }
+            if parts.count >= 2, !(parts.count == 3 && parts[1].trimmingSpaces().isEmpty) {
                 roles = Set(parts[1].split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty })
                 guard !roles.isEmpty, roles.isSubset(of: Self.allRoles) else {
                     throw ConfigError("AUTH_WS_ROUTES entry '\(entry)': roles must be among \(Self.allRoles.sorted())")
                 }
             }
-            list.append(WSRoute(path: path, upstream: upstream, roles: roles))
+            list.append(WSRoute(path: path, upstream: upstream, roles: roles, requiredAAL: aal))
         }
         guard !list.isEmpty else { throw ConfigError("AUTH_WS_ROUTES has no routes") }
         self.init(routes: list)

@@ -89,5 +89,36 @@ static inline int authgate_scrypt(const void *pass, size_t passlen, const void *
                           n, r, p, maxmem, (unsigned char *)out, outlen) == 1;
 }
 
+
+/* HMAC-SHA1 for TOTP (RFC 6238 / RFC 4226: what every authenticator app computes). */
+static inline int authgate_hmac_sha1(const void *key, size_t keylen, const void *data, size_t len, void *out20) {
+    unsigned int outlen = 0;
+    if (keylen > 0x7fffffff) return 0;
+    return HMAC(EVP_sha1(), authgate_nonnull(key), (int)keylen, (const unsigned char *)authgate_nonnull(data), len,
+                (unsigned char *)out20, &outlen) != NULL && outlen == 20;
+}
+
+/* AES-256-GCM with a 12-byte nonce and a 16-byte tag: seal writes len bytes of ciphertext and
+   the tag; open checks the tag (returns 0 on a mismatch) and writes len bytes of plaintext. */
+static inline int authgate_aes256gcm(int encrypt, const void *key32, const void *nonce12,
+                                     const void *aad, size_t aadlen, const void *in, size_t len,
+                                     void *out, void *tag16) {
+    if (len > 0x7fffffff || aadlen > 0x7fffffff) return 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) return 0;
+    int ok = 1, n = 0;
+    ok = ok && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
+    ok = ok && EVP_CipherInit_ex(ctx, NULL, NULL, (const unsigned char *)key32, (const unsigned char *)nonce12, encrypt) == 1;
+    if (ok && aadlen > 0) ok = EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)aadlen) == 1;
+    if (ok && len > 0) ok = EVP_CipherUpdate(ctx, (unsigned char *)out, &n, (const unsigned char *)in, (int)len) == 1;
+    if (ok && !encrypt) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag16) == 1;
+    unsigned char final_block[16];
+    if (ok) ok = EVP_CipherFinal_ex(ctx, final_block, &n) == 1;
+    if (ok && encrypt) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag16) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
 static inline void authgate_cleanse(void *p, size_t len) { if (p && len) OPENSSL_cleanse(p, len); }
 #endif

@@ -2,11 +2,12 @@ import Glibc
 
 enum BenchMain {
     nonisolated static func run(_ argv: [String]) -> Never {
-        guard argv.count >= 2 else { fail("usage: authgate-bench core|tokens|ws-echo|ws-upstream|ws-idle [options]") }
+        guard argv.count >= 2 else { fail("usage: authgate-bench core|hash|mfa|tokens|ws-echo|ws-upstream|ws-idle [options]") }
         let args = Args(Array(argv.dropFirst(2)))
         switch argv[1] {
         case "core": CoreBench.run(args)
         case "hash": CoreBench.hash(args)
+        case "mfa": MFABench.run(args)
         case "tokens": TokenMint.run(args)
         case "ws-echo": WSEcho.run(args)
         case "ws-upstream": WSIdleUpstream.run(args)

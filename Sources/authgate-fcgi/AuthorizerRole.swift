@@ -14,7 +14,7 @@ extension FastCGIExchange {
     func serveAuthorizer(params: FastCGIParams, started: Int) -> [UInt8] {
         var request = params.makeRequest()
         request.verify = nil
-        let policy = VerifyPolicy(allow: params.allow, roles: params.roles)
+        let policy = VerifyPolicy(allow: params.allow, roles: params.roles, requireAAL: params.requireAAL)
         let response: Response
         if Self.asksForBrowser(params.allow) {
             worker.app.log.error("authorizer: AUTH_ALLOW '\(params.allow ?? "")' names browser, which the Authorizer role "

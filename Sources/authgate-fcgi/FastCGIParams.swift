@@ -15,6 +15,8 @@ struct FastCGIParams {
     var isVerify = false
     var allow: String?
     var roles: String?
+    /// `AUTH_REQUIRE_AAL` (read as a digit: no String on the verify path); 1 when unset.
+    var requireAAL: Int64 = 1
 
     init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard let envp else { return }
@@ -61,6 +63,7 @@ struct FastCGIParams {
         case .authVerify: isVerify = !value.isEmpty && !(value.count == 1 && value[0] == UInt8(ascii: "0"))
         case .authAllow: allow = string(value)
         case .authRoles: roles = string(value)
+        case .authRequireAAL: requireAAL = value.count == 1 && value[0] == UInt8(ascii: "2") ? 2 : 1
         case .authRequestID: requestID = string(value)
         case .other: break
         }
@@ -69,7 +72,7 @@ struct FastCGIParams {
     /// The non-HTTP_ params the responder reads.
     private enum Name {
         case requestMethod, requestURI, documentURI, remoteAddr, contentType, contentLength
-        case authVerify, authAllow, authRoles, authRequestID, other
+        case authVerify, authAllow, authRoles, authRequestID, authRequireAAL, other
 
         static let table: [([UInt8], Name)] = [
             (Array("REQUEST_METHOD".utf8), .requestMethod), (Array("REQUEST_URI".utf8), .requestURI),
@@ -77,6 +80,7 @@ struct FastCGIParams {
             (Array("CONTENT_TYPE".utf8), .contentType), (Array("CONTENT_LENGTH".utf8), .contentLength),
             (Array("AUTH_VERIFY".utf8), .authVerify), (Array("AUTH_ALLOW".utf8), .authAllow),
             (Array("AUTH_ROLES".utf8), .authRoles), (Array("AUTH_REQUEST_ID".utf8), .authRequestID),
+            (Array("AUTH_REQUIRE_AAL".utf8), .authRequireAAL),
         ]
 
         init(_ raw: UnsafeBufferPointer<UInt8>) {
@@ -101,7 +105,7 @@ struct FastCGIParams {
         if path.isEmpty { path = documentURI }
         return Request(method: method.isEmpty ? "GET" : method, path: path, query: query,
                        headers: headers, remoteAddress: remoteAddress,
-                       verify: isVerify ? VerifyPolicy(allow: allow, roles: roles) : nil)
+                       verify: isVerify ? VerifyPolicy(allow: allow, roles: roles, requireAAL: requireAAL) : nil)
     }
 
     /// The path for the access line: never the query. A verify is logged under its location.

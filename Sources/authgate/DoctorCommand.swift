@@ -44,6 +44,16 @@ enum DoctorCommand {
         } else {
             r.fail("no key ring at \(s.keysFile)", fix: "authgate init")
         }
+        // Secrets file (second factor): when present, private, owned by the service user, loads.
+        // Missing is reported without failing: only second factors need it (`authgate init` makes it).
+        if let st = info(s.secretsFile) {
+            r.check(st.st_mode & 0o077 == 0, "secrets file \(s.secretsFile) mode \(octal(st.st_mode))", fix: "chmod 600 \(s.secretsFile)")
+            if let uid { r.check(st.st_uid == uid, "secrets file owner is \(user!)", fix: "chown \(user!) \(s.secretsFile)") }
+            do { let ring = try KeyRing.load(path: s.secretsFile); r.ok("secrets file loads (\(ring.keys.count) key(s), sealing kid \(ring.signing.kid))") }
+            catch { r.fail("secrets file does not load: \(error)", fix: "authgate secrets rotate, or repair the file") }
+        } else {
+            r.ok("no secrets file at \(s.secretsFile): second factors cannot be enrolled (authgate init or authgate secrets rotate creates it)")
+        }
         // Database, -wal and -shm: private and owned by the service user.
         if let url = s.dbURL {
             // PostgreSQL: reachable, migrated; the files below are the server's business.

@@ -40,11 +40,21 @@ enum InitCommand {
         } else {
             _ = try KeyRing.load(path: keysPath)   // refuse to call it ready when the ring is invalid
         }
+        // The secrets file (AUTH_SECRETS_FILE): the AES-256-GCM key that seals TOTP seeds at rest.
+        let secretsPath = ctx.settings.secretsFile
+        if !FileManager.default.fileExists(atPath: secretsPath) {
+            try makeParentDirectory(of: secretsPath)
+            let secretKid = try KeyRing.rotate(path: secretsPath)
+            try ctx.audit("secrets_key_rotated", tenantID: nil, detail: "kid \(secretKid) (init)")
+            created.append("secrets file \(secretsPath)")
+        } else {
+            _ = try KeyRing.load(path: secretsPath)
+        }
         if created.isEmpty == false { try ctx.audit("init", tenantID: nil, detail: created.joined(separator: ", ")) }
         let owner = try fileOwner(ctx)
         if let owner {
             let dbFiles = ctx.settings.usesPostgres ? [] : [ctx.settings.dbPath, ctx.settings.dbPath + "-wal", ctx.settings.dbPath + "-shm"]
-            for path in dbFiles + [keysPath, keysPath + ".lock"]
+            for path in dbFiles + [keysPath, keysPath + ".lock", secretsPath, secretsPath + ".lock"]
             where FileManager.default.fileExists(atPath: path) {
                 guard chown(path, owner.uid, owner.gid) == 0 else {
                     throw CLIError.failure("chown \(owner.name) \(path): \(String(cString: strerror(errno)))")
@@ -56,6 +66,7 @@ enum InitCommand {
             Output.json(.object([
                 ("database", .string(ctx.settings.dbDescription)),
                 ("keys_file", .string(keysPath)),
+                ("secrets_file", .string(secretsPath)),
                 ("platform_tenant_id", .string(platform.id)),
                 ("platform_domain", .string(platform.domain)),
                 ("created", .array(created.map { .string($0) })),

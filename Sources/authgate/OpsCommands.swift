@@ -16,7 +16,7 @@ enum OpsCommands {
 
     /// Keys whose values are never printed.
     static func isSecret(_ key: String) -> Bool {
-        ["SECRET", "PASSWORD", "TOKEN"].contains { key.contains($0) }
+        !key.hasSuffix("_FILE") && ["SECRET", "PASSWORD", "TOKEN"].contains { key.contains($0) }
     }
 
     static func config(_ ctx: Context) throws {
@@ -27,6 +27,7 @@ enum OpsCommands {
         let resolved: [String: String] = [
             "AUTH_AUDIENCE": s.audience, "AUTH_JWT_TTL_SECONDS": String(s.jwtTTL),
             "AUTH_HASH_CONCURRENCY": String(s.hashConcurrency), "AUTH_DB_PATH": s.dbPath, "AUTH_KEYS_FILE": s.keysFile,
+            "AUTH_SECRETS_FILE": s.secretsFile,
             "AUTH_SOCKET": s.socketPath, "AUTH_WS_SOCKET": s.wsSocketPath,
         ]
         var rows: [(String, String, String)] = []

@@ -57,6 +57,11 @@ struct BrowserRulesTests {
         #expect(!o.allowsCookieWrite(origin: "https://evil.example", secFetchSite: "same-origin", host: "auth.example"))
         #expect(!o.allowsCookieWrite(origin: "http://auth.example", secFetchSite: nil, host: "auth.example"))
         #expect(!o.allowsCookieWrite(origin: "null", secFetchSite: nil, host: "auth.example"))
+        // Issue 21: Chromium's plain form post from a no-referrer page (Origin: null) is judged by
+        // Sec-Fetch-Site; an opaque page of another site says cross-site there.
+        #expect(o.allowsCookieWrite(origin: "null", secFetchSite: "same-origin", host: "auth.example"))
+        #expect(!o.allowsCookieWrite(origin: "null", secFetchSite: "cross-site", host: "auth.example"))
+        #expect(!o.allowsCookieWrite(origin: "null", secFetchSite: "same-site", host: "auth.example"))
         #expect(o.allowsCookieWrite(origin: nil, secFetchSite: "same-origin", host: "auth.example"))
         #expect(!o.allowsCookieWrite(origin: nil, secFetchSite: "same-site", host: "auth.example"))
         #expect(!o.allowsCookieWrite(origin: nil, secFetchSite: nil, host: "auth.example"))

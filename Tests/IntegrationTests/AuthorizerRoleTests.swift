@@ -51,4 +51,35 @@ struct AuthorizerRoleTests {
             #expect(f.stack.log("authgate-fcgi").contains("names browser, which the Authorizer role cannot serve"))
         }
     }
+
+    /// Issue 21: `AUTH_REQUIRE_AAL 2` in the Authorizer's environment (Apache `SetEnvIf`, lighttpd
+    /// `setenv.add-environment`) refuses a level-1 token with 401 mfa_required and lets a level-2
+    /// one through with `Variable-AUTH_AAL: 2`.
+    @Test func requiredLevelTwoIsHonoured() throws {
+        guard WebServerFixture.available(.apache) else { return }
+        try WebServerFixture.with(.apache) { f in
+            _ = try GateWorld(f.stack)
+            let alice = try f.tokens("alice@demo.local").access
+            let bob = try f.tokens("admin@demo.local").access
+            let port = try #require(Int(f.stack.options.environment["AUTH_LISTEN_TCP"]?.split(separator: ":").last ?? ""))
+            func ask(_ token: String, _ extra: [(String, String)]) throws -> String {
+                let held = HeldTCP(fd: try PlainHTTP.connect(port: port, timeout: 10))
+                try PlainHTTP.sendAll(held.fd, SlowClients.authorizerRequest(uri: "/app/page", authorization: "Bearer \(token)",
+                                                                             extra: extra))
+                return FastCGIWire.stdout(of: try PlainHTTP.readAll(held.fd))
+            }
+            let levelOne = try ask(alice, [("AUTH_REQUIRE_AAL", "2")])
+            #expect(levelOne.hasPrefix("Status: 401") && levelOne.contains("mfa_required"), "\(levelOne.prefix(300))")
+            #expect(try ask(alice, []).hasPrefix("Status: 200"))
+            // A level-2 session: enrol and confirm (code from python3).
+            let e = try f.post("/api/v1/auth/mfa/totp", token: bob)
+            let secret = try #require(e.data["secret"] as? String, "\(e.status) \(e.text)")
+            let factor = try #require(e.data["factor_id"] as? String)
+            let c = try f.post("/api/v1/auth/mfa/totp/confirm", json: ["factor_id": factor, "code": try PyTOTP.code(secret: secret)],
+                               token: bob)
+            let level2 = try #require(c.data["access_token"] as? String ?? c.data["token"] as? String, "\(c.text)")
+            let ok = try ask(level2, [("AUTH_REQUIRE_AAL", "2")])
+            #expect(ok.hasPrefix("Status: 200") && ok.contains("Variable-AUTH_AAL: 2"), "\(ok.prefix(400))")
+        }
+    }
 }

@@ -46,5 +46,25 @@ struct DoctorDemoTests {
         #expect(doctor.stdout.contains("ok    nginx snippets in \(state)/nginx/snippets"), "\(doctor.stdout)")
         #expect(doctor.stdout.contains("ok    verify route answers on"), "\(doctor.stdout)")
         #expect(!doctor.stdout.contains("FAIL"), "\(doctor.stdout)")
+        // Issue 21: the demo made its secrets file (0600) and serves /demo/mfa, which refuses a
+        // level-1 token with mfa_required (the banner names the path).
+        #expect(doctor.stdout.contains("ok    secrets file loads"), "\(doctor.stdout)")
+        let mode = try FileManager.default.attributesOfItem(atPath: state + "/secrets")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(text().contains("/demo/mfa"))
+        let creds = (try? String(contentsOfFile: state + "/demo-credentials", encoding: .utf8)) ?? ""
+        // `password:alice@demo.local=<password>` (scripts/run.sh).
+        let prefix = "password:alice@demo.local="
+        let password = creds.split(whereSeparator: \.isNewline).first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        if let password {
+            let client = HTTPSClient(port: port, caFile: state + "/tls/cert.pem")
+            let login = try client.request("POST", "/api/v1/auth/login", headers: ["Content-Type": "application/json"],
+                                           body: Array("{\"email\":\"alice@demo.local\",\"password\":\"\(password)\"}".utf8))
+            let token = try #require(login.data["access_token"] as? String, "\(login.text)")
+            let mfa = try client.get("/demo/mfa", headers: ["Authorization": "Bearer \(token)", "Accept": "application/json"])
+            #expect(mfa.status == 401 && mfa.errorCode == "mfa_required", "\(mfa.status) \(mfa.text)")
+        } else {
+            Issue.record("no password for alice@demo.local in \(creds.prefix(400))")
+        }
     }
 }

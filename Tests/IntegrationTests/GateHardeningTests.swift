@@ -81,9 +81,11 @@ struct GateHardeningTests {
             let verify = try String(contentsOfFile: snippets + "authgate-verify.conf", encoding: .utf8)
             #expect(!verify.contains("fastcgi_cache_key") && !verify.contains("AUTH_ALLOW"))
             let blocks = verify.components(separatedBy: "location = /_authgate/verify/").dropFirst()
-            #expect(blocks.count == 4 && blocks.allSatisfy { $0.contains("include snippets/authgate-verify-location.conf;") })
+            // user, api_key, node, user-aal2 (issue 21), admin.
+            #expect(blocks.count == 5 && blocks.allSatisfy { $0.contains("include snippets/authgate-verify-location.conf;") })
             let cache = try String(contentsOfFile: snippets + "authgate-verify-cache.conf", encoding: .utf8)
-            #expect(cache.contains(#"fastcgi_cache_key "$uri|$authgate_allow|$authgate_roles|"#))
+            // The required level (AUTH_REQUIRE_AAL) is part of the policy in the key too.
+            #expect(cache.contains(#"fastcgi_cache_key "$uri|$authgate_allow|$authgate_roles|$authgate_require_aal|"#))
         }
     }
 

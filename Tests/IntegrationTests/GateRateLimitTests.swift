@@ -29,7 +29,10 @@ struct GateRateLimitTests {
             #expect(locations.keys.contains { $0.hasSuffix("error=rate_limited") }, "\(locations)")
             for (path, body) in [("/api/v1/auth/session", #"{"email":"nobody@x.test","password":"wrong wrong wrong"}"#),
                                  ("/api/v1/auth/session/renew", "{}"),
-                                 ("/api/v1/auth/session/password", #"{"current_password":"a","new_password":"b"}"#)] {
+                                 ("/api/v1/auth/session/password", #"{"current_password":"a","new_password":"b"}"#),
+                                 // Issue 21: the second factor's code routes.
+                                 ("/api/v1/auth/mfa/verify", #"{"mfa_token":"mfa_x","code":"123456"}"#),
+                                 ("/api/v1/auth/mfa/totp/confirm", #"{"factor_id":"x","code":"123456"}"#)] {
                 let answers = try (0..<20).map { _ in
                     try stack.client.request("POST", path, headers: ["Origin": stack.baseURL, "Content-Type": "application/json"],
                                              body: Array(body.utf8))
@@ -66,6 +69,12 @@ struct GateRateLimitTests {
                 "Origin": stack.baseURL, "Content-Type": "application/x-www-form-urlencoded"], body: Self.form)
             #expect(page.status == 303 && page.header("location") == "/auth/login?error=rate_limited"
                     && page.header("retry-after") != nil, "\(page.status) \(page.headerList)")
+            // Issue 21: the second factor's code guesses too (each also counts toward the lockout),
+            // sent at once so the bucket (2r/s burst=3) cannot refill between them.
+            let guess = try stack.postRequest("/api/v1/auth/mfa/verify", json: ["mfa_token": "mfa_x", "code": "123456"])
+            let codes = try stack.client.parallel(Array(repeating: guess, count: 12)).map(\.status)
+            print("\(profile): 12 concurrent code guesses at AUTH_RATE_LIMIT=2r/s burst=3: \(codes)")
+            #expect(codes.filter { $0 == 429 }.count >= 4, "\(codes)")
         }
     }
 

@@ -142,6 +142,37 @@ enum HostileCatalogue {
         add("ready: query ignored", Hostile.request("GET", "/api/v1/ready?verbose=1&details=all"), 200, nil)
         add("health: query ignored", Hostile.request("GET", "/api/v1/health?details=1"), 200, nil)
         // ---- end of issue 19 (i19-core) ----
+        // ---- Issue 21: the second factor's routes (the catalogue's user has no factor) ----
+        let verify = "/api/v1/auth/mfa/verify"
+        for (name, body) in [("empty", "{}"), ("mfa_token number", #"{"mfa_token":1,"code":"123456"}"#),
+                             ("no code", #"{"mfa_token":"mfa_x"}"#), ("code and recovery code", #"{"mfa_token":"mfa_x","code":"123456","recovery_code":"abcde-fghij"}"#),
+                             ("code array", #"{"mfa_token":"mfa_x","code":["123456"]}"#), ("empty code", #"{"mfa_token":"mfa_x","code":""}"#),
+                             ("mfa_token 10k", "{\"mfa_token\":\"\(long)\",\"code\":\"123456\"}"),
+                             // An access token is far longer than any mfa_token (256 bytes at most).
+                             ("access token as mfa_token", "{\"mfa_token\":\"\(access)\",\"code\":\"123456\"}")] {
+            add("mfa verify: \(name)", Hostile.json(verify, body), 400, "invalid_request")
+        }
+        for (name, token) in [("unknown mfa_token", "mfa_AAAA"), ("refresh token as mfa_token", refresh),
+                              ("SQL in mfa_token", "x' OR '1'='1"), ("NUL in mfa_token", "mfa_\\u0000")] {
+            add("mfa verify: \(name)", Hostile.json(verify, "{\"mfa_token\":\"\(token)\",\"code\":\"123456\"}"), 401, "invalid_token")
+        }
+        add("mfa verify: GET", Hostile.request("GET", verify), 405, "method_not_allowed")
+        add("mfa enrol: no token", Hostile.request("POST", "/api/v1/auth/mfa/totp"), 401, "invalid_token")
+        add("mfa enrol: api key", Hostile.request("POST", "/api/v1/auth/mfa/totp", headers: [("Authorization", "Bearer 2s_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")]), 403, "forbidden")
+        add("mfa confirm: unknown factor", Hostile.json("/api/v1/auth/mfa/totp/confirm", #"{"factor_id":"00000000-0000-0000-0000-000000000000","code":"123456"}"#, bearer: access), 404, "not_found")
+        add("mfa confirm: missing code", Hostile.json("/api/v1/auth/mfa/totp/confirm", #"{"factor_id":"x"}"#, bearer: access), 400, "invalid_request")
+        add("mfa confirm: factor id SQL", Hostile.json("/api/v1/auth/mfa/totp/confirm", #"{"factor_id":"x' OR 1=1 --","code":"123456"}"#, bearer: access), 404, "not_found")
+        for id in ["..%2F..%2Fetc%2Fpasswd", "1%27%20OR%201%3D1", "%0d%0aX-Auth-Role:%20admin"] {
+            add("mfa delete id \(id.prefix(20))", Hostile.request("DELETE", "/api/v1/auth/mfa/totp/\(id)", headers: [("Authorization", "Bearer \(access)")]), 404, "not_found")
+        }
+        add("mfa recovery codes: no factor", Hostile.request("POST", "/api/v1/auth/mfa/recovery-codes", headers: [("Authorization", "Bearer \(access)")]), 400, "invalid_request")
+        add("mfa list: no token", Hostile.request("GET", "/api/v1/auth/mfa"), 401, "invalid_token")
+        add("mfa session verify: no Origin", Hostile.json("/api/v1/auth/session/mfa", #"{"mfa_token":"mfa_x","code":"123456"}"#), 403, "forbidden")
+        add("mfa session verify: another site", Hostile.request("POST", "/api/v1/auth/session/mfa", headers: [("Origin", "https://evil.example"),
+            ("Content-Type", "application/json")], body: Array(#"{"mfa_token":"mfa_x","code":"123456"}"#.utf8)), 403, "forbidden")
+        add("mfa session verify: Origin null, cross-site", Hostile.request("POST", "/api/v1/auth/session/mfa", headers: [("Origin", "null"), ("Sec-Fetch-Site", "cross-site"),
+            ("Content-Type", "application/json")], body: Array(#"{"mfa_token":"mfa_x","code":"123456"}"#.utf8)), 403, "forbidden")
+        // ---- end of issue 21 ----
         return t
     }
 }

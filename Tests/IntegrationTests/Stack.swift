@@ -41,6 +41,9 @@ final class Stack: @unchecked Sendable {
         /// The key ring file's contents (hosts sharing a database share the ring); nil: one
         /// fresh random key.
         var keyRing: String?
+        /// The secrets file's contents (AUTH_SECRETS_FILE: hosts sharing a database share it);
+        /// nil: one fresh random key.
+        var secrets: String?
         /// Arguments of the responder (e.g. `--hold-socket`: it then runs as the holder's child).
         var responderArguments: [String] = []
         init() {}
@@ -59,6 +62,7 @@ final class Stack: @unchecked Sendable {
     var upstreamFastCGISocketPath: String { dir + "/demo-fastcgi.sock" }
     var dbPath: String { dir + "/authgate.db" }
     var keysPath: String { dir + "/keys" }
+    var secretsPath: String { dir + "/secrets" }
     var certPath: String { dir + "/cert.pem" }
     var logDir: String { dir + "/log" }
     var accessLogPath: String { logDir + "/nginx-access.log" }
@@ -81,6 +85,7 @@ final class Stack: @unchecked Sendable {
         env["AUTH_WS_METRICS_SOCKET"] = wsMetricsSocketPath
         env["AUTH_DB_PATH"] = dbPath
         env["AUTH_KEYS_FILE"] = keysPath
+        env["AUTH_SECRETS_FILE"] = secretsPath
         env["AUTH_API_PROFILE"] = options.profile
         env["AUTH_THREADS"] = String(options.threads)
         env["AUTH_SCRYPT"] = env["AUTH_SCRYPT"] ?? "ln=4,r=8,p=1"
@@ -242,6 +247,8 @@ final class Stack: @unchecked Sendable {
         defer { umask(old) }
         try line.write(toFile: keysPath, atomically: false, encoding: .utf8)
         chmod(keysPath, 0o600)
+        try (options.secrets ?? Stack.randomKeyRing()).write(toFile: secretsPath, atomically: false, encoding: .utf8)
+        chmod(secretsPath, 0o600)
     }
 
     private func startNginx() throws {

@@ -36,11 +36,13 @@ final class TwoHosts: @unchecked Sendable {
         let server = try server ?? PostgresServer.shared
         let database = try server.makeDatabase(prefix: "twohost")
         let ring = Stack.randomKeyRing()
+        let secrets = Stack.randomKeyRing()
         func options(_ url: String) -> Stack.Options {
             var o = Stack.Options()
             o.threads = 4
             o.verifyCacheSeconds = 1
             o.keyRing = ring
+            o.secrets = secrets     // one AUTH_SECRETS_FILE: a factor enrolled on A opens on B
             o.environment["AUTH_DB_URL"] = url
             o.environment["AUTH_STATE_MAX_STALE_SECONDS"] = String(Int(maxStaleSeconds))
             configure(&o)

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Drives Debian's chromium through chromedriver (W3C WebDriver over HTTP, Python's stdlib only)
 through the demo dashboard: redirect to login, wrong password, login, fetch + WebSocket by
-cookie, access cookie expiry and a reload that renews it, logout, redirect again.
+cookie, access cookie expiry and a reload that renews it, logout, redirect again; then (issue 21)
+the level-2 page /demo/mfa: enrol a TOTP factor from the page (the key read from the page, the
+code computed here with hmac), sign out, sign in with password + code.
 A screenshot of each step goes to --shots. Prints one JSON line with the cookies seen.
 Every wait has a deadline and names what it waited for; chromedriver (and the chromium it
 started) is stopped by its process group, which this script created."""
-import argparse, base64, json, os, signal, socket, subprocess, sys, time, urllib.request, urllib.error
+import argparse, base64, hashlib, hmac, json, os, signal, socket, struct, subprocess, sys, time, urllib.request, urllib.error
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
@@ -46,6 +48,9 @@ class Driver:
         self.s("POST", "/element/%s/clear" % el, {})
         self.s("POST", "/element/%s/value" % el, {"text": value})
 
+    def attr(self, css, name):
+        return self.s("GET", "/element/%s/attribute/%s" % (self.find(css), name))
+
     def click(self, css):
         self.s("POST", "/element/%s/click" % self.find(css), {})
 
@@ -54,6 +59,15 @@ class Driver:
 
     def cookies(self):
         return {c["name"]: c for c in self.s("GET", "/cookie")}
+
+
+def totp(secret, at=None):
+    """RFC 6238 (SHA-1, 6 digits, 30 s) with Python's hmac: independent of Authgate's code."""
+    s = secret.upper()
+    key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
+    h = hmac.new(key, struct.pack(">Q", int(time.time() if at is None else at) // 30), hashlib.sha1).digest()
+    o = h[-1] & 15
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
 def wait(what, cond, timeout=20):
@@ -164,6 +178,51 @@ def main():
         d.s("POST", "/url", {"url": dash})
         wait("the redirect to login after logout", lambda: "/auth/login?return_to=" in d.url())
         shot("login-again")
+
+        # 8. Issue 21: /demo/mfa needs level 2. Signed in with the password only, a page load
+        # there goes to /auth/mfa, which sets up an authenticator app from the page.
+        mfa = a.base + "/demo/mfa"
+        d.type("#email", a.email)
+        d.type("#password", a.password)
+        d.click("button[type=submit]")
+        wait("the dashboard after the password", lambda: d.url() == dash and d.text("#user-email") == a.email)
+        d.s("POST", "/url", {"url": mfa})
+        wait("the redirect to the enrolment page", lambda: "/auth/mfa?return_to=/demo/mfa" in d.url())
+        shot("mfa-start")
+        d.click("#enrol")
+        wait("the QR code page", lambda: d.text("h1") == "Scan the QR code")
+        secret = d.attr("#totp-secret", "data-secret")
+        if not secret or d.s("GET", "/element/%s/name" % d.find("#qr")) != "svg":
+            raise Fail("no key or no inline SVG QR code on the enrolment page")
+        shot("mfa-qr")
+        used = totp(secret)
+        d.type("#code", used)
+        d.click("#confirm")
+        wait("the recovery codes", lambda: len(d.text("#recovery-codes").split()) == 10)
+        report["recovery_codes"] = d.text("#recovery-codes").split()
+        shot("mfa-recovery-codes")
+        d.click("#continue")
+        wait("/demo/mfa at level 2", lambda: d.url() == mfa and '"x-auth-aal":"2"' in d.text("body").replace(" ", "").lower())
+        shot("mfa-level-2")
+
+        # 9. Sign out, then sign in with password + code (the code step comes after the password).
+        d.s("POST", "/url", {"url": a.base + "/auth/logout"})
+        wait("the sign-out page", lambda: d.text("button") == "Sign out")
+        d.click("button[type=submit]")
+        wait("signed out", lambda: "logged_out=1" in d.url())
+        d.s("POST", "/url", {"url": mfa})
+        wait("the login page for /demo/mfa", lambda: "/auth/login?return_to=" in d.url() and d.text("button") == "Sign in")
+        d.type("#email", a.email)
+        d.type("#password", a.password)
+        d.click("button[type=submit]")
+        wait("the code step", lambda: d.text("h1") == "Enter your code")
+        shot("mfa-code-step")
+        wait("a code other than the one the enrolment used", lambda: totp(secret) != used, timeout=35)
+        d.type("#code", totp(secret))
+        d.click("button[type=submit]")
+        wait("/demo/mfa after password + code",
+             lambda: d.url() == mfa and '"x-auth-aal":"2"' in d.text("body").replace(" ", "").lower())
+        shot("mfa-signed-in")
         report["ok"] = True
     except Exception as e:  # noqa: BLE001 - report any failure with a last screenshot
         report["ok"] = False

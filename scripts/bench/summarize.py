@@ -141,6 +141,12 @@ if core: print(f"core in process: verify {f(core['verify_calls_per_s'])}/s ({cor
       f"{core['no_credential_us']} µs, the same token as the access cookie {core.get('verify_cookie_us', '-')} µs, JWT.verify alone {f(core['jwt_verify_per_s'])}/s ({core['jwt_verify_us']} µs), "
       f"scrypt {core['scrypt_params']} {core['scrypt_ms_median']} ms")
 
+mfa = json.load(open(f"{raw}/mfa.json")) if os.path.exists(f"{raw}/mfa.json") else {}
+result["mfa"] = mfa
+if mfa: print(f"second factor in process ({mfa['users']} users, scrypt {mfa['scrypt_params']}): password step "
+      f"{mfa['mfa_password_step_ms_median']} ms + code step {mfa['mfa_code_step_ms_median']} ms = "
+      f"{mfa['mfa_login_total_ms_median']} ms; the code check alone (AES-GCM open + TOTP) {mfa['code_check_us']} µs")
+
 login = {}
 for k in ("login1", "loginN"):
     if k in runs:

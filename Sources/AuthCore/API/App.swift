@@ -17,6 +17,9 @@ public final class App: Sendable {
     public let router: Router
     public let log: Logger
     public let keys: KeyRingStore
+    /// AUTH_SECRETS_FILE (TOTP seeds sealed at rest); nil when the file does not exist (the MFA
+    /// enrolment answers 503 then; logins of users with a factor cannot complete either).
+    public let secrets: KeyRingStore?
     public let hashLimiter: HashLimiter
     public let scrypt: ScryptParameters
     /// Password hashes (scrypt runs) this process made or verified: logins, password changes
@@ -57,6 +60,11 @@ public final class App: Sendable {
         } catch {
             throw ConfigError("cannot load key ring \(settings.keysFile): \(error)")
         }
+        do {
+            self.secrets = try Self.loadSecrets(settings, log: self.log)
+        } catch {
+            throw ConfigError("cannot load secrets file \(settings.secretsFile) (AUTH_SECRETS_FILE): \(error)")
+        }
         // A login burst must never occupy every responder thread (verifies would stall behind
         // it): hashing plus waiting logins get at most half of AUTH_THREADS.
         let queue = min(settings.hashQueue, max(0, settings.threads / 2 - settings.hashConcurrency))
@@ -80,6 +88,20 @@ public final class App: Sendable {
         liveSettings.withLock { $0 = $0.applyingLive(fresh) }
         log.format = Logger.Format(rawValue: fresh.logFormat) ?? .text
         generation.add(1, ordering: .releasing)
+    }
+
+    /// A missing file is no error (no factor can be enrolled until `authgate init` makes it);
+    /// a file with group/other bits, or that does not parse, is refused as the key ring is.
+    static func loadSecrets(_ settings: Settings, log: Logger) throws -> KeyRingStore? {
+        var st = stat()
+        guard stat(settings.secretsFile, &st) == 0 else {
+            if errno == ENOENT {
+                log.warning("no secrets file at \(settings.secretsFile) (AUTH_SECRETS_FILE): second factors cannot be enrolled or used until `authgate init` creates it")
+                return nil
+            }
+            throw ConfigError("stat: \(String(cString: strerror(errno)))")
+        }
+        return try KeyRingStore(path: settings.secretsFile, onProblem: KeyRingStore.logger(log))
     }
 
     public func makeWorker() throws -> Worker { try Worker(app: self) }

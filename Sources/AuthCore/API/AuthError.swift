@@ -36,6 +36,9 @@ public struct AuthError: Error, Sendable, Equatable {
     }
     public static let passwordChangeRequired = AuthError(status: 403, code: "password_change_required",
                                                          message: "password change required")
+    /// A second factor is needed (a level-1 session where level 2 is required: the gate's
+    /// AUTH_REQUIRE_AAL, or a sensitive action of a user with a factor).
+    public static let mfaRequired = AuthError(status: 401, code: "mfa_required", message: "second factor required")
     public static let notFound = AuthError(status: 404, code: "not_found", message: "not found")
     public static let methodNotAllowed = AuthError(status: 405, code: "method_not_allowed",
                                                    message: "method not allowed")

@@ -3,11 +3,14 @@ import AuthCrypto
 /// Which routes `AUTH_RATE_LIMIT` covers and what an address over it gets. nginx's snippets
 /// limit these too, but the responder cannot know what sits in front of it (an nginx without
 /// the snippets, Apache, lighttpd), so it throttles every route that hashes a password, plus
-/// the cookie renewal, itself.
+/// the cookie renewal, and the second factor's code routes itself.
 extension Worker {
     static let rateLimitedRoutes: Set<String> = [
         "/api/v1/auth/login", "/api/v1/auth/me/password",
         "/api/v1/auth/session", "/api/v1/auth/session/password", "/api/v1/auth/session/renew",
+        // Second factor (issue 21): every code guess, and the enrolment's confirmation.
+        "/api/v1/auth/mfa/verify", "/api/v1/auth/mfa/totp/confirm",
+        "/api/v1/auth/session/mfa", "/api/v1/auth/session/mfa/confirm",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),

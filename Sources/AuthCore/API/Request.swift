@@ -64,8 +64,12 @@ public struct VerifyPolicy: Sendable, Equatable {
     public var allowBrowser: Bool
     /// Empty: any role.
     public var roles: [String]
+    /// `AUTH_REQUIRE_AAL` (issue 21): 2 = a session token must carry `aal` 2 (password and a
+    /// second factor); a level-1 one gets 401 `mfa_required`. 1 (unset): any level.
+    public var requiredAAL: Int64 = 1
 
-    public init(allow: String?, roles: String?) {
+    public init(allow: String?, roles: String?, requireAAL: Int64 = 1) {
+        requiredAAL = requireAAL >= 2 ? 2 : 1
         // The common location (`user`, any role) without splitting strings on every verify.
         if (allow == nil || allow == "user"), roles == nil || roles == "" {
             allowUser = true; allowAPIKey = false; allowNode = false; allowBrowser = false; self.roles = []

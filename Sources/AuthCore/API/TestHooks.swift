@@ -4,6 +4,7 @@ import AuthCrypto
 /// a password change). Each is nil in production: one uncontended lock where a flow passes it.
 public final class TestHooks: Sendable {
     private let passwordChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
+    private let codeChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
 
     public init() {}
 
@@ -12,5 +13,12 @@ public final class TestHooks: Sendable {
     public var afterPasswordCheck: (@Sendable (_ userID: String) -> Void)? {
         get { passwordChecked.withLock { $0 } }
         set { passwordChecked.withLock { $0 = newValue } }
+    }
+
+    /// Called by a second-factor verification after the code was checked against the factor as
+    /// read and before the transaction that consumes it (issue 21: concurrent submissions).
+    public var afterCodeCheck: (@Sendable (_ userID: String) -> Void)? {
+        get { codeChecked.withLock { $0 } }
+        set { codeChecked.withLock { $0 = newValue } }
     }
 }

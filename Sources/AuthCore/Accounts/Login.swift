@@ -9,13 +9,25 @@ extension Worker {
     }
 
     func login(_ request: Request) throws(AuthError) -> Response {
-        let (user, session, now) = try signIn(try Body(request), request)
-        return tokenResponse(issueTokens(user: user, session: session, counter: session.counter, now: now))
+        switch try signIn(try Body(request), request) {
+        case let .session(user, session, now):
+            return tokenResponse(issueTokens(user: user, session: session, counter: session.counter, now: now))
+        case let .secondFactor(challenge):
+            return mfaRequiredResponse(challenge)
+        }
+    }
+
+    enum SignIn {
+        /// A new session (users without a second factor: exactly as before issue 21).
+        case session(User, Session, Int64)
+        /// The password was right and the account has a factor: no session yet, a challenge.
+        case secondFactor(MFAChallenge)
     }
 
     /// The checks of every login (JSON API and browser session): lockout, generic failures,
-    /// one hash per attempt. Returns the account and its new session.
-    func signIn(_ body: Body, _ request: Request) throws(AuthError) -> (User, Session, Int64) {
+    /// one hash per attempt. Returns the account and its new session, or the second-factor
+    /// challenge of an account with a factor.
+    func signIn(_ body: Body, _ request: Request) throws(AuthError) -> SignIn {
         let rawEmail = try? body.string("email", maxBytes: 1024)
         let password = try? body.string("password", maxBytes: Validation.maxPasswordLength)
         guard let rawEmail, let password, !rawEmail.trimmingASCIISpaces().isEmpty, !password.isEmpty else {
@@ -61,7 +73,11 @@ extension Worker {
         // Made outside the transaction (never hash inside one), written inside it as a CAS.
         let upgraded = upgradedHash(for: user, password: password)
         // The success writes as one: counts reset, the hash upgrade, the session, its audit row.
-        let session: Session? = try write {
+        // An account with a second factor gets no session: a challenge (mfa_token) instead, and
+        // its failure count is not reset (only this attempt's count is taken back), so wrong
+        // codes keep counting toward the lockout across fresh password logins.
+        enum Outcome { case session(Session), challenge(MFAChallenge) }
+        let outcome: Outcome? = try write { () throws -> Outcome? in
             // Deleted or disabled while the password was being hashed: no session (the row
             // lock orders this against a delete on any host). Password changed meanwhile: the
             // password this login proved is no longer the account's, so no session either
@@ -70,6 +86,15 @@ extension Worker {
                   current.passwordHash == user.passwordHash else { return nil }
             if let upgraded {
                 try db.users.upgradePasswordHash(userID: user.id, from: user.passwordHash, to: upgraded, now: now)
+            }
+            if let kinds = try mfaKinds(userID: user.id) {
+                try db.users.undoFailure(userID: user.id)
+                for other in candidates where other.id != user.id {
+                    try db.users.undoFailure(userID: other.id)
+                }
+                let challenge = try createChallenge(user: current, kinds: kinds, now: now)
+                try recordAudit("login_mfa_required", tenantID: user.tenantID, actor: user.id, request: request)
+                return .challenge(challenge)
             }
             try db.users.resetFailures(userID: user.id)
             // Failures counted on the user's accounts in other tenants were not theirs to pay for.
@@ -84,15 +109,20 @@ extension Worker {
                                                  userAgent: String((request.header("user-agent") ?? "").prefix(256)),
                                                  ip: request.remoteAddress)
             try recordAudit("login_succeeded", tenantID: user.tenantID, actor: user.id, request: request)
-            return session
+            return .session(session)
         }
-        guard let session else {
+        switch outcome {
+        case nil:
             audit("login_failed", tenantID: user.tenantID, actor: user.id, request: request,
                   detail: "password changed, account disabled or deleted during the login")
             throw AuthError.invalidCredentials
+        case let .challenge(challenge):
+            outcomeNote = "mfa_required"
+            return .secondFactor(challenge)
+        case let .session(session):
+            let fresh = (try? db.users.byID(user.id)) ?? user
+            return .session(fresh, session, now)
         }
-        let fresh = (try? db.users.byID(user.id)) ?? user
-        return (fresh, session, now)
     }
 
     /// The accounts a login may be for: with `tenant_domain` only that tenant's; without it,

@@ -27,6 +27,7 @@ extension Worker {
               let new = try body.string("new_password", maxBytes: Validation.maxPasswordLength), !new.isEmpty
         else { throw AuthError.invalidRequest("missing current_password or new_password") }
         guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
+        try requireSecondFactorIfEnrolled(p)
         if let problem = Validation.passwordProblem(new, email: user.email, current: current,
                                                     minLength: settings.minPasswordLength) {
             throw AuthError.weakPassword(problem)

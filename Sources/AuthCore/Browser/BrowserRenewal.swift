@@ -12,6 +12,12 @@ extension Worker {
             throw AuthError.invalidToken("invalid refresh token")
         }
         if state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
+        // AUTH_REQUIRE_AAL 2: a level-1 session is refused before anything rotates (the new
+        // cookies of a renewal that the identity check then refused would never reach the browser).
+        if policy.requiredAAL >= 2, let session = try store({ try db.sessions.byID(parsed.sessionID) }),
+           session.aal < policy.requiredAAL {
+            throw AuthError.mfaRequired
+        }
         let admit = { (user: User) throws(AuthError) in
             try self.admitRenewal(user, policy: policy, requestedTenant: requestedTenant)
         }

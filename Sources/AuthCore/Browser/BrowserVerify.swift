@@ -58,6 +58,7 @@ extension Worker {
         guard Self.isNavigation(request) else { return [] }
         let uri = request.query.isEmpty ? request.path : request.path + "?" + request.query
         let back = ReturnTo.encode(ReturnTo.orFallback(uri))
+        if error.code == AuthError.mfaRequired.code { return [("X-Auth-Login", "/auth/mfa?return_to=" + back)] }
         if error.status == 401 { return [("X-Auth-Login", "/auth/login?return_to=" + back)] }
         if error.code == AuthError.passwordChangeRequired.code { return [("X-Auth-Login", "/auth/password?return_to=" + back)] }
         return []

@@ -17,7 +17,11 @@ public struct Origins: Sendable {
     /// A state-changing cookie request is let through only with the site's own `Origin` (or a
     /// listed one), or, without `Origin`, `Sec-Fetch-Site: same-origin`. Browsers set both;
     /// neither can be forged by a page of another site.
+    /// `Origin: null` (what Chromium sends with a plain form post from a page whose
+    /// Referrer-Policy is `no-referrer`, as the login and second-factor pages are) is judged by
+    /// `Sec-Fetch-Site` as well: a sandboxed or opaque page of another site gets `cross-site` there.
     public func allowsCookieWrite(origin: String?, secFetchSite: String?, host: String?) -> Bool {
+        if origin == "null" { return secFetchSite == "same-origin" }
         if let origin {
             return origin == siteOrigin(host: host) || isListed(origin)
         }

@@ -35,6 +35,7 @@ enum PageAssets {
             var type = r.headers.get("Content-Type") || "";
             if (type.indexOf("json") < 0) { location.assign(r.url); return; }
             return r.json().then(function (body) {
+              if (r.ok && body.data && body.data.mfa_required) { form.submit(); return; }
               if (r.ok) { location.assign((body.data && body.data.redirect_to) || back(form)); return; }
               var error = body.error || {};
               show(r.status === 429 ? "rate_limited" : error.code, error.message);

@@ -10,6 +10,7 @@ extension Worker {
         r.add("POST", "/api/v1/auth/session/renew", { w, req, _ throws(AuthError) in try w.sessionRenew(req) })
         r.add("POST", "/api/v1/auth/session/password", { w, req, _ throws(AuthError) in try w.sessionPassword(req) })
         registerPages(&r)
+        registerMFAPages(&r)
     }
 
     /// `POST /api/v1/auth/session` (form or JSON: email, password, tenant_domain?, return_to?).
@@ -18,8 +19,16 @@ extension Worker {
         let (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
-        do {
-            let (user, session, now) = try signIn(body, request)
+        do throws(AuthError) {
+            let user: User, session: Session, now: Int64
+            switch try signIn(body, request) {
+            case let .session(u, s, n): (user, session, now) = (u, s, n)
+            case let .secondFactor(challenge):
+                // A second factor is due: the code step (its form posts the mfa_token with the code;
+                // the page's script submits the password form as a plain form to get there).
+                guard json else { return mfaCodePage(token: challenge.token, returnTo: returnTo) }
+                return mfaRequiredResponse(challenge)
+            }
             let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
             let cookies = sessionCookies(tokens, session: session, now: now)
             let next = user.mustChangePassword ? "/auth/password?return_to=" + ReturnTo.encode(returnTo) : returnTo

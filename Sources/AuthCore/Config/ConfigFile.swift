@@ -14,6 +14,8 @@ public struct ConfigFile: Sendable {
         ("AUTH_DB_POOL", "8", "PostgreSQL connections per process (responder threads share them)"),
         ("AUTH_WS_STALE_GRACE_SECONDS", "0 (SQLite), 60 (PostgreSQL)", "live WebSockets kept this long while the verify state is stale"),
         ("AUTH_KEYS_FILE", Settings.defaultPaths.keys, "key ring, mode 0600: kid:base64url-secret per line, the last signs"),
+        ("AUTH_SECRETS_FILE", "secrets next to AUTH_KEYS_FILE", "AES-256-GCM keys sealing TOTP seeds at rest, mode 0600, the key ring's format; the last seals"),
+        ("AUTH_MFA_ISSUER", "the request's host", "issuer an authenticator app shows for TOTP factors"),
         ("AUTH_SOCKET", Settings.defaultPaths.socket, "responder's Unix socket (ignored under socket activation)"),
         ("AUTH_WS_SOCKET", Settings.defaultPaths.wsSocket, "companion's Unix socket (ignored under socket activation)"),
         ("AUTH_SOCKET_GROUP", "", "group given to sockets the processes bind themselves (needs root or membership)"),

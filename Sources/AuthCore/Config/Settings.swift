@@ -15,6 +15,11 @@ public struct Settings: Sendable {
     /// local file is a real fault), 60 on PostgreSQL (a database blink closes nothing).
     public var wsStaleGraceSeconds: Double
     public var keysFile: String
+    /// `AUTH_SECRETS_FILE`: the AES-256-GCM keys that seal TOTP seeds at rest (SecretBox), the key
+    /// ring's format and mode rule. Default: `secrets` next to the key ring.
+    public var secretsFile: String
+    /// `AUTH_MFA_ISSUER`: the issuer an authenticator app shows; nil: the request's host.
+    public var mfaIssuer: String?
     public var socketPath: String
     public var wsSocketPath: String
     public var socketGroup: String?
@@ -72,6 +77,9 @@ public struct Settings: Sendable {
         dbPool = max(1, Int(try int("AUTH_DB_POOL", 8)))
         wsStaleGraceSeconds = Double(try int("AUTH_WS_STALE_GRACE_SECONDS", dbURL == nil ? 0 : 60))
         keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
+        secretsFile = env["AUTH_SECRETS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Settings.sibling(of: keysFile, named: "secrets")
+        mfaIssuer = env["AUTH_MFA_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
         socketPath = env["AUTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.socket
         wsSocketPath = env["AUTH_WS_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? d.wsSocket
         socketGroup = env["AUTH_SOCKET_GROUP"].flatMap { $0.isEmpty ? nil : $0 }
@@ -119,6 +127,12 @@ public struct Settings: Sendable {
         }
         metrics = metricsSwitch == "on"
         rateLimit = try env["AUTH_RATE_LIMIT"].flatMap { $0.isEmpty ? nil : $0 }.map(RateLimit.parse) ?? .default
+    }
+
+    /// `name` in the directory of `path` (the secrets file next to the key ring).
+    static func sibling(of path: String, named name: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
     }
 
     /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.

@@ -37,5 +37,6 @@ extension Worker {
         r.add("POST", "/api/v1/auth/me/password", changePassword)
         r.add("GET", "/api/v1/auth/sessions", listSessions)
         r.add("DELETE", "/api/v1/auth/sessions/{}", revokeSession)
+        registerMFARoutes(&r)
     }
 }

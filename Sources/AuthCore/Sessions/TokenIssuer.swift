@@ -15,7 +15,8 @@ extension Worker {
         let exp = min(now + settings.jwtTTL, session.createdAt + settings.sessionMax)
         let claims = AccessClaims(iss: settings.issuer, aud: settings.audience, sub: user.id, tid: user.tenantID,
                                   email: user.email, role: user.role, sid: session.id, jti: UUIDs.random(),
-                                  iat: now, exp: exp)
+                                  iat: now, exp: exp,
+                                  aal: session.aal, amr: session.amr)
         return IssuedTokens(accessToken: JWT.sign(claims, key: ring.signing),
                             refreshToken: RefreshToken.make(sessionID: session.id, counter: UInt64(counter), ring: ring),
                             expiresAt: exp, user: user)
@@ -23,6 +24,10 @@ extension Worker {
 
     /// The login/refresh body of the profile.
     func tokenResponse(_ t: IssuedTokens) -> Response {
+        profile.respond(200, tokenData(t))
+    }
+
+    func tokenData(_ t: IssuedTokens) -> JSON {
         let data: JSON
         switch profile {
         case .twoSignal:
@@ -32,6 +37,6 @@ extension Worker {
             data = .object([("token", .string(t.accessToken)), ("refresh_token", .string(t.refreshToken)),
                             ("expires_at", .string(Time.rfc3339(t.expiresAt))), ("user", profile.user(t.user, full: true))])
         }
-        return profile.respond(200, data)
+        return data
     }
 }

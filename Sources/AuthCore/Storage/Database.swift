@@ -94,6 +94,7 @@ public final class Database {
     public var apiKeys: APIKeyRepository { APIKeyRepository(connection: connection) }
     public var nodes: NodeRepository { NodeRepository(connection: connection) }
     public var audit: AuditRepository { AuditRepository(connection: connection) }
+    public var mfa: MFARepository { MFARepository(connection: connection) }
 }
 
 enum StorageIDs {

@@ -1,7 +1,7 @@
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 /// Only ever append a migration; never edit or drop one that shipped.
 enum Migrations {
-    static let all: [String] = [v1, v2]
+    static let all: [String] = [v1, v2, v3]
 
     /// Each pending migration runs in its own BEGIN IMMEDIATE transaction, and the version
     /// is re-read under that lock, so two processes starting together apply it once.
@@ -209,5 +209,46 @@ enum Migrations {
             BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, NEW.id); END;
         CREATE TRIGGER nodes_deleted_log AFTER DELETE ON nodes
             BEGIN INSERT INTO verify_changes(kind, ref) VALUES (3, OLD.id); END;
+        """
+
+    /// The second factor (issue 21). A session records its assurance level and the methods that
+    /// made it (`aal` 1 or 2, `amr` a space-separated RFC 8176 list) so a refresh keeps them.
+    /// `mfa_factors.secret`: the TOTP seed sealed with AES-256-GCM under AUTH_SECRETS_FILE
+    /// (SecretBox); `last_step`: the last TOTP step this factor accepted (a code works once: the
+    /// verify advances it with a compare-and-swap in the transaction that makes the session).
+    /// `confirmed_at` NULL: pending (enrolled, not yet confirmed with a code). Recovery codes and
+    /// MFA login tokens are stored as SHA-256 digests only.
+    static let v3 = """
+        ALTER TABLE sessions ADD COLUMN aal INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+
+        CREATE TABLE mfa_factors (
+            id           TEXT PRIMARY KEY NOT NULL,
+            user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind         TEXT NOT NULL CHECK (kind IN ('totp')),
+            secret       TEXT NOT NULL,
+            last_step    INTEGER NOT NULL DEFAULT -1,
+            created_at   INTEGER NOT NULL,
+            confirmed_at INTEGER,
+            last_used_at INTEGER
+        );
+        CREATE INDEX mfa_factors_user ON mfa_factors(user_id, created_at);
+
+        CREATE TABLE mfa_recovery_codes (
+            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            code_hash  TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            used_at    INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        );
+
+        CREATE TABLE mfa_challenges (
+            token_hash TEXT PRIMARY KEY NOT NULL,
+            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at    INTEGER
+        );
+        CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_at);
         """
 }

@@ -13,7 +13,7 @@
 ///   reader's watermark never skips a change committed late. Every logged change also sends
 ///   `NOTIFY authgate_verify` (delivered at commit; duplicates in one transaction fold into one).
 enum PostgresMigrations {
-    static let all: [String] = [v1]
+    static let all: [String] = [v1, v2]
     /// pg_advisory_xact_lock key: "authgate" in ASCII.
     static let lockKey: Int64 = 0x6175_7468_6761_7465
 
@@ -196,5 +196,41 @@ enum PostgresMigrations {
             FOR EACH ROW EXECUTE FUNCTION authgate_credentials_log();
         CREATE TRIGGER nodes_log AFTER INSERT OR DELETE OR UPDATE OF revoked_at ON nodes
             FOR EACH ROW EXECUTE FUNCTION authgate_credentials_log();
+        """
+
+    /// Equivalent to SQLite's v3: the second factor (see Migrations.v3).
+    static let v2 = """
+        ALTER TABLE sessions ADD COLUMN aal BIGINT NOT NULL DEFAULT 1;
+        ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+
+        CREATE TABLE mfa_factors (
+            rowid        BIGSERIAL,
+            id           TEXT PRIMARY KEY NOT NULL,
+            user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind         TEXT NOT NULL CHECK (kind IN ('totp')),
+            secret       TEXT NOT NULL,
+            last_step    BIGINT NOT NULL DEFAULT -1,
+            created_at   BIGINT NOT NULL,
+            confirmed_at BIGINT,
+            last_used_at BIGINT
+        );
+        CREATE INDEX mfa_factors_user ON mfa_factors(user_id, created_at);
+
+        CREATE TABLE mfa_recovery_codes (
+            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            code_hash  TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            used_at    BIGINT,
+            PRIMARY KEY (user_id, code_hash)
+        );
+
+        CREATE TABLE mfa_challenges (
+            token_hash TEXT PRIMARY KEY NOT NULL,
+            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at    BIGINT
+        );
+        CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_at);
         """
 }

@@ -10,10 +10,13 @@ public struct Session: Sendable, Equatable {
     public var rotatedAt: Int64
     public var userAgent: String
     public var ip: String
+    /// Assurance level (1: password; 2: password and a second factor) and the RFC 8176 methods.
+    public var aal: Int64
+    public var amr: [String]
 
     public var isRevoked: Bool { revokedAt != nil }
 
-    static let columns = "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip"
+    static let columns = "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip, aal, amr"
 
     init(row: Row) {
         id = row.text(0)
@@ -26,6 +29,8 @@ public struct Session: Sendable, Equatable {
         rotatedAt = row.int(7)
         userAgent = row.text(8)
         ip = row.text(9)
+        aal = row.int(10)
+        amr = row.text(11).split(separator: " ").map(String.init)
     }
 }
 
@@ -33,13 +38,14 @@ public struct SessionRepository {
     let connection: Connection
 
     /// A new live session with counter 1. Not logged in verify_changes (new sessions are valid).
-    public func create(userID: String, now: Int64, userAgent: String = "", ip: String = "") throws -> Session {
+    public func create(userID: String, now: Int64, userAgent: String = "", ip: String = "",
+                       aal: Int64 = 1, amr: [String] = ["pwd"]) throws -> Session {
         let sql = """
-            INSERT INTO sessions(id, user_id, created_at, refreshed_at, counter, rotated_at, user_agent, ip)
-            VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING \(Session.columns)
+            INSERT INTO sessions(id, user_id, created_at, refreshed_at, counter, rotated_at, user_agent, ip, aal, amr)
+            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING \(Session.columns)
             """
         let args: [SQLValue] = [.text(StorageIDs.random()), .text(userID), .int(now), .int(now), .int(now),
-                                .text(userAgent), .text(ip)]
+                                .text(userAgent), .text(ip), .int(aal), .text(amr.joined(separator: " "))]
         guard let session = try connection.queryFirst(sql, args, Session.init) else { throw StorageError.notFound("session") }
         return session
     }

@@ -11,11 +11,13 @@ public enum StoreMigration {
     static let tables: [(name: String, columns: String)] = [
         ("tenants", "id, name, domain, is_platform, created_at"),
         ("users", "id, tenant_id, email, password_hash, role, status, must_change_password, failed_attempts, locked_until, created_at, updated_at"),
-        ("sessions", "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip"),
+        ("sessions", "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip, aal, amr"),
         ("projects", "id, tenant_id, name, created_at"),
         ("api_keys", "id, project_id, tenant_id, name, prefix, key_hash, created_at, last_used_at, revoked_at"),
         ("nodes", "id, tenant_id, name, api_key_hash, created_at, revoked_at"),
         ("audit_events", "id, at, tenant_id, actor, event, ip, detail"),
+        ("mfa_factors", "id, user_id, kind, secret, last_step, created_at, confirmed_at, last_used_at"),
+        ("mfa_recovery_codes", "user_id, code_hash, created_at, used_at"),
     ]
 
     public struct Failure: Error, CustomStringConvertible {

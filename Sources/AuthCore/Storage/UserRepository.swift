@@ -85,10 +85,13 @@ public struct UserRepository {
     }
 
     /// Sets the hash and the must-change flag. Does NOT revoke sessions (the caller
-    /// decides which to keep). Returns false for an unknown user.
+    /// decides which to keep). Returns false for an unknown user. Voids the user's pending
+    /// second-factor challenges: an `mfa_token` proved the old password, and must not make a
+    /// session after the change (issue 21; as review finding 5 for a plain login).
     @discardableResult
     public func setPassword(userID: String, hash: String, mustChange: Bool, now: Int64) throws -> Bool {
-        try connection.execute(
+        try connection.execute("DELETE FROM mfa_challenges WHERE user_id = ?", [.text(userID)])
+        return try connection.execute(
             "UPDATE users SET password_hash = ?, must_change_password = ?, updated_at = ? WHERE id = ?",
             [.text(hash), .bool(mustChange), .int(now), .text(userID)]) > 0
     }

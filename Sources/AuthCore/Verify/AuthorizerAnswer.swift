@@ -38,6 +38,11 @@ extension Worker {
                 ? AuthError.passwordChangeRequired : AuthError.forbidden()
             return profile.respond(error)
         default:
+            if answer.header("X-Auth-Error") == AuthError.mfaRequired.code {
+                var error = AuthError.mfaRequired
+                error.headers = [("WWW-Authenticate", answer.header("WWW-Authenticate") ?? "Bearer")]
+                return profile.respond(error)
+            }
             var error = AuthError(status: 401, code: "invalid_token", message: "missing, invalid or expired credentials")
             error.headers = [("WWW-Authenticate", answer.header("WWW-Authenticate") ?? "Bearer")]
             return profile.respond(error)
@@ -47,7 +52,7 @@ extension Worker {
     /// The identity headers of a verify answer, the only ones that become variables (never
     /// `X-Auth-Set-Cookie`/`X-Auth-Set-Refresh-Cookie`, `X-Auth-Error`, `X-Auth-Login`...).
     static let identityHeaders: Set<String> = [
-        "kind", "user-id", "tenant-id", "home-tenant-id", "role", "email", "session-id", "project-id", "node-id",
+        "kind", "user-id", "tenant-id", "home-tenant-id", "role", "email", "session-id", "project-id", "node-id", "aal",
     ]
 
     /// `X-Auth-Home-Tenant-Id` -> `AUTH_HOME_TENANT_ID`; nil for anything that is not identity.

@@ -21,6 +21,13 @@ extension Worker {
             return Response(status: 403, headers: [("X-Auth-Error", error.code)])
         }
         if error.status != 401 { app.log.error("verify: \(error.code) \(error.cause ?? "")") }
+        if error.code == AuthError.mfaRequired.code {
+            // RFC 9470 (step-up): the token is good, its authentication is not strong enough here.
+            return Response(status: 401, headers: [
+                ("WWW-Authenticate", "Bearer error=\"insufficient_user_authentication\", error_description=\"second factor required\""),
+                ("X-Auth-Error", AuthError.mfaRequired.code),
+            ])
+        }
         return Response(status: 401, headers: [
             ("WWW-Authenticate", credentialSent ? "Bearer error=\"invalid_token\"" : "Bearer"),
         ])
@@ -82,6 +89,8 @@ extension Worker {
         if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
             throw AuthError.forbidden("role not allowed")
         }
+        // AUTH_REQUIRE_AAL 2 (issue 21): after the role, so a wrong role stays a 403.
+        if claims.aal < policy.requiredAAL { throw AuthError.mfaRequired }
         var headers: [(String, String)] = []
         var tenant = claims.tid
         if let requestedTenant, requestedTenant != claims.tid {
@@ -91,7 +100,8 @@ extension Worker {
                   detail: "\(request.method) \(request.path)")
         }
         headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
-                    ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid)]
+                    ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid),
+                    ("X-Auth-AAL", claims.aal >= 2 ? "2" : "1")]
         return headers
     }
 
