@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make test-systemd (full) / make test (short): the .deb under a real systemd as PID 1. Boots a
+# Debian 12 container with ../shared/tools/systemd-boot.sh (SDBOOT: another path to it), from a
+# root cached in SDBOOT_CACHE (default /var/cache/systemd-boot) with nginx-light running on its
+# stock default site and PostgreSQL installed (disabled), and runs scripts/systemd-cases.sh there:
+# `apt install ./authgate_….deb`, then each case, timed (table in OUT/cases.txt, OUT is printed).
+#   test-systemd.sh full|short
+# short: when this machine cannot boot the container (not root, no systemd-boot.sh, no namespaces
+# or cgroups), it says so and why, in capitals, and exits 0 (make test goes on); a case that fails
+# fails. full: any of that fails.
+set -euo pipefail
+mode="${1:-full}"
+case "$mode" in full|short) ;; *) echo "usage: test-systemd.sh full|short" >&2; exit 2 ;; esac
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+sdboot="${SDBOOT:-$root/../shared/tools/systemd-boot.sh}"
+cache="${SDBOOT_CACHE:-/var/cache/systemd-boot}"
+
+cannot() {
+    echo "test-systemd: SYSTEMD CASES NOT RUN: $*" >&2
+    if [ "$mode" = short ]; then exit 0; fi
+    exit 1
+}
+[ "$(id -u)" -eq 0 ] || cannot "not root (booting a container needs namespaces, mounts and cgroups)"
+[ -x "$sdboot" ] || [ -f "$sdboot" ] || cannot "no $sdboot (set SDBOOT=path/to/systemd-boot.sh)"
+unshare --mount --pid --fork --uts --ipc true 2>/dev/null || cannot "unshare (mount, pid, uts, ipc namespaces) is refused here"
+cg_ok=0
+for r in /sys/fs/cgroup /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    t="$r/authgate-probe-$$"
+    if mkdir "$t" 2>/dev/null; then rmdir "$t"; cg_ok=1; break; fi
+done
+[ "$cg_ok" -eq 1 ] || cannot "no writable cgroup hierarchy under /sys/fs/cgroup (a read-only /sys: a chroot?)"
+
+version="$(dpkg-parsechangelog -S Version 2>/dev/null || sed -n 's/^authgate (\([^)]*\)).*/\1/p;q' debian/changelog)"
+deb="dist/authgate_${version}_$(dpkg --print-architecture).deb"
+# The .deb is built once: make deb (make test-systemd depends on it) or here, only when it is
+# missing or older than what goes into it.
+if [ ! -f "$deb" ] || [ -n "$(find debian systemd nginx etc scripts Sources Makefile README.md -newer "$deb" -type f \
+        -not -path 'debian/authgate/*' -not -path 'debian/.debhelper/*' -not -path 'debian/man/*' \
+        -not -path 'debian/nginx-snippets/*' -not -name 'debhelper-build-stamp' -not -name 'files' \
+        -not -name '*.substvars' -not -name '*.log' -print -quit)" ]; then
+    t0=$(date +%s)
+    scripts/deb.sh
+    echo "test-systemd: make deb took $(( $(date +%s) - t0 )) s"
+fi
+
+# The container's packages: nginx (running, as on the host the README assumes), PostgreSQL
+# (disabled: case_postgres starts it), and the .deb's runtime libraries, so that `apt install
+# ./….deb` resolves its Depends: offline (the container has only loopback). Cached as a layer:
+# rebuilt when this text changes.
+deps="$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/(.*)//' -e 's/|.*//' -e 's/ //g' | grep -v '^$' | sort -u | tr '\n' ' ')"
+setup="$(mktemp /tmp/authgate-sdboot-setup.XXXXXX)"
+out="$(mktemp -d /tmp/authgate-systemd.XXXXXX)"
+trap 'rm -f "$setup"' EXIT
+cat > "$setup" <<EOF
+apt-get update -q
+apt-get install -y -q --no-install-recommends nginx-light postgresql curl $deps
+systemctl disable postgresql
+EOF
+echo "test-systemd: $mode cases of $deb in a booted container (results in $out)"
+t0=$(date +%s)
+rc=0
+SDBOOT_OUT="$out" SDBOOT_TIMEOUT="${SDBOOT_TIMEOUT:-900}" SDBOOT_PASS_ENV="AUTHGATE_SYSTEMD_EXTRA" \
+    bash "$sdboot" "$cache" "$setup" scripts/systemd-cases.sh "$root" "$mode" "/project/$deb" || rc=$?
+echo "test-systemd: exit $rc after $(( $(date +%s) - t0 )) s ($(tr '\n' ' ' < "$out/timings.txt" 2>/dev/null))"
+[ -f "$out/cases.txt" ] && cat "$out/cases.txt"
+[ -f "$out/security-authgate.txt" ] && tail -n 1 "$out/security-authgate.txt" "$out/security-authgate-ws.txt"
+case "$rc" in
+0) ;;
+2|3) if [ ! -f "$out/cases.txt" ]; then cannot "systemd-boot.sh exit $rc (2: setup error, 3: the container did not boot); see $out"; fi ;;
+esac
+exit "$rc"
