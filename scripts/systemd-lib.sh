@@ -72,6 +72,7 @@ lines = """
         include snippets/authgate-protect-proxy.conf;
         proxy_pass http://127.0.0.1:3000;
     }
+    location = /test-config-loaded { return 204; }
 """
 i = text.index("server {") + len("server {")
 open(path, "w").write(text[:i] + lines + text[i:])
@@ -81,7 +82,8 @@ PY
     wait_for "the app on :3000" 20 curl -sf http://127.0.0.1:3000/dashboard/
     wait_for "nginx serving the authgate locations" 20 nginx_has_authgate
 }
-nginx_has_authgate() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/health")" != 404 ]; }
+# (not an Authgate route: that would start authgate.service before the case looks)
+nginx_has_authgate() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/test-config-loaded")" = 204 ]; }
 
 login_token() {
     curl -s "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
@@ -95,28 +97,36 @@ gated_with_login() {
 jwt_kid() { python3 -c 'import base64,json,sys; h=sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["kid"])' "$1"; }
 token_kid_differs() { local t; t="$(login_token)" && [ "$(jwt_kid "$t")" != "$1" ]; }
 
-# A request loop: alternately the gated location with /tmp/token (the verify micro-cache may
+# A request loop: each client alternately the gated location with /tmp/token (the verify micro-cache may
 # answer it) and /api/v1/health (always the responder). One status code per line in /tmp/loop.codes.
-LOOP_PID=
-loop_start() {
+LOOP_PIDS=()
+loop_start() {   # two clients at once, so that restarts and kills meet requests in flight
     : > /tmp/loop.codes
     LOOP_SEEN=0
-    (
-        trap 'exit 0' TERM
-        while :; do
-            curl -s -o /dev/null -w '%{http_code} gated\n' --max-time 30 -H "Authorization: Bearer $(cat /tmp/token)" "$URL/dashboard/" >> /tmp/loop.codes || echo "curl-error gated" >> /tmp/loop.codes
-            curl -s -o /dev/null -w '%{http_code} health\n' --max-time 30 "$URL/api/v1/health" >> /tmp/loop.codes || echo "curl-error health" >> /tmp/loop.codes
-        done
-    ) &
-    LOOP_PID=$!
+    local c
+    for c in 1 2; do
+        (
+            trap 'exit 0' TERM
+            while :; do
+                curl -s -o /dev/null -w '%{http_code} gated\n' --max-time 30 -H "Authorization: Bearer $(cat /tmp/token)" "$URL/dashboard/" >> /tmp/loop.codes || echo "curl-error gated" >> /tmp/loop.codes
+                curl -s -o /dev/null -w '%{http_code} health\n' --max-time 30 "$URL/api/v1/health" >> /tmp/loop.codes || echo "curl-error health" >> /tmp/loop.codes
+            done
+        ) &
+        LOOP_PIDS+=("$!")
+    done
 }
-loop_advanced() {   # at least 10 more answers since the last call
+loop_advanced() {   # at least 60 more answers since the last call
     local n
     n=$(wc -l < /tmp/loop.codes)
-    if [ "$n" -ge $(( LOOP_SEEN + 10 )) ]; then LOOP_SEEN=$n; return 0; fi
+    if [ "$n" -ge $(( LOOP_SEEN + 60 )) ]; then LOOP_SEEN=$n; return 0; fi
     return 1
 }
-loop_stop() { kill -TERM "$LOOP_PID" 2>/dev/null || true; wait "$LOOP_PID" 2>/dev/null || true; LOOP_PID=; }
+loop_stop() {
+    local p
+    for p in "${LOOP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${LOOP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    LOOP_PIDS=()
+}
 loop_report() {
     local total bad
     total=$(wc -l < /tmp/loop.codes)

@@ -35,7 +35,8 @@ version="$(dpkg-parsechangelog -S Version 2>/dev/null || sed -n 's/^authgate (\(
 deb="dist/authgate_${version}_$(dpkg --print-architecture).deb"
 # The .deb is built once: make deb (make test-systemd depends on it) or here, only when it is
 # missing or older than what goes into it.
-if [ ! -f "$deb" ] || [ -n "$(find debian systemd nginx etc scripts Sources Makefile README.md -newer "$deb" -type f \
+if [ ! -f "$deb" ] || [ -n "$(find debian systemd nginx etc Sources Makefile README.md scripts/render-nginx.sh scripts/render-servers.sh \
+        scripts/manpage.sh scripts/deb.sh scripts/deps.sh -newer "$deb" -type f \
         -not -path 'debian/authgate/*' -not -path 'debian/.debhelper/*' -not -path 'debian/man/*' \
         -not -path 'debian/nginx-snippets/*' -not -name 'debhelper-build-stamp' -not -name 'files' \
         -not -name '*.substvars' -not -name '*.log' -print -quit)" ]; then
