@@ -53,9 +53,17 @@ systemctl disable postgresql
 EOF
 echo "test-systemd: $mode cases of $deb in a booted container (results in $out)"
 t0=$(date +%s)
+run=(bash "$sdboot" "$cache" "$setup" scripts/systemd-cases.sh "$root" "$mode" "/project/$deb")
+# A chroot (fresh-debian.sh) binds /sys without the cgroup file systems below it: the run gets
+# cgroup2 mounted on /sys/fs/cgroup in a mount namespace of its own (gone with the run).
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ] \
+    && [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" != cgroup2fs ] \
+    && [ "$(stat -fc %T /sys/fs/cgroup/systemd 2>/dev/null)" != cgroupfs ]; then
+    echo "test-systemd: no cgroup file system under /sys/fs/cgroup (a chroot?): mounting cgroup2 there for this run only"
+    run=(unshare --mount --propagation private -- sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh "${run[@]}")
+fi
 rc=0
-SDBOOT_OUT="$out" SDBOOT_TIMEOUT="${SDBOOT_TIMEOUT:-900}" SDBOOT_PASS_ENV="AUTHGATE_SYSTEMD_EXTRA" \
-    bash "$sdboot" "$cache" "$setup" scripts/systemd-cases.sh "$root" "$mode" "/project/$deb" || rc=$?
+SDBOOT_OUT="$out" SDBOOT_TIMEOUT="${SDBOOT_TIMEOUT:-900}" "${run[@]}" || rc=$?
 echo "test-systemd: exit $rc after $(( $(date +%s) - t0 )) s ($(tr '\n' ' ' < "$out/timings.txt" 2>/dev/null))"
 [ -f "$out/cases.txt" ] && cat "$out/cases.txt"
 [ -f "$out/security-authgate.txt" ] && tail -n 1 "$out/security-authgate.txt" "$out/security-authgate-ws.txt"
