@@ -19,7 +19,7 @@ name="authgate_${version}_$(dpkg --print-architecture).deb"
 first="$root/dist/$name"
 work="$(mktemp -d /tmp/authgate-deb-repro.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-rev="$(git stash create)"
+rev="$(git stash create 2>/dev/null || true)"   # empty (and non-zero at times) when nothing is uncommitted
 rev="${rev:-HEAD}"
 git archive --format=tar --prefix="authgate-$version/" "$rev" | tar -x -C "$work"
 src="$work/authgate-$version"
