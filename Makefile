@@ -103,8 +103,9 @@ deb-repro:
 
 # The .deb under a real systemd as PID 1 (../shared/tools/systemd-boot.sh): apt install on a fresh
 # Debian 12 root with nginx and PostgreSQL, then every case of scripts/systemd-cases.sh, timed.
-# make test runs the short form (AUTHGATE_SYSTEMD=short). SDBOOT_CACHE: the cached roots.
-test-systemd: deb
+# make test runs the short form (AUTHGATE_SYSTEMD=short). SDBOOT_CACHE: the cached roots. The .deb
+# is built once: here only when dist/ has none or it is older than its inputs (then with lintian).
+test-systemd:
 	scripts/test-systemd.sh full
 
 # Follows the README's "Install on a server" on a fresh Debian 12 root (it changes the host it runs
