@@ -54,17 +54,28 @@ EOF
 echo "test-systemd: $mode cases of $deb in a booted container (results in $out)"
 t0=$(date +%s)
 run=(bash "$sdboot" "$cache" "$setup" scripts/systemd-cases.sh "$root" "$mode" "/project/$deb")
-# A chroot (fresh-debian.sh) binds /sys without the cgroup file systems below it: the run gets
-# cgroup2 mounted on /sys/fs/cgroup in a mount namespace of its own (gone with the run).
+# In a chroot (fresh-debian.sh) the run gets a mount namespace of its own (gone with it) for two
+# things: cgroup2 on /sys/fs/cgroup when the chroot's /sys has no cgroup file system, and a tmpfs
+# on the cache when it lies on an overlayfs (the chroot's root): overlayfs cannot take its upper
+# dirs from another overlayfs, so the cached roots are built in memory there, for this run only.
+prep=""
 if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ] \
     && [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" != cgroup2fs ] \
     && [ "$(stat -fc %T /sys/fs/cgroup/systemd 2>/dev/null)" != cgroupfs ]; then
     echo "test-systemd: no cgroup file system under /sys/fs/cgroup (a chroot?): mounting cgroup2 there for this run only"
-    run=(unshare --mount --propagation private -- sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' sh "${run[@]}")
+    prep="mount -t cgroup2 cgroup2 /sys/fs/cgroup && "
+fi
+mkdir -p "$cache"
+if [ "$(stat -fc %T "$cache")" = overlayfs ]; then
+    echo "test-systemd: $cache is on an overlayfs (a chroot?): the cached roots go to a tmpfs for this run only"
+    prep="${prep}mount -t tmpfs -o mode=0755,size=8g sdboot-cache $(printf '%q' "$cache") && "
+fi
+if [ -n "$prep" ]; then
+    run=(unshare --mount --propagation private -- sh -c "${prep}exec \"\$@\"" sh "${run[@]}")
 fi
 rc=0
 SDBOOT_OUT="$out" SDBOOT_TIMEOUT="${SDBOOT_TIMEOUT:-900}" "${run[@]}" || rc=$?
-echo "test-systemd: exit $rc after $(( $(date +%s) - t0 )) s ($(tr '\n' ' ' < "$out/timings.txt" 2>/dev/null))"
+echo "test-systemd: exit $rc after $(( $(date +%s) - t0 )) s ($(tr '\n' ' ' < "$out/timings.txt" 2>/dev/null || true))"
 [ -f "$out/cases.txt" ] && cat "$out/cases.txt"
 [ -f "$out/security-authgate.txt" ] && tail -n 1 "$out/security-authgate.txt" "$out/security-authgate-ws.txt"
 case "$rc" in
