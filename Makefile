@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock
+.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock deb deb-repro test-systemd
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5, libqrencode4 (and glibc). Built in a scratch
@@ -90,6 +90,23 @@ uninstall:
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(SYSTEMD_DIR)/$$u"; done
 	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/scripts share/authgate share/doc/authgate; do \
 	    rmdir "$(DESTDIR)$(PREFIX)/$$d" 2>/dev/null || true; done
+
+# Debian package (README "Install on a server"): dist/authgate_<version>_amd64.deb by
+# dpkg-buildpackage/dh (debian/) from the build-static binaries, checked by lintian (dist/lintian.txt).
+deb:
+	scripts/deb.sh
+
+# The package built twice, once from this tree and once from a `git archive` export of it (no .git),
+# with the same binaries: the two .deb files must be byte for byte the same.
+deb-repro:
+	scripts/deb-repro.sh
+
+# The .deb under a real systemd as PID 1 (../shared/tools/systemd-boot.sh): apt install on a fresh
+# Debian 12 root with nginx and PostgreSQL, then every case of scripts/systemd-cases.sh, timed.
+# make test runs the short form (AUTHGATE_SYSTEMD=short). SDBOOT_CACHE: the cached roots. The .deb
+# is built once: here only when dist/ has none or it is older than its inputs (then with lintian).
+test-systemd:
+	scripts/test-systemd.sh full
 
 # Follows the README's "Install on a server" on a fresh Debian 12 root (it changes the host it runs
 # on: never run it outside a throwaway root). FRESH: the tool that makes one.

@@ -20,6 +20,12 @@ packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-
 # does not want (no browser, no web servers, no database server).
 build_only=0
 if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev); fi
+# deps.sh --deb (make deb): the same, and Debian's packaging tools (dpkg-buildpackage, dh, lintian;
+# build-essential: dpkg-checkbuilddeps requires it).
+if [ "${1:-}" = --deb ]; then
+    build_only=1
+    packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev build-essential dpkg-dev debhelper lintian)
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
