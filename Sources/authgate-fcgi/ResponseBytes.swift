@@ -56,3 +56,25 @@ enum ResponseBytes {
         value.utf8.allSatisfy { b in b == 9 || (b >= 32 && b != 127) }
     }
 }
+
+/// HTTP reason phrases for the FastCGI `Status:` line (the core's answers carry only the status).
+func reasonPhrase(_ status: Int) -> String {
+    switch status {
+    case 200: "OK"
+    case 201: "Created"
+    case 204: "No Content"
+    case 302: "Found"
+    case 303: "See Other"
+    case 400: "Bad Request"
+    case 401: "Unauthorized"
+    case 403: "Forbidden"
+    case 404: "Not Found"
+    case 405: "Method Not Allowed"
+    case 413: "Payload Too Large"
+    case 429: "Too Many Requests"
+    case 500: "Internal Server Error"
+    case 502: "Bad Gateway"
+    case 503: "Service Unavailable"
+    default: "Status"
+    }
+}

@@ -56,12 +56,20 @@ public final class WorkerMetrics: @unchecked Sendable {
         bump(base + buckets.count + 1, by: micros)
     }
 
-    /// A verify answer: kind from `X-Auth-Kind` on an allow.
-    func recordVerify(_ response: Response, micros: Int) {
-        let outcome = response.status == 403 ? 2 : (response.status >= 200 && response.status < 300 ? 0 : 1)
+    /// A verify decision: allowed (by the identity's kind), unauthenticated or forbidden.
+    func recordVerify(_ decision: Decision, micros: Int) {
+        let outcome: Int
         var kind = 3
-        if outcome == 0, let k = response.headers.first(where: { $0.0 == "X-Auth-Kind" })?.1 {
-            kind = k == "user" ? 0 : k == "api_key" ? 1 : k == "node" ? 2 : 3
+        switch decision {
+        case let .allow(identity, _, _):
+            outcome = 0
+            switch identity.kind {
+            case .user: kind = 0
+            case .apiKey: kind = 1
+            case .node: kind = 2
+            }
+        case let .deny(error):
+            outcome = error.status == 403 ? 2 : 1
         }
         bump(Slot.verify + kind * Slot.verifyOutcomes.count + outcome)
         observe(Slot.verifyHist, buckets: Slot.verifyBuckets, micros: micros)

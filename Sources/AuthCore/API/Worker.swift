@@ -11,8 +11,8 @@ public final class Worker {
     /// API keys seen since the last flush of `last_used_at` (batched: the verify path never writes per request).
     var touchedKeys: Set<String> = []
     var lastTouchFlush: Int64 = 0
-    /// Access tokens this worker already verified (see VerifiedTokenMemo; performance only).
-    let tokenMemo = VerifiedTokenMemo()
+    /// This thread's gate: every credential decision (verify doors, API routes' session token).
+    public let gate: Gate
     /// This worker's counters (summed by `GET /api/v1/metrics`).
     public let metrics = WorkerMetrics()
     /// What a handler tells the metrics beyond the status (e.g. "locked", "reuse_grace"); reset per request.
@@ -24,6 +24,7 @@ public final class Worker {
         self.settings = app.settings
         self.db = try Database(settings: app.settings)
         self.state = app.verifyState.makeReader()
+        self.gate = Gate(keys: app.keys, state: state, settings: app.settings)
         app.metrics.add(metrics)
     }
 
@@ -37,20 +38,14 @@ public final class Worker {
         if now != settingsSeen {
             settingsSeen = now
             settings = app.settings
+            gate.configure(settings)
         }
     }
 
     /// Entry point for the FastCGI responder and in-process tests.
     public func handle(_ request: Request) -> Response {
         takeReloadedSettings()
-        if let policy = request.verify {
-            // AUTH_METRICS=off: not even the two clock reads.
-            guard settings.metrics else { return verify(request, policy: policy) }
-            let started = Worker.micros()
-            let response = verify(request, policy: policy)
-            metrics.recordVerify(response, micros: Worker.micros() - started)
-            return response
-        }
+        if let policy = request.verify { return verify(request, policy: policy) }
         if let preflight = corsPreflight(request) { return preflight }
         return withCORS(route(request), request)
     }

@@ -6,7 +6,7 @@ import AuthCrypto
 /// the location's policy is decided on the session's user inside the rotation's transaction,
 /// before anything is written, so a 403 never throws a rotation's new cookies away (finding 8).
 extension Worker {
-    func renew(_ refresh: String, _ request: Request, policy: VerifyPolicy,
+    func renew(_ refresh: String, _ request: Request, policy: GatePolicy,
                requestedTenant: String?) throws(AuthError) -> RenewalThrottle.Renewal {
         guard let parsed = RefreshToken.parse(refresh, ring: app.keys.current) else {
             throw AuthError.invalidToken("invalid refresh token")
@@ -34,14 +34,14 @@ extension Worker {
             app.verifyState.refreshIfChanged()
             let now = Time.now()
             let session = try store { try db.sessions.byID(parsed.sessionID) }
-            return RenewalThrottle.Renewal(accessToken: tokens.accessToken,
+            return RenewalThrottle.Renewal(accessToken: tokens.accessToken, claims: tokens.claims,
                                            cookies: session.map { sessionCookies(tokens, session: $0, now: now) })
         }
     }
 
     /// The browser location's policy on the session's user, without side effects (the identity
     /// check after the rotation applies it again to the new token, and audits cross-tenant use).
-    func admitRenewal(_ user: User, policy: VerifyPolicy, requestedTenant: String?) throws(AuthError) {
+    func admitRenewal(_ user: User, policy: GatePolicy, requestedTenant: String?) throws(AuthError) {
         if user.mustChangePassword { throw AuthError.passwordChangeRequired }
         if !policy.roles.isEmpty && !policy.roles.contains(user.role) { throw AuthError.forbidden("role not allowed") }
         if let requestedTenant, requestedTenant != user.tenantID {

@@ -6,6 +6,8 @@ struct IssuedTokens {
     let refreshToken: String
     let expiresAt: Int64
     let user: User
+    /// The access token's claims as signed (the browser renewal's identity; never parsed back).
+    let claims: AccessClaims
 }
 
 extension Worker {
@@ -18,7 +20,7 @@ extension Worker {
                                   iat: now, exp: exp)
         return IssuedTokens(accessToken: JWT.sign(claims, key: ring.signing),
                             refreshToken: RefreshToken.make(sessionID: session.id, counter: UInt64(counter), ring: ring),
-                            expiresAt: exp, user: user)
+                            expiresAt: exp, user: user, claims: claims)
     }
 
     /// The login/refresh body of the profile.
