@@ -71,6 +71,12 @@ public final class Gate {
             switch credential {
             case let .bearer(token):
                 return try bearer(token, policy: policy, requestedTenant: requestedTenant, now: now, store: store)
+            case let .sessionToken(token):
+                guard !token.isEmpty else { throw AuthError.invalidToken("missing token") }
+                guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
+                let claims = try accessClaims(token, now: now, leeway: policy.leeway ?? leeway)
+                let identity = try user(claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant, store: store)
+                return .allow(identity, renewal: nil, cacheable: false)
             case let .cookies(access, refresh):
                 return try cookies(access: access, refresh: refresh, policy: policy, requestedTenant: requestedTenant,
                                    now: now, store: store)
@@ -145,6 +151,19 @@ public final class Gate {
         guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         try checkSession(claims, allowPendingPasswordChange: allowPendingPasswordChange)
         return claims
+    }
+
+    /// A live connection's session, re-checked (the companion's tick): still valid, the state
+    /// can no longer be confirmed current, or ended (revoked, user disabled, password change).
+    public enum Recheck: Sendable { case valid, stale, ended }
+
+    public func recheck(_ identity: Identity) -> Recheck {
+        guard state.isFresh() else { return .stale }
+        switch state.sessionCheck(sid: identity[.sessionID] ?? "", userID: identity[.userID] ?? "",
+                                  iat: identity.issuedAt, exp: identity.expires) {
+        case .ok: return .valid
+        case .revoked, .userDisabled, .passwordChangeRequired: return .ended
+        }
     }
 
     /// The live session state of a token whose signature and claims passed.

@@ -106,7 +106,7 @@ public struct Identity: Sendable {
 
     /// A session token's identity, acting in `tenant` (the token's own unless a platform admin
     /// named another one: then `home_tenant_id` is the token's).
-    static func user(_ claims: AccessClaims, tenant: String) -> Identity {
+    public static func user(_ claims: AccessClaims, tenant: String) -> Identity {
         var id = Identity(kind: .user)
         id.userID = claims.sub
         id.tenantID = tenant
