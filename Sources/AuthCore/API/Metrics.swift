@@ -75,16 +75,16 @@ public final class WorkerMetrics: @unchecked Sendable {
         observe(Slot.verifyHist, buckets: Slot.verifyBuckets, micros: micros)
     }
 
-    func recordLogin(status: Int, note: String?, micros: Int) {
-        let outcome = status == 200 ? 0 : status == 503 ? 4 : status == 429 ? 3 : note == "locked" ? 2 : 1
+    func recordLogin(status: Int, note: RouteOutcome?, micros: Int) {
+        let outcome = status == 200 ? 0 : status == 503 ? 4 : status == 429 ? 3 : note == .locked ? 2 : 1
         if status == 200 || status == 401 || status == 503 || status == 429 { bump(Slot.login + outcome) }
-        if note == "lockout" { bump(Slot.lockouts) }
+        if note == .lockout { bump(Slot.lockouts) }
         observe(Slot.loginHist, buckets: Slot.loginBuckets, micros: micros)
     }
 
-    func recordRefresh(status: Int, note: String?) {
+    func recordRefresh(status: Int, note: RouteOutcome?) {
         guard status == 200 || status == 401 else { return }
-        let outcome = status == 200 ? (note == "reuse_grace" ? 1 : 0) : (note == "reuse_revoked" ? 2 : 3)
+        let outcome = status == 200 ? (note == .reuseGrace ? 1 : 0) : (note == .reuseRevoked ? 2 : 3)
         bump(Slot.refresh + outcome)
     }
 
@@ -93,8 +93,8 @@ public final class WorkerMetrics: @unchecked Sendable {
         bump(Slot.storage + (StorageError.Failure.allCases.firstIndex(of: kind) ?? 0))
     }
 
-    func recordLogout(status: Int, note: String?) {
-        guard status == 200, let note, let i = Slot.logoutScopes.firstIndex(of: note) else { return }
+    func recordLogout(status: Int, note: RouteOutcome?) {
+        guard status == 200, case let .logout(scope)? = note, let i = Slot.logoutScopes.firstIndex(of: scope) else { return }
         bump(Slot.logout + i)
     }
 }

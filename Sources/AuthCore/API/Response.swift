@@ -1,8 +1,17 @@
+/// What a route's answer tells its metrics beyond the status (a login that locked an account,
+/// a refresh inside the reuse window...). A value on the answer, never sent to the client.
+public enum RouteOutcome: Sendable, Equatable {
+    case rateLimited, lockout, locked, reuseGrace, reuseRevoked
+    case logout(scope: String)
+}
+
 /// A transport-free HTTP response.
 public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// What the answer tells its route's metrics beyond the status (never sent).
+    public var outcome: RouteOutcome?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status

@@ -15,8 +15,6 @@ public final class Worker {
     public let gate: Gate
     /// This worker's counters (summed by `GET /api/v1/metrics`).
     public let metrics = WorkerMetrics()
-    /// What a handler tells the metrics beyond the status (e.g. "locked", "reuse_grace"); reset per request.
-    var outcomeNote: String?
 
     public init(app: App) throws {
         self.app = app
@@ -55,27 +53,26 @@ public final class Worker {
             return profile.respond(.payloadTooLarge)
         }
         switch app.router.match(method: request.method, path: request.path) {
-        case let .found(handler, params):
-            // A write of this process (a logout, a password change, a revocation) is in the
-            // verify state before its answer leaves: denied on the very next verify.
+        case let .found(route, params):
             let started = Worker.micros()
-            outcomeNote = nil
             let response: Response
             do {
-                if let limited = rateLimited(request) { response = limited } else { response = try handler(self, request, params) }
+                if let limited = rateLimited(request) { response = limited } else { response = try route.handler(self, request, params) }
             } catch {
                 if error.status >= 500, let cause = error.cause {
                     app.log.error("\(request.method) \(request.path): \(cause)")
                 }
                 response = profile.respond(error)
             }
-            switch request.path {
-            case "/api/v1/auth/login": metrics.recordLogin(status: response.status, note: outcomeNote, micros: Worker.micros() - started)
-            case "/api/v1/auth/refresh": metrics.recordRefresh(status: response.status, note: outcomeNote)
-            case "/api/v1/auth/logout": metrics.recordLogout(status: response.status, note: outcomeNote)
-            default: break
+            switch route.metrics {
+            case .login: metrics.recordLogin(status: response.status, note: response.outcome, micros: Worker.micros() - started)
+            case .refresh: metrics.recordRefresh(status: response.status, note: response.outcome)
+            case .logout: metrics.recordLogout(status: response.status, note: response.outcome)
+            case .none: break
             }
-            if request.method != "GET" && request.method != "HEAD" { refreshAfterWrite(request, response) }
+            // A write of this process (a logout, a password change, a revocation) is in the
+            // verify state before its answer leaves: denied on the very next verify.
+            if request.method != "GET" && request.method != "HEAD" { refreshAfterWrite(route, response) }
             return response
         case .wrongMethod:
             return profile.respond(.methodNotAllowed)
@@ -88,12 +85,11 @@ public final class Worker {
     /// state before its answer leaves: denied on the very next verify. SQLite: the WAL header
     /// moved, so the marker check reads it. PostgreSQL: this process's own notification may
     /// still be in flight, so the log is read (one round trip) unless the request cannot have
-    /// revoked anything (a login, a refresh that rotated).
-    private func refreshAfterWrite(_ request: Request, _ response: Response) {
+    /// revoked anything (a route that may not revoke, answered with a success).
+    private func refreshAfterWrite(_ route: Router.Route, _ response: Response) {
         var force = false
         if db.isPostgres {
-            let harmless = (request.path == "/api/v1/auth/login" || request.path == "/api/v1/auth/refresh")
-                && response.status < 300
+            let harmless = !route.mayRevoke && response.status < 300
             force = !harmless && response.status < 500
         }
         app.verifyState.refreshIfChanged(force: force)

@@ -28,8 +28,9 @@ extension Worker {
             }
             try recordAudit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
         }
-        outcomeNote = scope   // metrics only
-        return profile.respond(200, APIProfile.successTrue)
+        var response = profile.respond(200, APIProfile.successTrue)
+        response.outcome = .logout(scope: scope)   // metrics only
+        return response
     }
 
     /// The session a logout is about: the access token's (`bearer`), else the refresh token's

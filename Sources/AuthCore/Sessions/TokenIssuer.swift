@@ -8,6 +8,8 @@ struct IssuedTokens {
     let user: User
     /// The access token's claims as signed (the browser renewal's identity; never parsed back).
     let claims: AccessClaims
+    /// A replay of the just-rotated refresh token inside the reuse window got the current pair.
+    var inGrace = false
 }
 
 extension Worker {
