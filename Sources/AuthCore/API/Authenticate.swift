@@ -48,9 +48,9 @@ extension Worker {
     }
 
     /// `?tenant_id=`: a platform_admin may name any existing tenant; anyone else only their own.
-    /// Read through the one shared parser (`gateTenant`): repeated or disguised forms are refused.
+    /// Read through the one shared parser (`Request.requestedTenant`): repeated or disguised forms are refused.
     func actingTenant(_ request: Request, homeTenant: String, isPlatformAdmin: Bool) throws(AuthError) -> String {
-        guard let requested = try gateTenant(request.query) else { return homeTenant }
+        guard let requested = try request.requestedTenant() else { return homeTenant }
         if requested == homeTenant { return homeTenant }
         guard isPlatformAdmin else { throw AuthError.forbidden("not allowed for this tenant") }
         guard (try store { try db.tenants.byID(requested) }) != nil else {

@@ -24,7 +24,7 @@ extension Worker {
             return Response(status: 204, headers: headers)
         case let .deny(error):
             var denial = verifyDenial(error, credentialSent: bearer != nil)
-            if policy.allowBrowser { denial.headers += browserDenialHeaders(request, error) }
+            if policy.allowBrowser { denial.headers += request.browserDenialHeaders(error) }
             return denial
         }
     }
@@ -64,7 +64,7 @@ extension Worker {
             guard access != nil || refresh != nil else { return (.deny(Self.missingCredential), now) }
             // A cookie rides along with any request to the site: a state-changing one must come
             // from the site itself (SameSite=Lax already keeps it off cross-site posts).
-            if !Self.isSafeMethod(request.method) {
+            if !request.isSafeMethod {
                 do { try requireSameOrigin(request) } catch { return (.deny(error), now) }
             }
             credential = .cookies(access: access, refresh: refresh)
@@ -72,7 +72,7 @@ extension Worker {
             return (.deny(Self.missingCredential), now)
         }
         let requestedTenant: String?
-        do { requestedTenant = try gateTenant(request.query) } catch { return (.deny(error), now) }
+        do { requestedTenant = try request.requestedTenant() } catch { return (.deny(error), now) }
         var decision = gate.decide(credential, policy: policy, requestedTenant: requestedTenant, now: now,
                                    store: WorkerGateStore(worker: self, request: request))
         guard case let .allow(identity, renewal, cacheable) = decision else {
@@ -82,7 +82,7 @@ extension Worker {
             }
             return (decision, now)
         }
-        if case .cookies = credential, cacheable, !Self.isCacheableMethod(request.method) {
+        if case .cookies = credential, cacheable, !request.isCacheableMethod {
             // Only a GET/HEAD allow may sit in nginx's micro-cache: an unsafe method's allow was
             // decided on Origin/Sec-Fetch-Site, which the cache key does not hold (finding 3).
             decision = .allow(identity, renewal: renewal, cacheable: false)
