@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What kind of bearer credential a string looks like (no verification). One rule, two entry
 /// points: `classify` (the verify hot path, `String`) and `init(credential:)` (any string type).
 public enum CredentialKind: Sendable {
@@ -41,7 +45,23 @@ public enum CredentialKind: Sendable {
         case nil: return nil
         case false?: break
         }
-        return hasJWTShape(b) ? .jwt : .unknown
+        return hasJWTShape(contiguous: b) ? .jwt : .unknown
+    }
+
+    /// `hasJWTShape` on contiguous bytes, the dots found by `memchr` (a byte loop over a
+    /// 250-byte token was 3.6k instructions of an allowed verify in the callgrind profile).
+    static func hasJWTShape(contiguous b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = b.baseAddress else { return false }
+        let n = b.count
+        func dot(from i: Int) -> Int? {
+            guard i < n, let p = memchr(base + i, Int32(UInt8(ascii: ".")), n - i) else { return nil }
+            return UnsafeRawPointer(p) - UnsafeRawPointer(base)
+        }
+        // Three non-empty segments: a dot after at least one byte, another after at least one
+        // more, at least one byte after it and no third dot.
+        guard let first = dot(from: 0), first > 0, let second = dot(from: first + 1), second > first + 1,
+              second + 1 < n else { return false }
+        return dot(from: second + 1) == nil
     }
 
     /// Three non-empty segments separated by dots (the only place this shape is written).

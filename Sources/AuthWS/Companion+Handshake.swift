@@ -142,8 +142,9 @@ extension Companion {
             text += "\(h.name): \(h.value)\r\n"
         }
         text += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        text += "X-Auth-Kind: user\r\nX-Auth-User-Id: \(identity.userID)\r\nX-Auth-Tenant-Id: \(identity.tenantID)\r\n"
-        text += "X-Auth-Role: \(identity.role)\r\nX-Auth-Email: \(identity.email)\r\nX-Auth-Session-Id: \(identity.sessionID)\r\n\r\n"
+        // The identity: the one field list (Identity.Field), as nginx's verify answer names it.
+        identity.identity.forEachField { field, value in text += "\(field.header): \(value)\r\n" }
+        text += "\r\n"
         return Array(text.utf8)
     }
 

@@ -1,15 +1,25 @@
+import AuthCore
+import AuthCrypto
+
 /// Who a relayed connection belongs to, taken from the verified token.
 struct WSIdentity {
-    var userID: String
-    var tenantID: String
-    var role: String
-    var email: String
-    var sessionID: String
-    var iat: Int64
-    var exp: Int64
+    /// What the Gate allowed: the one field list the upstream request carries.
+    var identity: Identity
     /// `exp` on the monotonic clock (`monoMillis()`), fixed at the upgrade: a step of the wall
     /// clock backwards must not stretch the socket past the lifetime the token had left then.
     var expMonoMillis: Int64 = .max
+
+    init(_ identity: Identity) { self.identity = identity }
+
+    init(userID: String, tenantID: String, role: String, email: String, sessionID: String, iat: Int64, exp: Int64) {
+        identity = .user(AccessClaims(iss: "", aud: "", sub: userID, tid: tenantID, email: email, role: role,
+                                      sid: sessionID, jti: "", iat: iat, exp: exp), tenant: tenantID)
+    }
+
+    var userID: String { identity[.userID] ?? "" }
+    var sessionID: String { identity[.sessionID] ?? "" }
+    var tenantID: String { identity[.tenantID] ?? "" }
+    var exp: Int64 { identity.expires }
 }
 
 /// One client connection and, once authorized, its upstream connection.

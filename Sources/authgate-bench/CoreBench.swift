@@ -32,7 +32,7 @@ enum CoreBench {
                                       email: user.email, role: user.role, sid: session.id, jti: UUIDs.random(),
                                       iat: now, exp: now + 3600)
             let token = JWT.sign(claims, key: ring.signing)
-            let policy = VerifyPolicy(allow: nil, roles: nil)
+            let policy = GatePolicy()
             let baseHeaders = ["host": "127.0.0.1", "user-agent": "wrk", "accept": "*/*"]
             var withToken = baseHeaders
             withToken["authorization"] = "Bearer \(token)"
@@ -44,7 +44,7 @@ enum CoreBench {
             var withCookie = baseHeaders
             withCookie["cookie"] = "__Host-authgate=\(token)"
             let byCookie = Request(method: "GET", path: "/demo/dashboard/", headers: withCookie,
-                                   verify: VerifyPolicy(allow: "user browser", roles: nil))
+                                   verify: GatePolicy(kinds: [.user, .browser]))
             guard worker.handle(byCookie).status == 204 else { fail("verify did not allow the bench token as a cookie") }
 
             if let only = args.values["only"], only == "verify" || only == "cookie" {  // for profilers: one verify loop alone

@@ -105,7 +105,7 @@ struct FastCGIParams {
         if path.isEmpty { path = documentURI }
         return Request(method: method.isEmpty ? "GET" : method, path: path, query: query,
                        headers: headers, remoteAddress: remoteAddress,
-                       verify: isVerify ? VerifyPolicy(allow: allow, roles: roles, requireAAL: requireAAL) : nil)
+                       verify: isVerify ? GatePolicy(allow: allow, roles: roles, requireAAL: requireAAL) : nil)
     }
 
     /// The path for the access line: never the query. A verify is logged under its location.

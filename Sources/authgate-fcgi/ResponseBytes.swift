@@ -16,15 +16,11 @@ enum ResponseBytes {
         }
         var hasLength = false
         for (name, value) in response.headers {
-            guard isToken(name), isFieldValue(value) else {
+            guard let isLength = append(name, value, to: &out) else {
                 log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
                 continue
             }
-            if !hasLength, isContentLength(name) { hasLength = true }
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+            if isLength { hasLength = true }
         }
         if !hasLength, !response.body.isEmpty {
             out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
@@ -38,21 +34,55 @@ enum ResponseBytes {
     private static let status401 = Array("Status: 401 \(reasonPhrase(401))\r\n".utf8)
     private static let status403 = Array("Status: 403 \(reasonPhrase(403))\r\n".utf8)
 
-    /// Case-insensitive "content-length" without allocating a lowercased copy per header.
-    private static func isContentLength(_ name: String) -> Bool {
-        let target = "content-length".utf8
-        guard name.utf8.count == target.count else { return false }
-        return zip(name.utf8, target).allSatisfy { a, b in (a | 0x20) == b || (a == b) }
-    }
-
-    private static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { b in
-            b > 32 && b < 127 && b != UInt8(ascii: ":")
+    /// Appends `name: value` CRLF when the name is a token and the value has no CR, LF, NUL or
+    /// other control character (tab allowed); nil (nothing appended) otherwise, else whether the
+    /// header is a Content-Length. One pass over each string's contiguous UTF-8: the generic
+    /// UTF8View walks (validation, a byte-wise append) were 15k instructions of an allowed verify's
+    /// seven headers in the callgrind profile.
+    private static func append(_ name: String, _ value: String, to out: inout [UInt8]) -> Bool? {
+        var name = name
+        var value = value
+        return name.withUTF8 { n -> Bool? in
+            value.withUTF8 { v -> Bool? in
+                guard !n.isEmpty, n.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }),
+                      v.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else { return nil }
+                out.append(contentsOf: n)
+                out.append(UInt8(ascii: ":"))
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: v)
+                out.append(13)
+                out.append(10)
+                return isContentLength(n)
+            }
         }
     }
 
-    /// No CR, LF, NUL or other control characters (tab allowed).
-    private static func isFieldValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { b in b == 9 || (b >= 32 && b != 127) }
+    /// Case-insensitive "content-length" without allocating a lowercased copy per header.
+    private static func isContentLength(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let target = "content-length".utf8
+        guard name.count == target.count else { return false }
+        return zip(name, target).allSatisfy { a, b in (a | 0x20) == b || (a == b) }
+    }
+}
+
+/// HTTP reason phrases for the FastCGI `Status:` line (the core's answers carry only the status).
+func reasonPhrase(_ status: Int) -> String {
+    switch status {
+    case 200: "OK"
+    case 201: "Created"
+    case 204: "No Content"
+    case 302: "Found"
+    case 303: "See Other"
+    case 400: "Bad Request"
+    case 401: "Unauthorized"
+    case 403: "Forbidden"
+    case 404: "Not Found"
+    case 405: "Method Not Allowed"
+    case 413: "Payload Too Large"
+    case 429: "Too Many Requests"
+    case 500: "Internal Server Error"
+    case 502: "Bad Gateway"
+    case 503: "Service Unavailable"
+    default: "Status"
     }
 }

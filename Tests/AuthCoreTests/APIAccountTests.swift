@@ -54,12 +54,12 @@ import Testing
         #expect(h.call("GET", "/api/v1/auth/me", bearer: a).status == 200)
         let s = h.call("GET", "/api/v1/auth/sessions", bearer: a)
         #expect(s.status == 403 && s.json?.errorCode == "password_change_required")
-        let v = h.call("GET", "/anything", bearer: a, verify: VerifyPolicy(allow: nil, roles: nil))
+        let v = h.call("GET", "/anything", bearer: a, verify: GatePolicy())
         #expect(v.status == 403)
         #expect(h.call("POST", "/api/v1/auth/me/password",
                        json: #"{"current_password":"correct horse battery","new_password":"now a good password"}"#, bearer: a).status == 200)
         #expect(h.call("GET", "/api/v1/auth/sessions", bearer: a).status == 200)
-        #expect(h.call("GET", "/anything", bearer: a, verify: VerifyPolicy(allow: nil, roles: nil)).status == 204)
+        #expect(h.call("GET", "/anything", bearer: a, verify: GatePolicy()).status == 204)
     }
 
     @Test func sessionsListAndRevoke() throws {

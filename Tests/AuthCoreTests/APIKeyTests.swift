@@ -4,10 +4,10 @@ import Testing
 @testable import AuthCore
 
 @Suite struct APIKeyAndVerifyTests {
-    let user = VerifyPolicy(allow: nil, roles: nil)
-    let keys = VerifyPolicy(allow: "api_key", roles: nil)
-    let nodes = VerifyPolicy(allow: "node", roles: nil)
-    let admins = VerifyPolicy(allow: "user", roles: "admin platform_admin")
+    let user = GatePolicy()
+    let keys = GatePolicy(kinds: .apiKey)
+    let nodes = GatePolicy(kinds: .node)
+    let admins = GatePolicy(roles: ["admin", "platform_admin"])
 
     @Test func projectsKeysNodesAndTheGate() throws {
         let h = try APIHarness()

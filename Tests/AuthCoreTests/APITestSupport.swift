@@ -55,7 +55,7 @@ final class APIHarness {
     }
 
     func call(_ method: String, _ target: String, json: String? = nil, bearer: String? = nil,
-              headers: [String: String] = [:], verify: VerifyPolicy? = nil) -> (status: Int, json: JSON?, response: Response) {
+              headers: [String: String] = [:], verify: GatePolicy? = nil) -> (status: Int, json: JSON?, response: Response) {
         let parts = target.split(separator: "?", maxSplits: 1)
         var h = headers
         if let bearer { h["authorization"] = "Bearer \(bearer)" }

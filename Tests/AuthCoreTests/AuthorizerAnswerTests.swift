@@ -1,63 +1,57 @@
 @testable import AuthCore
+import AuthCrypto
 import Testing
 
-/// Issue 15: the FastCGI Authorizer's answer is the verify answer in the Authorizer's terms.
-@Suite("Authorizer answer")
-struct AuthorizerAnswerTests {
-    @Test func allowBecomesStatus200WithVariables() {
-        let verify = Response(status: 204, headers: [
-            ("X-Auth-Home-Tenant-Id", "home"), ("X-Auth-Kind", "user"), ("X-Auth-User-Id", "u1"),
-            ("X-Auth-Tenant-Id", "t1"), ("X-Auth-Role", "agent"), ("X-Auth-Email", "a@b.test"),
-            ("X-Auth-Session-Id", "s1"), ("X-Accel-Expires", "@1"),
-        ])
-        let answer = Worker.authorizerAnswer(verify, profile: .twoSignal)
-        #expect(answer.status == 200 && answer.body.isEmpty)
-        #expect(answer.headers.map(\.0) == ["Variable-AUTH_HOME_TENANT_ID", "Variable-AUTH_KIND", "Variable-AUTH_USER_ID",
-                                            "Variable-AUTH_TENANT_ID", "Variable-AUTH_ROLE", "Variable-AUTH_EMAIL",
-                                            "Variable-AUTH_SESSION_ID"])
-        #expect(answer.header("Variable-AUTH_USER_ID") == "u1")
+/// Issue 15 / issue 20: every door renders the one ordered identity field list (the FastCGI
+/// Authorizer's `Variable-AUTH_*`, nginx's `X-Auth-*`); the Authorizer renderer itself lives in
+/// authgate-fcgi and runs through real Apache and lighttpd in AuthorizerRoleTests.
+@Suite("Identity field list")
+struct IdentityFieldListTests {
+    static let claims = AccessClaims(iss: "i", aud: "a", sub: "u1", tid: "home", email: "a@b.test", role: "platform_admin",
+                                     sid: "s1", jti: "j", iat: 1, exp: 2)
+
+    func rendered(_ identity: Identity) -> [(String, String, String)] {
+        var out: [(String, String, String)] = []
+        identity.forEachField { out.append(($0.header, $0.variable, $1)) }
+        return out
     }
 
-    @Test(arguments: [APIProfile.twoSignal, .get2dial])
-    func denialsCarryTheProfilesEnvelope(_ profile: APIProfile) {
-        let none = Worker.authorizerAnswer(Response(status: 401, headers: [("WWW-Authenticate", "Bearer")]), profile: profile)
-        #expect(none.status == 401 && none.header("WWW-Authenticate") == "Bearer")
-        #expect(none.header("Content-Type") == "application/json")
-        let text = String(decoding: none.body, as: UTF8.self)
-        #expect(text.contains("\"invalid_token\""))
-        #expect(text.hasPrefix(profile == .get2dial ? "{\"status\":\"error\"" : "{\"data\":null"))
-        let bad = Worker.authorizerAnswer(Response(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]),
-                                          profile: profile)
-        #expect(bad.header("WWW-Authenticate") == "Bearer error=\"invalid_token\"")
-        let pending = Worker.authorizerAnswer(Response(status: 403, headers: [("X-Auth-Error", "password_change_required")]),
-                                              profile: profile)
-        #expect(pending.status == 403 && String(decoding: pending.body, as: UTF8.self).contains("password_change_required"))
-        let forbidden = Worker.authorizerAnswer(Response(status: 403, headers: [("X-Auth-Error", "forbidden")]), profile: profile)
-        #expect(forbidden.status == 403 && forbidden.header("Variable-AUTH_KIND") == nil)
+    @Test func userFieldsInTheListsOrder() {
+        let fields = rendered(.user(Self.claims, tenant: "t1"))
+        #expect(fields.map(\.1) == ["AUTH_KIND", "AUTH_USER_ID", "AUTH_TENANT_ID", "AUTH_HOME_TENANT_ID", "AUTH_ROLE",
+                                    "AUTH_EMAIL", "AUTH_SESSION_ID", "AUTH_AAL", "AUTH_AMR"])
+        #expect(fields.map(\.0) == ["X-Auth-Kind", "X-Auth-User-Id", "X-Auth-Tenant-Id", "X-Auth-Home-Tenant-Id",
+                                    "X-Auth-Role", "X-Auth-Email", "X-Auth-Session-Id", "X-Auth-AAL", "X-Auth-AMR"])
+        #expect(fields.map(\.2) == ["user", "u1", "t1", "home", "platform_admin", "a@b.test", "s1", "1", "pwd"])
+        // Issue 21: a level-2 token renders its level and methods.
+        var strong = Self.claims
+        strong.aal = 2
+        strong.amr = ["pwd", "otp"]
+        #expect(rendered(.user(strong, tenant: "home")).suffix(2).map(\.2) == ["2", "pwd otp"])
+        // In its own tenant: no home tenant.
+        #expect(!rendered(.user(Self.claims, tenant: "home")).contains { $0.1 == "AUTH_HOME_TENANT_ID" })
     }
 
-    @Test func variableNames() {
-        #expect(Worker.variableName("X-Auth-Node-Id") == "AUTH_NODE_ID")
-        #expect(Worker.variableName("x-auth-project-id") == "AUTH_PROJECT_ID")
-        #expect(Worker.variableName("X-Auth-Error") == nil)
-        #expect(Worker.variableName("X-Accel-Expires") == nil)
-        #expect(Worker.variableName("X-Auth-") == nil)
+    @Test func keyAndNodeFields() {
+        let key = rendered(.apiKey(APIKeyIdentity(keyID: "k", projectID: "p", tenantID: "t")))
+        #expect(key.map(\.1) == ["AUTH_KIND", "AUTH_TENANT_ID", "AUTH_PROJECT_ID"])
+        #expect(key.map(\.2) == ["api_key", "t", "p"])
+        let node = rendered(.node(NodeIdentity(nodeID: "n", tenantID: "t", name: "x")))
+        #expect(node.map(\.1) == ["AUTH_KIND", "AUTH_TENANT_ID", "AUTH_NODE_ID"])
     }
-}
 
-/// Review finding 12: only the nine identity headers become Authorizer variables.
-@Suite("Authorizer variables whitelist")
-struct AuthorizerVariableWhitelistTests {
-    @Test func renewalCookiesNeverBecomeVariables() {
-        let verify = Response(status: 204, headers: [
-            ("X-Auth-Kind", "user"), ("X-Auth-User-Id", "u1"), ("X-Auth-Project-Id", "p"), ("X-Auth-Node-Id", "n"),
-            ("X-Auth-Set-Cookie", "__Host-authgate=v1.x"), ("X-Auth-Set-Refresh-Cookie", "__Host-authgate-refresh=v1.y"),
-            ("X-Auth-Login", "/login"), ("X-Auth-Anything", "z"),
-        ])
-        let answer = Worker.authorizerAnswer(verify, profile: .twoSignal)
-        #expect(answer.headers.map(\.0) == ["Variable-AUTH_KIND", "Variable-AUTH_USER_ID", "Variable-AUTH_PROJECT_ID",
-                                            "Variable-AUTH_NODE_ID"])
-        #expect(Worker.variableName("X-Auth-Set-Refresh-Cookie") == nil)
-        #expect(Worker.variableName("X-Auth-Set-Cookie") == nil)
+    /// Review finding 12: only identity fields become variables, never a cookie or an error:
+    /// the list has eleven fields and each renders under its own name.
+    @Test func theListIsClosed() {
+        var variables: [String] = []
+        var i = 0
+        while let field = Identity.Field(rawValue: i) {
+            variables.append(field.variable)
+            #expect(field.header.lowercased().replacingOccurrences(of: "-", with: "_") == "x_" + field.variable.lowercased())
+            i += 1
+        }
+        #expect(variables.count == Identity.Field.count)
+        #expect(variables == ["AUTH_KIND", "AUTH_USER_ID", "AUTH_TENANT_ID", "AUTH_HOME_TENANT_ID", "AUTH_ROLE",
+                              "AUTH_EMAIL", "AUTH_SESSION_ID", "AUTH_PROJECT_ID", "AUTH_NODE_ID", "AUTH_AAL", "AUTH_AMR"])
     }
 }

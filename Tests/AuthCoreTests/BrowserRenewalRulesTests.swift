@@ -8,7 +8,7 @@ import Testing
 /// plain-HTTP origins refused in the settings.
 @Suite("Browser rules: renewal and caching hardened")
 struct BrowserRenewalRulesTests {
-    static let browser = VerifyPolicy(allow: "user browser", roles: nil)
+    static let browser = GatePolicy(kinds: [.user, .browser])
     static let site = ["origin": "https://auth.example", "host": "auth.example"]
 
     /// Logs in by cookie; returns (access cookie pair, refresh cookie pair, session id).
@@ -45,8 +45,8 @@ struct BrowserRenewalRulesTests {
         try h.user("pat@demo.local", tenant: demo, mustChange: true)
         let alice = try cookieLogin(h, "alice@demo.local")
         let before = try counter(h, alice.session)
-        let admins = VerifyPolicy(allow: "user browser", roles: "admin")
-        let denials: [(String, VerifyPolicy, String)] = [
+        let admins = GatePolicy(kinds: [.user, .browser], roles: ["admin"])
+        let denials: [(String, GatePolicy, String)] = [
             ("/app", admins, "forbidden"), ("/app?tenant_id=\(other.id)", Self.browser, "forbidden"),
         ]
         for (target, policy, code) in denials {
@@ -110,7 +110,9 @@ struct BrowserRenewalRulesTests {
 
     @Test func throttleMemoryIsBounded() {
         let throttle = RenewalThrottle(maxPerStripe: 20)
-        let renewal = RenewalThrottle.Renewal(accessToken: "a", cookies: nil)
+        let claims = AccessClaims(iss: "i", aud: "a", sub: "u", tid: "t", email: "e", role: "agent", sid: "s", jti: "j",
+                                  iat: 1, exp: 2)
+        let renewal = RenewalThrottle.Renewal(accessToken: "a", claims: claims, cookies: nil)
         func attempt(_ i: Int, at now: Int64) -> Bool {
             (try? throttle.renew(sessionID: "s\(i)", counter: 1, now: now, admit: { _ in }) { _ in renewal }) != nil
         }

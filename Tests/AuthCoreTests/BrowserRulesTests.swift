@@ -101,10 +101,10 @@ struct BrowserRulesTests {
         #expect(set.count == 2)
         let jar = set.joined(separator: "; ")
         let refresh = String(set[1])
-        let browser = VerifyPolicy(allow: "user browser", roles: nil)
+        let browser = GatePolicy(kinds: [.user, .browser])
         let ok = h.call("GET", "/app", headers: ["cookie": jar], verify: browser).response
         #expect(ok.status == 204 && ok.header("x-auth-email") == "alice@demo.local" && ok.header("x-auth-set-cookie") == nil)
-        #expect(h.call("GET", "/app", headers: ["cookie": jar], verify: VerifyPolicy(allow: "user", roles: nil)).status == 401)
+        #expect(h.call("GET", "/app", headers: ["cookie": jar], verify: GatePolicy()).status == 401)
         let away = h.call("GET", "/app?x=1", verify: browser).response
         #expect(away.status == 401 && away.header("x-auth-login") == "/auth/login?return_to=/app%3Fx%3D1")
         #expect(h.call("GET", "/app", headers: ["accept": "application/json"], verify: browser).response.header("x-auth-login") == nil)

@@ -103,9 +103,9 @@ import Testing
         let pid = try #require(h.call("POST", "/api/v1/projects", json: #"{"name":"p"}"#, bearer: admin).json?.data?["id"]?.stringValue)
         let key = try #require(h.call("POST", "/api/v1/projects/\(pid)/api-keys", json: "{}", bearer: admin).json?.data?["key"]?.stringValue)
         let node = try #require(h.call("POST", "/api/v1/admin/nodes", json: #"{"name":"n"}"#, bearer: admin).json?.data?["key"]?.stringValue)
-        let cases: [(String, VerifyPolicy)] = [(admin, VerifyPolicy(allow: "user", roles: nil)),
-                                              (key, VerifyPolicy(allow: "api_key", roles: nil)),
-                                              (node, VerifyPolicy(allow: "node", roles: nil))]
+        let cases: [(String, GatePolicy)] = [(admin, GatePolicy()),
+                                              (key, GatePolicy(kinds: .apiKey)),
+                                              (node, GatePolicy(kinds: .node))]
         for (credential, policy) in cases {
             #expect(h.call("GET", "/x?tenant_id=\(t.id)", bearer: credential, verify: policy).status == 204)
             #expect(h.call("GET", "/x?tenant_id=\(other.id)", bearer: credential, verify: policy).status == 403)

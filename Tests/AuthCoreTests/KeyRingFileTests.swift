@@ -85,7 +85,7 @@ import Testing
         let t = try h.tenant("retire.test")
         try h.user("agent@retire.test", tenant: t)
         let (old, _) = h.login("agent@retire.test")
-        let policy = VerifyPolicy(allow: nil, roles: nil)
+        let policy = GatePolicy()
         #expect(h.call("GET", "/x", bearer: old, verify: policy).status == 204)
         let path = h.app.settings.keysFile
         let oldKid = try KeyRing.load(path: path).signing.kid

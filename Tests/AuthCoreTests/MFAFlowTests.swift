@@ -7,8 +7,8 @@ import Testing
 /// The second factor through the core router (both stores: scripts/test.sh runs this suite on
 /// PostgreSQL too). Codes come from python3 (PyTOTP), never from Authgate's TOTP code.
 @Suite struct MFAFlowTests {
-    let aal2 = VerifyPolicy(allow: nil, roles: nil, requireAAL: 2)
-    let any = VerifyPolicy(allow: nil, roles: nil)
+    let aal2 = GatePolicy(requiredLevel: 2)
+    let any = GatePolicy()
 
     @Test(arguments: ["2signal", "get2dial"])
     func enrolLoginVerifyOnceAndTheGate(profile: String) throws {

@@ -8,9 +8,9 @@ import Testing
 /// PostgreSQL after the copy: logins, refreshes of sessions made before the move, access tokens
 /// issued before it, API keys, node keys, revocations, audit.
 @Suite(.serialized) struct StoreMigrationTests {
-    let user = VerifyPolicy(allow: nil, roles: nil)
-    let keys = VerifyPolicy(allow: "api_key", roles: nil)
-    let nodes = VerifyPolicy(allow: "node", roles: nil)
+    let user = GatePolicy()
+    let keys = GatePolicy(kinds: .apiKey)
+    let nodes = GatePolicy(kinds: .node)
 
     @Test func sqliteDataKeepsWorkingOnPostgres() throws {
         let source = try TempDir("authgate-migrate")
@@ -63,7 +63,7 @@ import Testing
         let w = try new.makeWorker()
         #expect(w.db.isPostgres)
         func call(_ method: String, _ target: String, json: String? = nil, bearer: String? = nil,
-                  verify: VerifyPolicy? = nil) -> (status: Int, json: JSON?) {
+                  verify: GatePolicy? = nil) -> (status: Int, json: JSON?) {
             var h: [String: String] = [:]
             if let bearer { h["authorization"] = "Bearer \(bearer)" }
             if json != nil { h["content-type"] = "application/json" }

@@ -7,7 +7,7 @@ import Testing
 /// The verify hot path's shortcuts (per-worker verified-token memo, per-worker key ring
 /// snapshot, wal-index change watch) must never change an answer.
 @Suite struct VerifyFastPathTests {
-    let user = VerifyPolicy(allow: nil, roles: nil)
+    let user = GatePolicy()
 
     @Test func memoizedTokenStillSeesRevocationFromAnotherConnection() throws {
         let h = try APIHarness()

@@ -268,7 +268,7 @@ import Testing
         #expect(!out.lowercased().contains("extensions"))
         #expect(out.contains("Sec-WebSocket-Protocol: chat\r\n"))
         #expect(out.contains("X-Auth-Kind: user\r\nX-Auth-User-Id: u1\r\nX-Auth-Tenant-Id: t1\r\nX-Auth-Role: agent\r\n"))
-        #expect(out.hasSuffix("X-Auth-Session-Id: s1\r\n\r\n"))
+        #expect(out.hasSuffix("X-Auth-Session-Id: s1\r\nX-Auth-AAL: 1\r\nX-Auth-AMR: pwd\r\n\r\n"))
     }
 
     @Test func routeTableSyntax() throws {

@@ -316,7 +316,10 @@ struct TwoHostTests {
                 }
             }
             // State converged: logins work on both hosts again.
-            for host in h.hosts { #expect(try host.login("late@demo.local").status == 200) }
+            for host in h.hosts {
+                let login = try host.login("late@demo.local")
+                #expect(login.status == 200, "\(login.status) \(login.text)")
+            }
 
             // The WebSocket survived the blink; a revocation now closes it within a second (a new
             // one when the outage killed it: the bound after recovery is checked either way).

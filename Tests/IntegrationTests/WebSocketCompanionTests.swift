@@ -55,6 +55,7 @@ import Glibc
         let expected: [(String, String)] = [
             ("x-auth-kind", "user"), ("x-auth-user-id", agent.userID), ("x-auth-tenant-id", agent.tenantID),
             ("x-auth-role", "agent"), ("x-auth-email", agent.email), ("x-auth-session-id", agent.sessionID),
+            ("x-auth-aal", "1"), ("x-auth-amr", "pwd"),   // issue 21: the level and methods, from the one field list
         ]
         #expect(identity.map(\.0) == expected.map(\.0), "\(identity)")
         #expect(identity.map(\.1) == expected.map(\.1), "\(identity)")

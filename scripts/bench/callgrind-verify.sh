@@ -5,7 +5,8 @@
 # connection each, nginx's params: scripts/bench/fcgi-verify-load.py), dumps, and prints the
 # transport and worker threads' instructions divided by N (the connection reader, which accepts
 # and parses, and the workers; libfcgi builds: the threads that ran FCGX_Accept_r; the verify-state
-# refresher thread and the main thread are left out), for AUTH_METRICS=on and off.
+# refresher thread and the main thread are left out), for AUTH_METRICS=on and off; then the same
+# for N requests without any credential (the 401 the issue-20 ratio compares an allow with).
 #   usage: scripts/bench/callgrind-verify.sh [BIN_DIR=.build/release]   env: N=2000 WARM=200
 #   CALLGRIND_KEEP=DIR keeps the callgrind.out files (callgrind_annotate them)
 set -eu
@@ -43,17 +44,26 @@ for metrics in on off; do
     callgrind_control -z "$pid" >/dev/null
     python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$N" >&2
     callgrind_control -d "$pid" >/dev/null
+    callgrind_control -z "$pid" >/dev/null
+    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" - "$N" 401 >&2
+    callgrind_control -d "$pid" >/dev/null
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-    # The dump after -z: one file per thread (*-NN); the transport and worker threads are the ones
-    # that ran the connection reader or a FastCGI exchange (FCGX_Accept_r before issue 19).
-    total=0
-    for f in "$out"/callgrind.out.*.1-*; do
-        [ -e "$f" ] || continue
-        if grep -qE "FCGX_Accept_r|ConnectionReader|FastCGIExchange" "$f"; then
-            ir="$(awk '/^summary:/ {print $2}' "$f")"
-            total=$((total + ${ir:-0}))
-        fi
+    # Each dump after -z: one file per thread (*.D-NN, D the dump's number); the transport and
+    # worker threads are the ones that ran the connection reader or a FastCGI exchange
+    # (FCGX_Accept_r before issue 19).
+    for dump in 1 2; do
+        total=0
+        for f in "$out"/callgrind.out.*."$dump"-*; do
+            [ -e "$f" ] || continue
+            if grep -qE "FCGX_Accept_r|ConnectionReader|FastCGIExchange" "$f"; then
+                ir="$(awk '/^summary:/ {print $2}' "$f")"
+                total=$((total + ${ir:-0}))
+            fi
+        done
+        if [ "$dump" = 1 ]; then what="allowed verify (204)"; allowed=$((total / N)); else what="no-credential verify (401)"; fi
+        printf 'AUTH_METRICS=%s: %s instructions per %s (reader + workers, %s verifies)\n' "$metrics" "$((total / N))" "$what" "$N"
     done
-    printf 'AUTH_METRICS=%s: %s instructions per verify (reader + workers, %s verifies)\n' "$metrics" "$((total / N))" "$N"
+    printf 'AUTH_METRICS=%s: allowed / no-credential = %s\n' "$metrics" \
+        "$(awk -v a="$allowed" -v b="$((total / N))" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')"
     if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP/$metrics"; cp "$out"/callgrind.out.* "$CALLGRIND_KEEP/$metrics/"; fi
 done

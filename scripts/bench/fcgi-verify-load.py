@@ -3,7 +3,8 @@
 params nginx's verify location sends for a browser request (the headers a real client carries:
 User-Agent, Accept*, a cookie). For instruction counts under callgrind (scripts/bench/callgrind-verify.sh):
 no nginx, no wrk, the same bytes every time.
-usage: fcgi-verify-load.py SOCKET TOKEN N [expect_status]"""
+usage: fcgi-verify-load.py SOCKET TOKEN N [expect_status]
+TOKEN "-": no Authorization param at all (the no-credential 401)."""
 import socket, struct, sys
 
 
@@ -31,8 +32,9 @@ def request(token):
         ("HTTP_ACCEPT", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         ("HTTP_ACCEPT_ENCODING", "gzip, deflate, br"), ("HTTP_ACCEPT_LANGUAGE", "en-GB,en;q=0.9"),
         ("HTTP_COOKIE", "theme=dark; _ga=GA1.1.123456789.1700000000; lang=en"),
-        ("HTTP_AUTHORIZATION", "Bearer " + token),
     ]
+    if token != "-":
+        params.append(("HTTP_AUTHORIZATION", "Bearer " + token))
     body = b"".join(pair(k, v) for k, v in params)
     return (record(1, struct.pack(">HB5x", 1, 0)) + record(4, body) + record(4, b"") + record(5, b""))
 

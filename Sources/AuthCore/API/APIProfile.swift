@@ -29,6 +29,8 @@ public enum APIProfile: String, Sendable {
         if error.code == "invalid_token" && !headers.contains(where: { $0.0 == "WWW-Authenticate" }) {
             headers.append(("WWW-Authenticate", "Bearer error=\"invalid_token\""))
         }
-        return .json(error.status, self.error(code: error.code, message: error.message).encoded(), headers: headers)
+        var response = Response.json(error.status, self.error(code: error.code, message: error.message).encoded(), headers: headers)
+        response.outcome = error.outcome
+        return response
     }
 }

@@ -6,6 +6,8 @@ public struct AuthError: Error, Sendable, Equatable {
     public var message: String
     public var cause: String?
     public var headers: [(String, String)]
+    /// For the route's metrics only (the profile's answer carries it as `Response.outcome`).
+    public var outcome: RouteOutcome?
 
     public init(status: Int, code: String, message: String, cause: String? = nil,
                 headers: [(String, String)] = []) {
@@ -18,6 +20,13 @@ public struct AuthError: Error, Sendable, Equatable {
 
     public static func == (a: AuthError, b: AuthError) -> Bool {
         a.status == b.status && a.code == b.code && a.message == b.message
+    }
+
+    /// The same error, telling the metrics `outcome`.
+    func noting(_ outcome: RouteOutcome) -> AuthError {
+        var e = self
+        e.outcome = outcome
+        return e
     }
 
     public static func invalidRequest(_ message: String = "invalid request") -> AuthError {

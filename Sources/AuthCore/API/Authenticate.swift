@@ -10,51 +10,27 @@ struct Principal {
 }
 
 extension Worker {
-    /// Checks a session token exactly as the verify route does: signature, kid, iss/aud,
-    /// exp/iat with leeway, then the live session state (revoked, disabled, password change).
+    /// The request's bearer as a session token (`authenticate(token:)`).
     func authenticate(_ request: Request, allowPendingPasswordChange: Bool = false) throws(AuthError) -> Principal {
-        guard let bearer = request.bearer, !bearer.isEmpty else {
+        try authenticate(token: request.bearer, allowPendingPasswordChange: allowPendingPasswordChange)
+    }
+
+    /// A session token, checked by the Gate's one session-token rule (the verify route's):
+    /// signature, kid, iss/aud, exp/iat with leeway, then the live session state (revoked,
+    /// disabled, password change). The browser flows pass the access cookie.
+    func authenticate(token: String?, allowPendingPasswordChange: Bool = false) throws(AuthError) -> Principal {
+        guard let token, !token.isEmpty else {
             throw AuthError(status: 401, code: "invalid_token", message: "missing access token",
                             headers: [("WWW-Authenticate", "Bearer")])
         }
-        switch CredentialKind.classify(bearer) {
+        switch CredentialKind.classify(token) {
         case .apiKey, .node:
             throw AuthError.forbidden("this route needs a session token")
         case .jwt, .unknown:
             break
         }
-        let claims = try checkAccessToken(bearer)
-        guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
-        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
-        case .ok: break
-        case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
-        case .passwordChangeRequired:
-            if !allowPendingPasswordChange { throw AuthError.passwordChangeRequired }
-        }
-        return Principal(claims: claims)
-    }
-
-    /// Signature and claims only (the session's state is `state.sessionCheck`).
-    /// A token this worker already verified under the same key ring skips the HMAC and the
-    /// claims parse (the result depends only on the token, the ring, iss/aud and the clock);
-    /// exp/iat are re-checked against the current time by the rule `JWT.verify` uses
-    /// (`AccessClaims.timeError`).
-    func checkAccessToken(_ token: String) throws(AuthError) -> AccessClaims {
-        let now = Time.now()
-        let ring = app.keys.current(cache: &tokenMemo.ringCache)
-        let leeway = settings.clockLeeway
-        let claims: AccessClaims
-        if let known = tokenMemo.claims(for: token, ring: ring) {
-            guard known.timeError(now: now, leeway: leeway) == nil else { throw AuthError.invalidToken() }
-            claims = known
-        } else {
-            let result = JWT.verify(token, ring: ring, issuer: settings.issuer,
-                                    audience: settings.audience, now: now, leeway: leeway)
-            guard case let .success(verified) = result else { throw AuthError.invalidToken() }
-            tokenMemo.remember(token, verified, ring: ring)
-            claims = verified
-        }
-        return claims
+        return Principal(claims: try gate.sessionToken(token, now: Time.now(),
+                                                       allowPendingPasswordChange: allowPendingPasswordChange))
     }
 
     /// Roles admin and platform_admin; the acting tenant honours a platform_admin's `?tenant_id=`.
@@ -72,9 +48,9 @@ extension Worker {
     }
 
     /// `?tenant_id=`: a platform_admin may name any existing tenant; anyone else only their own.
-    /// Read through the one shared parser (`gateTenant`): repeated or disguised forms are refused.
+    /// Read through the one shared parser (`Request.requestedTenant`): repeated or disguised forms are refused.
     func actingTenant(_ request: Request, homeTenant: String, isPlatformAdmin: Bool) throws(AuthError) -> String {
-        guard let requested = try gateTenant(request.query) else { return homeTenant }
+        guard let requested = try request.requestedTenant() else { return homeTenant }
         if requested == homeTenant { return homeTenant }
         guard isPlatformAdmin else { throw AuthError.forbidden("not allowed for this tenant") }
         guard (try store { try db.tenants.byID(requested) }) != nil else {

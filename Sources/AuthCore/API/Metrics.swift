@@ -56,27 +56,35 @@ public final class WorkerMetrics: @unchecked Sendable {
         bump(base + buckets.count + 1, by: micros)
     }
 
-    /// A verify answer: kind from `X-Auth-Kind` on an allow.
-    func recordVerify(_ response: Response, micros: Int) {
-        let outcome = response.status == 403 ? 2 : (response.status >= 200 && response.status < 300 ? 0 : 1)
+    /// A verify decision: allowed (by the identity's kind), unauthenticated or forbidden.
+    func recordVerify(_ decision: Decision, micros: Int) {
+        let outcome: Int
         var kind = 3
-        if outcome == 0, let k = response.headers.first(where: { $0.0 == "X-Auth-Kind" })?.1 {
-            kind = k == "user" ? 0 : k == "api_key" ? 1 : k == "node" ? 2 : 3
+        switch decision {
+        case let .allow(identity, _, _):
+            outcome = 0
+            switch identity.kind {
+            case .user: kind = 0
+            case .apiKey: kind = 1
+            case .node: kind = 2
+            }
+        case let .deny(error):
+            outcome = error.status == 403 ? 2 : 1
         }
         bump(Slot.verify + kind * Slot.verifyOutcomes.count + outcome)
         observe(Slot.verifyHist, buckets: Slot.verifyBuckets, micros: micros)
     }
 
-    func recordLogin(status: Int, note: String?, micros: Int) {
-        let outcome = status == 200 ? 0 : status == 503 ? 4 : status == 429 ? 3 : note == "locked" ? 2 : 1
+    func recordLogin(status: Int, note: RouteOutcome?, micros: Int) {
+        let outcome = status == 200 ? 0 : status == 503 ? 4 : status == 429 ? 3 : note == .locked ? 2 : 1
         if status == 200 || status == 401 || status == 503 || status == 429 { bump(Slot.login + outcome) }
-        if note == "lockout" { bump(Slot.lockouts) }
+        if note == .lockout { bump(Slot.lockouts) }
         observe(Slot.loginHist, buckets: Slot.loginBuckets, micros: micros)
     }
 
-    func recordRefresh(status: Int, note: String?) {
+    func recordRefresh(status: Int, note: RouteOutcome?) {
         guard status == 200 || status == 401 else { return }
-        let outcome = status == 200 ? (note == "reuse_grace" ? 1 : 0) : (note == "reuse_revoked" ? 2 : 3)
+        let outcome = status == 200 ? (note == .reuseGrace ? 1 : 0) : (note == .reuseRevoked ? 2 : 3)
         bump(Slot.refresh + outcome)
     }
 
@@ -85,8 +93,8 @@ public final class WorkerMetrics: @unchecked Sendable {
         bump(Slot.storage + (StorageError.Failure.allCases.firstIndex(of: kind) ?? 0))
     }
 
-    func recordLogout(status: Int, note: String?) {
-        guard status == 200, let note, let i = Slot.logoutScopes.firstIndex(of: note) else { return }
+    func recordLogout(status: Int, note: RouteOutcome?) {
+        guard status == 200, case let .logout(scope)? = note, let i = Slot.logoutScopes.firstIndex(of: scope) else { return }
         bump(Slot.logout + i)
     }
 }

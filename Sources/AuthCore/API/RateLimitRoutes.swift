@@ -19,13 +19,15 @@ extension Worker {
         guard let limiter = app.rateLimiter, request.method == "POST", Self.rateLimitedRoutes.contains(request.path),
               let wait = limiter.take(request.remoteAddress, now: Double(VerifyState.monotonicNanos()) / 1e9)
         else { return nil }
-        outcomeNote = "rate_limited"
         let retry = ("Retry-After", String(wait))
         let page = request.path == "/api/v1/auth/session" ? "/auth/login"
             : request.path == "/api/v1/auth/session/password" ? "/auth/password" : nil
         if let page, BrowserBody.kind(request) == .form, !(request.header("accept") ?? "").lowercased().contains("application/json") {
-            return seeOther(page + "?error=rate_limited", [retry])
+            var back = seeOther(page + "?error=rate_limited", [retry])
+            back.outcome = .rateLimited
+            return back
         }
-        return profile.respond(AuthError(status: 429, code: "rate_limited", message: "too many requests", headers: [retry]))
+        return profile.respond(AuthError(status: 429, code: "rate_limited", message: "too many requests", headers: [retry])
+            .noting(.rateLimited))
     }
 }

@@ -12,10 +12,10 @@ public struct Request: Sendable {
     public var body: [UInt8]
     public var remoteAddress: String
     /// Set when the request came through an internal `auth_request` verify location.
-    public var verify: VerifyPolicy?
+    public var verify: GatePolicy?
 
     public init(method: String, path: String, query: String = "", headers: [String: String] = [:],
-                body: [UInt8] = [], remoteAddress: String = "", verify: VerifyPolicy? = nil) {
+                body: [UInt8] = [], remoteAddress: String = "", verify: GatePolicy? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -51,36 +51,6 @@ public struct Request: Sendable {
     /// (`Query.parameters`: `&` and `;` separate pairs).
     public func rawQueryValues(_ name: String) -> [Substring] {
         Query.parameters(query).filter { $0.name == name }.map { $0.value ?? "" }
-    }
-}
-
-/// Policy of one internal verify location, from its `fastcgi_param`s.
-public struct VerifyPolicy: Sendable, Equatable {
-    public var allowUser: Bool
-    public var allowAPIKey: Bool
-    public var allowNode: Bool
-    /// `browser`: the access cookie is accepted too (same checks as a bearer token), with silent
-    /// renewal from the refresh cookie and the login redirect for navigations.
-    public var allowBrowser: Bool
-    /// Empty: any role.
-    public var roles: [String]
-    /// `AUTH_REQUIRE_AAL` (issue 21): 2 = a session token must carry `aal` 2 (password and a
-    /// second factor); a level-1 one gets 401 `mfa_required`. 1 (unset): any level.
-    public var requiredAAL: Int64 = 1
-
-    public init(allow: String?, roles: String?, requireAAL: Int64 = 1) {
-        requiredAAL = requireAAL >= 2 ? 2 : 1
-        // The common location (`user`, any role) without splitting strings on every verify.
-        if (allow == nil || allow == "user"), roles == nil || roles == "" {
-            allowUser = true; allowAPIKey = false; allowNode = false; allowBrowser = false; self.roles = []
-            return
-        }
-        let kinds = (allow ?? "user").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-        allowUser = kinds.isEmpty || kinds.contains("user")
-        allowAPIKey = kinds.contains("api_key")
-        allowNode = kinds.contains("node")
-        allowBrowser = kinds.contains("browser")
-        self.roles = (roles ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
     }
 }
 

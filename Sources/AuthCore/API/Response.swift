@@ -1,8 +1,17 @@
+/// What a route's answer tells its metrics beyond the status (a login that locked an account,
+/// a refresh inside the reuse window...). A value on the answer, never sent to the client.
+public enum RouteOutcome: Sendable, Equatable {
+    case rateLimited, lockout, locked, reuseGrace, reuseRevoked
+    case logout(scope: String)
+}
+
 /// A transport-free HTTP response.
 public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// What the answer tells its route's metrics beyond the status (never sent).
+    public var outcome: RouteOutcome?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -19,27 +28,5 @@ public struct Response: Sendable {
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first(where: { $0.0.lowercased() == lower })?.1
-    }
-}
-
-/// HTTP reason phrases for the FastCGI `Status:` line.
-public func reasonPhrase(_ status: Int) -> String {
-    switch status {
-    case 200: "OK"
-    case 201: "Created"
-    case 204: "No Content"
-    case 302: "Found"
-    case 303: "See Other"
-    case 400: "Bad Request"
-    case 401: "Unauthorized"
-    case 403: "Forbidden"
-    case 404: "Not Found"
-    case 405: "Method Not Allowed"
-    case 413: "Payload Too Large"
-    case 429: "Too Many Requests"
-    case 500: "Internal Server Error"
-    case 502: "Bad Gateway"
-    case 503: "Service Unavailable"
-    default: "Status"
     }
 }

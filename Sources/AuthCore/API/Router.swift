@@ -4,22 +4,31 @@ import AuthCrypto
 public struct Router: Sendable {
     public typealias Handler = @Sendable (Worker, Request, [String]) throws(AuthError) -> Response
 
-    struct Route: Sendable {
+    /// Which metrics a route's answers feed (`authgate_logins_total`...; most feed none).
+    public enum Metrics: Sendable { case none, login, refresh, logout }
+
+    public struct Route: Sendable {
         var method: String
         var segments: [Substring]
-        var handler: Handler
+        public var handler: Handler
+        public var metrics: Metrics
+        /// False: a success of this route cannot have revoked anything (a login, a refresh that
+        /// rotated), so PostgreSQL need not re-read the change log before the answer leaves.
+        public var mayRevoke: Bool
     }
 
     var routes: [Route] = []
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    public mutating func add(_ method: String, _ pattern: String, metrics: Metrics = .none, mayRevoke: Bool = true,
+                             _ handler: @escaping Handler) {
+        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler,
+                            metrics: metrics, mayRevoke: mayRevoke))
     }
 
     public enum Match {
-        case found(Handler, [String])
+        case found(Route, [String])
         case wrongMethod
         case none
     }
@@ -40,7 +49,7 @@ public struct Router: Sendable {
             guard ok else { continue }
             pathMatched = true
             if route.method == method || (route.method == "GET" && method == "HEAD") {
-                return .found(route.handler, params)
+                return .found(route, params)
             }
         }
         return pathMatched ? .wrongMethod : .none

@@ -11,12 +11,10 @@ public final class Worker {
     /// API keys seen since the last flush of `last_used_at` (batched: the verify path never writes per request).
     var touchedKeys: Set<String> = []
     var lastTouchFlush: Int64 = 0
-    /// Access tokens this worker already verified (see VerifiedTokenMemo; performance only).
-    let tokenMemo = VerifiedTokenMemo()
+    /// This thread's gate: every credential decision (verify doors, API routes' session token).
+    public let gate: Gate
     /// This worker's counters (summed by `GET /api/v1/metrics`).
     public let metrics = WorkerMetrics()
-    /// What a handler tells the metrics beyond the status (e.g. "locked", "reuse_grace"); reset per request.
-    var outcomeNote: String?
 
     public init(app: App) throws {
         self.app = app
@@ -24,6 +22,7 @@ public final class Worker {
         self.settings = app.settings
         self.db = try Database(settings: app.settings)
         self.state = app.verifyState.makeReader()
+        self.gate = Gate(keys: app.keys, state: state, settings: app.settings)
         app.metrics.add(metrics)
     }
 
@@ -37,20 +36,14 @@ public final class Worker {
         if now != settingsSeen {
             settingsSeen = now
             settings = app.settings
+            gate.configure(settings)
         }
     }
 
     /// Entry point for the FastCGI responder and in-process tests.
     public func handle(_ request: Request) -> Response {
         takeReloadedSettings()
-        if let policy = request.verify {
-            // AUTH_METRICS=off: not even the two clock reads.
-            guard settings.metrics else { return verify(request, policy: policy) }
-            let started = Worker.micros()
-            let response = verify(request, policy: policy)
-            metrics.recordVerify(response, micros: Worker.micros() - started)
-            return response
-        }
+        if let policy = request.verify { return verify(request, policy: policy) }
         if let preflight = corsPreflight(request) { return preflight }
         return withCORS(route(request), request)
     }
@@ -60,27 +53,26 @@ public final class Worker {
             return profile.respond(.payloadTooLarge)
         }
         switch app.router.match(method: request.method, path: request.path) {
-        case let .found(handler, params):
-            // A write of this process (a logout, a password change, a revocation) is in the
-            // verify state before its answer leaves: denied on the very next verify.
+        case let .found(route, params):
             let started = Worker.micros()
-            outcomeNote = nil
             let response: Response
             do {
-                if let limited = rateLimited(request) { response = limited } else { response = try handler(self, request, params) }
+                if let limited = rateLimited(request) { response = limited } else { response = try route.handler(self, request, params) }
             } catch {
                 if error.status >= 500, let cause = error.cause {
                     app.log.error("\(request.method) \(request.path): \(cause)")
                 }
                 response = profile.respond(error)
             }
-            switch request.path {
-            case "/api/v1/auth/login": metrics.recordLogin(status: response.status, note: outcomeNote, micros: Worker.micros() - started)
-            case "/api/v1/auth/refresh": metrics.recordRefresh(status: response.status, note: outcomeNote)
-            case "/api/v1/auth/logout": metrics.recordLogout(status: response.status, note: outcomeNote)
-            default: break
+            switch route.metrics {
+            case .login: metrics.recordLogin(status: response.status, note: response.outcome, micros: Worker.micros() - started)
+            case .refresh: metrics.recordRefresh(status: response.status, note: response.outcome)
+            case .logout: metrics.recordLogout(status: response.status, note: response.outcome)
+            case .none: break
             }
-            if request.method != "GET" && request.method != "HEAD" { refreshAfterWrite(request, response) }
+            // A write of this process (a logout, a password change, a revocation) is in the
+            // verify state before its answer leaves: denied on the very next verify.
+            if request.method != "GET" && request.method != "HEAD" { refreshAfterWrite(route, response) }
             return response
         case .wrongMethod:
             return profile.respond(.methodNotAllowed)
@@ -93,12 +85,11 @@ public final class Worker {
     /// state before its answer leaves: denied on the very next verify. SQLite: the WAL header
     /// moved, so the marker check reads it. PostgreSQL: this process's own notification may
     /// still be in flight, so the log is read (one round trip) unless the request cannot have
-    /// revoked anything (a login, a refresh that rotated).
-    private func refreshAfterWrite(_ request: Request, _ response: Response) {
+    /// revoked anything (a route that may not revoke, answered with a success).
+    private func refreshAfterWrite(_ route: Router.Route, _ response: Response) {
         var force = false
         if db.isPostgres {
-            let harmless = (request.path == "/api/v1/auth/login" || request.path == "/api/v1/auth/refresh")
-                && response.status < 300
+            let harmless = !route.mayRevoke && response.status < 300
             force = !harmless && response.status < 500
         }
         app.verifyState.refreshIfChanged(force: force)

@@ -58,16 +58,17 @@ extension Worker {
         if allowed.isEmpty { try equalizingHash(password) }
         guard let user = matched else {
             // For the metrics only (authgate_logins_total / authgate_lockouts_total).
+            var outcome: RouteOutcome?
             if counted.contains(where: { $0.failedAttempts == settings.lockoutThreshold && $0.status == "active" }) {
-                outcomeNote = "lockout"
+                outcome = .lockout
             } else if allowed.isEmpty, counted.contains(where: { $0.failedAttempts > settings.lockoutThreshold }) {
-                outcomeNote = "locked"
+                outcome = .locked
             }
             for user in candidates {
                 let locked = allowed.contains(where: { $0.id == user.id }) ? "wrong password" : "locked or disabled"
                 audit("login_failed", tenantID: user.tenantID, actor: user.id, request: request, detail: locked)
             }
-            throw AuthError.invalidCredentials
+            throw outcome.map { AuthError.invalidCredentials.noting($0) } ?? AuthError.invalidCredentials
         }
         app.testHooks.afterPasswordCheck?(user.id)
         // Made outside the transaction (never hash inside one), written inside it as a CAS.
@@ -117,7 +118,6 @@ extension Worker {
                   detail: "password changed, account disabled or deleted during the login")
             throw AuthError.invalidCredentials
         case let .challenge(challenge):
-            outcomeNote = "mfa_required"
             return .secondFactor(challenge)
         case let .session(session):
             let fresh = (try? db.users.byID(user.id)) ?? user

@@ -20,7 +20,7 @@ extension Worker {
     func mfaPrincipal(_ request: Request) throws(AuthError) -> Principal {
         if request.bearer == nil, accessCookie(request) != nil {
             if request.method != "GET" { try requireSameOrigin(request) }
-            return try authenticate(cookieCredentials(request))
+            return try authenticate(token: accessCookie(request))
         }
         return try authenticate(request)
     }

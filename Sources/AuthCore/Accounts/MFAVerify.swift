@@ -69,9 +69,8 @@ extension Worker {
                                        lockSeconds: settings.lockoutSeconds)
         }
         guard counted.failedAttempts <= settings.lockoutThreshold, counted.status == "active" else {
-            outcomeNote = "locked"
             audit("mfa_failed", tenantID: counted.tenantID, actor: userID, request: request, detail: "locked or disabled")
-            throw AuthError.invalidCredentials
+            throw AuthError.invalidCredentials.noting(.locked)
         }
         // Which factor and step the code matches (outside the transaction: no crypto under the lock).
         var matched: (factorID: String, step: Int64)?
@@ -120,8 +119,8 @@ extension Worker {
         }
         guard let session, let user = try store({ try db.users.byID(userID) }) else {
             audit("mfa_failed", tenantID: counted.tenantID, actor: userID, request: request, detail: "wrong or used \(method)")
-            if counted.failedAttempts == settings.lockoutThreshold { outcomeNote = "lockout" }
-            throw AuthError.invalidCredentials
+            throw counted.failedAttempts == settings.lockoutThreshold
+                ? AuthError.invalidCredentials.noting(.lockout) : AuthError.invalidCredentials
         }
         return (user, session, now)
     }

@@ -6,7 +6,7 @@ import AuthCrypto
 /// the location's policy is decided on the session's user inside the rotation's transaction,
 /// before anything is written, so a 403 never throws a rotation's new cookies away (finding 8).
 extension Worker {
-    func renew(_ refresh: String, _ request: Request, policy: VerifyPolicy,
+    func renew(_ refresh: String, _ request: Request, policy: GatePolicy,
                requestedTenant: String?) throws(AuthError) -> RenewalThrottle.Renewal {
         guard let parsed = RefreshToken.parse(refresh, ring: app.keys.current) else {
             throw AuthError.invalidToken("invalid refresh token")
@@ -14,8 +14,8 @@ extension Worker {
         if state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
         // AUTH_REQUIRE_AAL 2: a level-1 session is refused before anything rotates (the new
         // cookies of a renewal that the identity check then refused would never reach the browser).
-        if policy.requiredAAL >= 2, let session = try store({ try db.sessions.byID(parsed.sessionID) }),
-           session.aal < policy.requiredAAL {
+        if policy.requiredLevel >= 2, let session = try store({ try db.sessions.byID(parsed.sessionID) }),
+           session.aal < Int64(policy.requiredLevel) {
             throw AuthError.mfaRequired
         }
         let admit = { (user: User) throws(AuthError) in
@@ -40,14 +40,14 @@ extension Worker {
             app.verifyState.refreshIfChanged()
             let now = Time.now()
             let session = try store { try db.sessions.byID(parsed.sessionID) }
-            return RenewalThrottle.Renewal(accessToken: tokens.accessToken,
+            return RenewalThrottle.Renewal(accessToken: tokens.accessToken, claims: tokens.claims,
                                            cookies: session.map { sessionCookies(tokens, session: $0, now: now) })
         }
     }
 
     /// The browser location's policy on the session's user, without side effects (the identity
     /// check after the rotation applies it again to the new token, and audits cross-tenant use).
-    func admitRenewal(_ user: User, policy: VerifyPolicy, requestedTenant: String?) throws(AuthError) {
+    func admitRenewal(_ user: User, policy: GatePolicy, requestedTenant: String?) throws(AuthError) {
         if user.mustChangePassword { throw AuthError.passwordChangeRequired }
         if !policy.roles.isEmpty && !policy.roles.contains(user.role) { throw AuthError.forbidden("role not allowed") }
         if let requestedTenant, requestedTenant != user.tenantID {

@@ -88,7 +88,7 @@ extension Worker {
     /// set up); not signed in: the login page.
     func mfaStartPage(_ request: Request) throws(AuthError) -> Response {
         let back = ReturnTo.orFallback(Query.decode(request.rawQueryValues("return_to").first ?? ""))
-        guard let p = try? authenticate(cookieCredentials(request)) else {
+        guard let p = try? authenticate(token: accessCookie(request)) else {
             return seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
         }
         if try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) {
@@ -114,7 +114,7 @@ extension Worker {
         try requireSameOrigin(request)
         let (body, _) = try BrowserBody.parse(request)
         let back = ReturnTo.orFallback(try? body.string("return_to"))
-        guard let p = try? authenticate(cookieCredentials(request)) else {
+        guard let p = try? authenticate(token: accessCookie(request)) else {
             return seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
         }
         let e = try enrolTOTP(p, request)
@@ -151,7 +151,7 @@ extension Worker {
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
         guard let factorID = try body.string("factor_id", maxBytes: 64)?.lowercased(),
               let code = try body.string("code", maxBytes: 16) else { throw AuthError.invalidRequest("missing factor_id or code") }
-        let p = try authenticate(cookieCredentials(request))
+        let p = try authenticate(token: accessCookie(request))
         let (tokens, codes): (IssuedTokens, [String])
         do {
             (tokens, codes) = try confirmTOTP(p, factorID: factorID, code: code, request)

@@ -12,6 +12,7 @@ final class RenewalThrottle: Sendable {
     /// What a renewal hands the browser (the access token for the identity, both cookie lines).
     struct Renewal: Sendable {
         var accessToken: String
+        var claims: AccessClaims
         var cookies: (access: String, refresh: String)?
     }
 

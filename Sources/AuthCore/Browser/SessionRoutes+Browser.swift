@@ -53,7 +53,10 @@ extension Worker {
         // No live session in the cookies: nothing to revoke, the cookies are cleared. A session
         // that could not be looked up or revoked (the store failing) is a 503, never a success.
         let subject: (user: String, session: String, tenant: String?)?
-        do { subject = try logoutSubject(cookieCredentials(request)) } catch where error.status < 500 { subject = nil }
+        let access = accessCookie(request).flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            subject = try logoutSubject(request, bearer: access, refreshToken: { self.refreshCookie(request) })
+        } catch where error.status < 500 { subject = nil }
         if let subject {
             try write {
                 _ = try db.sessions.revoke(id: subject.session, reason: "logout", now: Time.now())
@@ -98,7 +101,7 @@ extension Worker {
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
         do {
-            let p = try authenticate(cookieCredentials(request), allowPendingPasswordChange: true)
+            let p = try authenticate(token: accessCookie(request), allowPendingPasswordChange: true)
             _ = try changePassword(p, body, request)
             guard json else { return seeOther(returnTo) }
             return profile.respond(200, .object([("success", .bool(true)), ("redirect_to", .string(returnTo))]))
@@ -106,19 +109,6 @@ extension Worker {
             guard !json else { throw error }
             return seeOther("/auth/password?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
         }
-    }
-
-    /// The request as the bearer flows see it: the access cookie as the bearer token and the
-    /// refresh cookie as `{refresh_token}`, so logout and authentication run the exact same checks.
-    func cookieCredentials(_ request: Request) -> Request {
-        var r = request
-        r.headers["authorization"] = accessCookie(request).map { "Bearer \($0)" }
-        r.headers["content-type"] = "application/json"
-        r.body = []
-        if let refresh = refreshCookie(request) {
-            r.body = JSON.object([("refresh_token", .string(refresh))]).encoded()
-        }
-        return r
     }
 
     func sessionID(of tokens: IssuedTokens) -> String {

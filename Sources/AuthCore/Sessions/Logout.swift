@@ -15,7 +15,8 @@ extension Worker {
         guard ["local", "global", "others"].contains(scope) else {
             throw AuthError.invalidRequest("scope must be local, global or others")
         }
-        let (userID, sessionID, tenantID) = try logoutSubject(request)
+        let (userID, sessionID, tenantID) = try logoutSubject(request, bearer: request.bearer,
+                                                              refreshToken: { () throws(AuthError) in try Body(request).string("refresh_token") })
         let now = Time.now()
         // The revocation and its audit row as one write: a logout that cannot be recorded
         // answers 503 and revokes nothing, never a success.
@@ -27,25 +28,27 @@ extension Worker {
             }
             try recordAudit("logout", tenantID: tenantID, actor: userID, request: request, detail: "scope=\(scope) session=\(sessionID)")
         }
-        outcomeNote = scope   // metrics only
-        return profile.respond(200, APIProfile.successTrue)
+        var response = profile.respond(200, APIProfile.successTrue)
+        response.outcome = .logout(scope: scope)   // metrics only
+        return response
     }
 
-    /// The session a logout is about: the bearer's, else the body's refresh token.
-    func logoutSubject(_ request: Request) throws(AuthError) -> (user: String, session: String, tenant: String?) {
-        if request.bearer != nil {
+    /// The session a logout is about: the access token's (`bearer`), else the refresh token's
+    /// (the API's body, the browser's refresh cookie).
+    func logoutSubject(_ request: Request, bearer: String?, refreshToken: () throws(AuthError) -> String?)
+        throws(AuthError) -> (user: String, session: String, tenant: String?) {
+        if bearer != nil {
             do {
-                let p = try authenticate(request, allowPendingPasswordChange: true)
+                let p = try authenticate(token: bearer, allowPendingPasswordChange: true)
                 return (p.userID, p.sessionID, p.tenantID)
             } catch where error.status == 403 {
                 throw error
             } catch {
-                // An expired access token may still be paired with a refresh token in the body.
-                if (try? Body(request).string("refresh_token")) == nil { throw error }
+                // An expired access token may still be paired with a refresh token.
+                if (try? refreshToken()) == nil { throw error }
             }
         }
-        let body = try Body(request)
-        guard let token = try body.string("refresh_token"), !token.isEmpty else {
+        guard let token = try refreshToken(), !token.isEmpty else {
             throw AuthError(status: 401, code: "invalid_token", message: "missing access token",
                             headers: [("WWW-Authenticate", "Bearer")])
         }

@@ -15,7 +15,10 @@ extension Worker {
         guard let token = try? body.string("refresh_token"), !token.isEmpty else {
             throw AuthError.invalidRequest("missing refresh token")
         }
-        return tokenResponse(try rotate(refreshToken: token, request: request))
+        let tokens = try rotate(refreshToken: token, request: request)
+        var response = tokenResponse(tokens)
+        if tokens.inGrace { response.outcome = .reuseGrace }   // metrics only
+        return response
     }
 
     /// The one rotation (API refresh and the browser's silent renewal): the session's current
@@ -61,14 +64,14 @@ extension Worker {
         }
         switch outcome {
         case let .rotated(session, user, counter):
-            if counter == session.counter { outcomeNote = "reuse_grace" }   // metrics only
-            return issueTokens(user: user, session: session, counter: counter, now: now)
+            var tokens = issueTokens(user: user, session: session, counter: counter, now: now)
+            tokens.inGrace = counter == session.counter
+            return tokens
         case let .reused(session):
-            outcomeNote = "reuse_revoked"
             let user = (try? db.users.byID(session.userID)) ?? nil
             audit("refresh_token_reused", tenantID: user?.tenantID, actor: session.userID, request: request,
                   detail: "session \(session.id) revoked")
-            throw AuthError.invalidToken("invalid refresh token")
+            throw AuthError.invalidToken("invalid refresh token").noting(.reuseRevoked)
         case .refused:
             throw AuthError.invalidToken("invalid refresh token")
         }

@@ -30,9 +30,9 @@ extension Worker {
     }
 
     static func registerAuthRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/login", login)
-        r.add("POST", "/api/v1/auth/refresh", refresh)
-        r.add("POST", "/api/v1/auth/logout", logout)
+        r.add("POST", "/api/v1/auth/login", metrics: .login, mayRevoke: false, login)
+        r.add("POST", "/api/v1/auth/refresh", metrics: .refresh, mayRevoke: false, refresh)
+        r.add("POST", "/api/v1/auth/logout", metrics: .logout, logout)
         r.add("GET", "/api/v1/auth/me", me)
         r.add("POST", "/api/v1/auth/me/password", changePassword)
         r.add("GET", "/api/v1/auth/sessions", listSessions)

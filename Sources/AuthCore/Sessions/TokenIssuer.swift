@@ -6,6 +6,10 @@ struct IssuedTokens {
     let refreshToken: String
     let expiresAt: Int64
     let user: User
+    /// The access token's claims as signed (the browser renewal's identity; never parsed back).
+    let claims: AccessClaims
+    /// A replay of the just-rotated refresh token inside the reuse window got the current pair.
+    var inGrace = false
 }
 
 extension Worker {
@@ -19,7 +23,7 @@ extension Worker {
                                   aal: session.aal, amr: session.amr)
         return IssuedTokens(accessToken: JWT.sign(claims, key: ring.signing),
                             refreshToken: RefreshToken.make(sessionID: session.id, counter: UInt64(counter), ring: ring),
-                            expiresAt: exp, user: user)
+                            expiresAt: exp, user: user, claims: claims)
     }
 
     /// The login/refresh body of the profile.

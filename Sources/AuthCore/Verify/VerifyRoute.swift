@@ -1,18 +1,31 @@
 import AuthCrypto
 
-/// The nginx `auth_request` verify route. It answers only 204, 401 or 403 (nginx turns
-/// anything else into a 500 for the client), never writes per request, never hashes slowly.
+/// The nginx `auth_request` verify route: the request's credential to the Gate, the Decision
+/// rendered as the answer nginx reads. It answers only 204, 401 or 403 (nginx turns anything
+/// else into a 500 for the client), never writes per request, never hashes slowly.
 extension Worker {
-    func verify(_ request: Request, policy: VerifyPolicy) -> Response {
-        do {
-            return try verifyAllowing(request, policy: policy)
-        } catch let error as AuthError {
-            var denial = verifyDenial(error, credentialSent: request.bearer != nil)
-            if policy.allowBrowser { denial.headers += browserDenialHeaders(request, error) }
+    /// The door's render of a decision: 204 with the identity headers (the one field list) and
+    /// the micro-cache's `X-Accel-Expires`, or the denial.
+    func verify(_ request: Request, policy: GatePolicy) -> Response {
+        let bearer = request.bearer
+        let (decision, now) = verifyDecision(request, bearer: bearer, policy: policy)
+        switch decision {
+        case let .allow(identity, renewal, cacheable):
+            var headers: [(String, String)] = []
+            headers.reserveCapacity(renewal == nil ? 8 : 11)
+            identity.forEachField { field, value in headers.append((field.header, value)) }
+            if let renewal {
+                // Two headers, not two Set-Cookie lines: nginx (1.22) hands auth_request_set only the
+                // first of several same-named headers. The snippet turns each into a Set-Cookie.
+                headers += [("X-Auth-Set-Cookie", renewal.accessCookie), ("X-Auth-Set-Refresh-Cookie", renewal.refreshCookie),
+                            ("X-Auth-Cache-Control", "private, no-store")]   // for a CDN in front of nginx
+            }
+            headers.append(("X-Accel-Expires", cacheable ? "@\(now)" : "0"))
+            return Response(status: 204, headers: headers)
+        case let .deny(error):
+            var denial = verifyDenial(error, credentialSent: bearer != nil)
+            if policy.allowBrowser { denial.headers += request.browserDenialHeaders(error) }
             return denial
-        } catch {
-            app.log.error("verify: \(error)")
-            return verifyDenial(.invalidToken(), credentialSent: true)
         }
     }
 
@@ -20,7 +33,6 @@ extension Worker {
         if error.status == 403 {
             return Response(status: 403, headers: [("X-Auth-Error", error.code)])
         }
-        if error.status != 401 { app.log.error("verify: \(error.code) \(error.cause ?? "")") }
         if error.code == AuthError.mfaRequired.code {
             // RFC 9470 (step-up): the token is good, its authentication is not strong enough here.
             return Response(status: 401, headers: [
@@ -33,77 +45,64 @@ extension Worker {
         ])
     }
 
-    func verifyAllowing(_ request: Request, policy: VerifyPolicy) throws -> Response {
-        if request.bearer == nil && policy.allowBrowser {
-            return try verifyBrowser(request, policy: policy)
-        }
-        guard let credential = request.bearer, !credential.isEmpty else {
-            throw AuthError(status: 401, code: "invalid_token", message: "missing credential")
-        }
-        let requestedTenant = try gateTenant(request.query)
-        // Fail closed: a state that cannot be confirmed current answers nothing but 401.
-        guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
-        let now = Time.now()
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(9)
-        switch CredentialKind.classify(credential) {
-        case .jwt:
-            let claims = try checkAccessToken(credential)
-            headers += try userIdentity(claims, request, policy: policy, kindAllowed: policy.allowUser,
-                                        requestedTenant: requestedTenant)
-        case .apiKey:
-            guard let key = state.apiKey(digest: CredentialKeys.digest(credential)) else {
-                throw AuthError.invalidToken("unknown api key")
-            }
-            guard policy.allowAPIKey else { throw AuthError.forbidden("api keys not accepted here") }
-            if let requestedTenant, requestedTenant != key.tenantID { throw AuthError.forbidden("other tenant") }
-            if !policy.roles.isEmpty { throw AuthError.forbidden("role required") }
-            headers += [("X-Auth-Kind", "api_key"), ("X-Auth-Tenant-Id", key.tenantID), ("X-Auth-Project-Id", key.projectID)]
-            noteKeyUse(key.keyID, now: now)
-        case .node:
-            guard let node = state.node(digest: CredentialKeys.digest(credential)) else {
-                throw AuthError.invalidToken("unknown node key")
-            }
-            guard policy.allowNode else { throw AuthError.forbidden("node keys not accepted here") }
-            if !policy.roles.isEmpty { throw AuthError.forbidden("role required") }
-            // Node identity is forced from the key; naming another tenant is refused, as for API keys.
-            if let requestedTenant, requestedTenant != node.tenantID { throw AuthError.forbidden("other tenant") }
-            headers += [("X-Auth-Kind", "node"), ("X-Auth-Tenant-Id", node.tenantID), ("X-Auth-Node-Id", node.nodeID)]
-        case .unknown:
-            throw AuthError.invalidToken("unrecognized credential")
-        }
-        headers.append(("X-Accel-Expires", "@\(now)"))
-        return Response(status: 204, headers: headers)
+    /// The decision for a verify request of any door (nginx's location, the FastCGI Authorizer),
+    /// counted in the verify metrics, with the wall-clock second it was taken at.
+    public func verifyDecision(_ request: Request, policy: GatePolicy) -> (Decision, now: Int64) {
+        verifyDecision(request, bearer: request.bearer, policy: policy)
     }
 
-    /// A verified session token (bearer or cookie): the live session state, the location's
-    /// roles and `?tenant_id=`, then the identity headers.
-    func userIdentity(_ claims: AccessClaims, _ request: Request, policy: VerifyPolicy, kindAllowed: Bool,
-                      requestedTenant: String?) throws -> [(String, String)] {
-        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
-        case .ok: break
-        case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
-        case .passwordChangeRequired: throw AuthError.passwordChangeRequired
+    func verifyDecision(_ request: Request, bearer: String?, policy: GatePolicy) -> (Decision, now: Int64) {
+        // AUTH_METRICS=off: not even the two clock reads.
+        guard settings.metrics else { return decide(request, bearer: bearer, policy: policy) }
+        let started = Worker.micros()
+        let result = decide(request, bearer: bearer, policy: policy)
+        metrics.recordVerify(result.0, micros: Worker.micros() - started)
+        return result
+    }
+
+    private func decide(_ request: Request, bearer: String?, policy: GatePolicy) -> (Decision, now: Int64) {
+        let now = Time.now()
+        let credential: Credential
+        if let bearer {
+            guard !bearer.isEmpty else { return (.deny(Self.missingCredential), now) }
+            credential = .bearer(bearer)
+        } else if policy.allowBrowser {
+            let (access, refresh) = sessionCookieValues(request)
+            guard access != nil || refresh != nil else { return (.deny(Self.missingCredential), now) }
+            // A cookie rides along with any request to the site: a state-changing one must come
+            // from the site itself (SameSite=Lax already keeps it off cross-site posts).
+            if !request.isSafeMethod {
+                do { try requireSameOrigin(request) } catch { return (.deny(error), now) }
+            }
+            credential = .cookies(access: access, refresh: refresh)
+        } else {
+            return (.deny(Self.missingCredential), now)
         }
-        guard kindAllowed else { throw AuthError.forbidden("user tokens not accepted here") }
-        if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
-            throw AuthError.forbidden("role not allowed")
+        let requestedTenant: String?
+        do { requestedTenant = try request.requestedTenant() } catch { return (.deny(error), now) }
+        var decision = gate.decide(credential, policy: policy, requestedTenant: requestedTenant, now: now,
+                                   store: WorkerGateStore(worker: self, request: request))
+        guard case let .allow(identity, renewal, cacheable) = decision else {
+            // A door answers 401 for it: the cause (a store outage during a renewal) goes to the log.
+            if case let .deny(error) = decision, error.status != 401, error.status != 403 {
+                app.log.error("verify: \(error.code) \(error.cause ?? "")")
+            }
+            return (decision, now)
         }
-        // AUTH_REQUIRE_AAL 2 (issue 21): after the role, so a wrong role stays a 403.
-        if claims.aal < policy.requiredAAL { throw AuthError.mfaRequired }
-        var headers: [(String, String)] = []
-        var tenant = claims.tid
-        if let requestedTenant, requestedTenant != claims.tid {
-            tenant = try actingTenant(request, homeTenant: claims.tid, isPlatformAdmin: claims.role == "platform_admin")
-            headers.append(("X-Auth-Home-Tenant-Id", claims.tid))
-            audit("cross_tenant_access", tenantID: tenant, actor: claims.sub, request: request,
+        if case .cookies = credential, cacheable, !request.isCacheableMethod {
+            // Only a GET/HEAD allow may sit in nginx's micro-cache: an unsafe method's allow was
+            // decided on Origin/Sec-Fetch-Site, which the cache key does not hold (finding 3).
+            decision = .allow(identity, renewal: renewal, cacheable: false)
+        }
+        if let keyID = identity.keyID { noteKeyUse(keyID, now: now) }
+        if identity[.homeTenantID] != nil {
+            audit("cross_tenant_access", tenantID: identity[.tenantID], actor: identity[.userID], request: request,
                   detail: "\(request.method) \(request.path)")
         }
-        headers += [("X-Auth-Kind", "user"), ("X-Auth-User-Id", claims.sub), ("X-Auth-Tenant-Id", tenant),
-                    ("X-Auth-Role", claims.role), ("X-Auth-Email", claims.email), ("X-Auth-Session-Id", claims.sid),
-                    ("X-Auth-AAL", claims.aal >= 2 ? "2" : "1")]
-        return headers
+        return (decision, now)
     }
+
+    static let missingCredential = AuthError(status: 401, code: "invalid_token", message: "missing credential")
 
     /// `last_used_at` is written in batches, at most every 30 s per worker.
     func noteKeyUse(_ keyID: String, now: Int64) {
@@ -116,5 +115,21 @@ extension Worker {
             metrics.recordStorageFailure(e.failure)
             app.storageFailures.note(kind: e.failure.rawValue, what: "last_used_at flush: \(e)", log: app.log)
         } catch { app.log.error("last_used_at flush: \(error)") }
+    }
+}
+
+/// What the gate asks the store, for one request of this worker.
+struct WorkerGateStore: GateStore {
+    unowned(unsafe) let worker: Worker
+    let request: Request
+
+    func tenantExists(_ id: String) throws(AuthError) -> Bool {
+        try worker.store { try worker.db.tenants.byID(id) } != nil
+    }
+
+    func renew(_ refresh: String, policy: GatePolicy, requestedTenant: String?) throws(AuthError) -> GateRenewal {
+        let renewal = try worker.renew(refresh, request, policy: policy, requestedTenant: requestedTenant)
+        return GateRenewal(claims: renewal.claims, accessToken: renewal.accessToken,
+                           cookies: renewal.cookies.map { Decision.Renewal(accessCookie: $0.access, refreshCookie: $0.refresh) })
     }
 }

@@ -11,11 +11,11 @@ extension Query.TenantRefusal {
     }
 }
 
-extension Worker {
+extension Request {
     /// `?tenant_id=` of the original request through the shared parser (`Query.tenant`): nil when
     /// absent, 403 for a repeated one or for any spelling a framework could read as `tenant_id`.
     /// Applies to every credential kind (users, API keys, node keys).
-    func gateTenant(_ query: String) throws(AuthError) -> String? {
+    func requestedTenant() throws(AuthError) -> String? {
         switch Query.tenant(query) {
         case let .success(tenant): return tenant
         case let .failure(refusal): throw refusal.authError
