@@ -27,6 +27,11 @@ struct HTTPDoorConfig: Sendable {
     /// AUTH_VERIFY_HTTP_IDLE_SECONDS (default 120; nginx's upstream keepalive_timeout is 60 s,
     /// so nginx normally closes first): a kept connection idle longer is closed.
     var idle = 120_000_000
+    /// AUTH_VERIFY_HTTP_ALLOW / AUTH_VERIFY_HTTP_ROLES: a fixed policy for every request of the
+    /// door; X-Authgate-Allow / X-Authgate-Roles are then ignored whoever sends them. For a
+    /// gateway that copies every client header and cannot set its own (Traefik's forwardAuth).
+    var fixedAllow: String?
+    var fixedRoles: String?
     /// The request head: at most this many bytes and header lines (over it: 400 and close).
     var maxHeadSize = 16 * 1024
     var maxHeaders = 64
@@ -58,6 +63,16 @@ struct HTTPDoorConfig: Sendable {
                 throw StartupError("AUTH_VERIFY_HTTP_IDLE_SECONDS must be 0.1...3600, got '\(raw)'")
             }
             config.idle = Int(n * 1_000_000)
+        }
+        if let raw = env["AUTH_VERIFY_HTTP_ALLOW"], !raw.isEmpty {
+            let kinds = raw.split(whereSeparator: { $0 == " " || $0 == "," })
+            guard kinds.allSatisfy({ ["user", "api_key", "node", "browser"].contains($0) }) else {
+                throw StartupError("AUTH_VERIFY_HTTP_ALLOW holds credential kinds (user api_key node browser), got '\(raw)'")
+            }
+            config.fixedAllow = raw
+            config.fixedRoles = env["AUTH_VERIFY_HTTP_ROLES"] ?? ""
+        } else if let raw = env["AUTH_VERIFY_HTTP_ROLES"], !raw.isEmpty {
+            throw StartupError("AUTH_VERIFY_HTTP_ROLES needs AUTH_VERIFY_HTTP_ALLOW (a fixed policy)")
         }
         return config
     }

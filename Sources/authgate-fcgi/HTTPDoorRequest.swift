@@ -22,7 +22,8 @@ struct HTTPDoorRefusal: Error, Sendable, Equatable {
 /// - no body: a `Content-Length` other than 0, or any `Transfer-Encoding` -> 400 (and close: the
 ///   body's bytes would otherwise be read as the next request);
 /// - the policy only from `X-Authgate-Allow` / `X-Authgate-Roles` (the snippet sets both and nginx
-///   drops a client's copy of a header it sets), each at most once;
+///   drops a client's copy of a header it sets), each at most once, unless the door has a fixed
+///   one (AUTH_VERIFY_HTTP_ALLOW);
 /// - the original URI and method from the headers AUTH_VERIFY_HTTP_URI names, each exactly once,
 ///   never from whichever happen to be present;
 /// - those headers never reach the verifier as request headers.
@@ -109,8 +110,9 @@ enum HTTPDoorRequestReader {
             path = String(uri[..<mark])
             query = String(uri[uri.index(after: mark)...])
         }
-        let request = Request(method: method, path: path, query: query, headers: headers, remoteAddress: client,
-                              verify: VerifyPolicy(allow: allow, roles: roles))
+        let policy = config.fixedAllow != nil ? VerifyPolicy(allow: config.fixedAllow, roles: config.fixedRoles)
+                                               : VerifyPolicy(allow: allow, roles: roles)
+        let request = Request(method: method, path: path, query: query, headers: headers, remoteAddress: client, verify: policy)
         return .success(HTTPDoorRequest(request: request, close: close || served >= config.maxRequests,
                                         logPath: config.path, requestID: requestID))
     }
