@@ -27,7 +27,11 @@ struct HTTPDoorExchange {
 
 /// The door's answer bytes. Header names must be tokens and values free of control characters
 /// (as ResponseBytes); `Content-Length`/`Connection`/`Transfer-Encoding` from the route are never
-/// copied (the door writes its own); the body is never sent.
+/// copied (the door writes its own); the body is never sent. An allow names every identity
+/// header, empty when the identity has no such field: a gateway that copies a list of answer
+/// headers then copies "" instead of keeping the client's value or inventing one (Caddy 2.6's
+/// forward_auth `copy_headers` hands the app its literal `{http.reverse_proxy.header.X-Auth-Role}`
+/// placeholder for a header the answer lacks; CaddyGateTests).
 enum HTTPDoorResponse {
     static func encode(_ response: Response, close: Bool, log: Logger) -> [UInt8] {
         var out: [UInt8] = []
@@ -39,20 +43,26 @@ enum HTTPDoorResponse {
         default: out.append(contentsOf: "HTTP/1.1 \(response.status) \(reasonPhrase(response.status))\r\n".utf8)
         }
         var hasError = false
+        var named: UInt16 = 0
         for (name, value) in response.headers {
             guard isToken(name), isFieldValue(value) else {
                 log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
                 continue
             }
-            switch name.lowercased() {
+            let lower = name.lowercased()
+            switch lower {
             case "content-length", "connection", "transfer-encoding", "keep-alive": continue
             case "x-auth-error": hasError = true
-            default: break
+            default:
+                if response.status == 204, let i = identityLower.firstIndex(of: lower) { named |= 1 << i }
             }
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: "\r\n".utf8)
+        }
+        if response.status == 204 {
+            for (i, empty) in identityEmpty.enumerated() where named & (1 << i) == 0 { out.append(contentsOf: empty) }
         }
         if response.status == 401 && !hasError { out.append(contentsOf: "X-Auth-Error: invalid_token\r\n".utf8) }
         out.append(contentsOf: close ? Self.tailClose : Self.tailKeep)
@@ -65,6 +75,12 @@ enum HTTPDoorResponse {
         if refusal.status == 405 { text += "Allow: GET, HEAD\r\n" }
         return Array(text.utf8) + tailClose
     }
+
+    /// The identity headers of an allow (CONTRACT.md "Verify", authgate-identity.conf).
+    static let identityHeaders = ["X-Auth-Kind", "X-Auth-User-Id", "X-Auth-Tenant-Id", "X-Auth-Home-Tenant-Id", "X-Auth-Role",
+                                  "X-Auth-Email", "X-Auth-Session-Id", "X-Auth-Project-Id", "X-Auth-Node-Id"]
+    private static let identityLower = identityHeaders.map { $0.lowercased() }
+    private static let identityEmpty = identityHeaders.map { Array("\($0): \r\n".utf8) }
 
     private static let status204 = Array("HTTP/1.1 204 \(reasonPhrase(204))\r\n".utf8)
     private static let status401 = Array("HTTP/1.1 401 \(reasonPhrase(401))\r\n".utf8)
