@@ -36,10 +36,10 @@ struct GateTenantSpellingTests {
         throw StackError("never got a warm request and its probe into one second")
     }
 
-    @Test func lenientSpellingsAreRefusedAndNeverServedFromTheCache() throws {
+    @Test(arguments: GateDoor.allCases) func lenientSpellingsAreRefusedAndNeverServedFromTheCache(door: GateDoor) throws {
         var options = Stack.Options()
         options.verifyCacheSeconds = 1
-        try Stack.with(options) { stack in
+        try Stack.with(door.options(options)) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let root = try stack.tokens("root@platform.local").access
