@@ -114,4 +114,32 @@ struct HTTPDoorTests {
             #expect((deadline ?? 0) >= 1, "counted: \(String(describing: deadline))")
         }
     }
+
+    /// `--hold-socket` holds the door's socket too: a verify sent while the responder is down
+    /// (killed) waits in the backlog and is answered by the next one; the socket file is the same.
+    @Test func holdSocketKeepsTheDoorAcrossACrash() throws {
+        var options = Stack.Options()
+        options.nginx = false
+        options.companion = false
+        options.upstream = false
+        options.responderArguments = ["--hold-socket"]
+        try Stack.with(options) { stack in
+            try UnixSocket.waitUntilAccepting(stack.verifyHTTPSocketPath, served: stack.responder)
+            var before = stat()
+            #expect(stat(stack.verifyHTTPSocketPath, &before) == 0)
+            #expect(try DoorClient(stack.verifyHTTPSocketPath).ask(DoorClient.request()).status == 401)
+            let holder = try #require(stack.responder?.pid)
+            let old = try #require(TCPTakeoverTests.child(of: holder), "a responder child under the holder")
+            kill(old, SIGKILL)
+            try waitFor("the killed responder to be gone", timeout: 10) { TCPTakeoverTests.child(of: holder) != old }
+            // Connected and sent while there may be no responder at all: answered by the next one.
+            let door = try DoorClient(stack.verifyHTTPSocketPath, receiveTimeout: 20)
+            let answer = try door.ask(DoorClient.request())
+            #expect(answer.status == 401 && answer.header("x-auth-error") == "invalid_token")
+            let now = try #require(TCPTakeoverTests.child(of: holder))
+            #expect(now != old)
+            var after = stat()
+            #expect(stat(stack.verifyHTTPSocketPath, &after) == 0 && after.st_ino == before.st_ino, "the same socket file")
+        }
+    }
 }
