@@ -142,6 +142,21 @@ enum HostileCatalogue {
         add("ready: query ignored", Hostile.request("GET", "/api/v1/ready?verbose=1&details=all"), 200, nil)
         add("health: query ignored", Hostile.request("GET", "/api/v1/health?details=1"), 200, nil)
         // ---- end of issue 19 (i19-core) ----
+        // ---- Issue 20 (i20-door): the keep-alive HTTP verify door through nginx (/demo/gated-http) ----
+        let strangerTenant = "00000000-0000-4000-8000-000000000000"
+        add("http door: user token", Hostile.request("GET", "/demo/gated-http", headers: [("Authorization", "Bearer \(access)")]), 200, nil)
+        add("http door: no token, own policy header", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("X-Authgate-Allow", "user api_key node browser"), ("X-Authgate-Roles", "")]), 401, "invalid_token")
+        add("http door: X-Original-URI hides tenant_id", Hostile.request("GET", "/demo/gated-http?tenant_id=\(strangerTenant)", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Original-URI", "/demo/gated-http"), ("X-Forwarded-Uri", "/demo/gated-http")]), 403, "forbidden")
+        add("http door: chunked body on a GET", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("Transfer-Encoding", "chunked")], body: Array("5\r\nhello\r\n0\r\n\r\n".utf8),
+            contentLength: false), 200, nil)
+        add("http door: forged original method", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Original-Method", "DELETE"), ("X-Forwarded-Method", "DELETE")]), 200, nil)
+        add("http door: echo, forged identity", Hostile.request("GET", "/demo/echo-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Auth-Role", "platform_admin"), ("X-Authgate-Roles", "admin")]), 200, nil)
+        // ---- end of issue 20 (i20-door) ----
         return t
     }
 }
