@@ -136,7 +136,10 @@ final class Stack: @unchecked Sendable {
         trace("start begin")
         defer { trace("start end") }
         try writeKeyRing()
-        try UnixSocket.waitUntilAccepting(socketPath, served: try startResponder(), log: { self.log("authgate-fcgi") })
+        let served = try startResponder()
+        try UnixSocket.waitUntilAccepting(socketPath, served: served, log: { self.log("authgate-fcgi") })
+        // The HTTP verify door is bound after AUTH_SOCKET: a test that talks to it first waits too.
+        try UnixSocket.waitUntilAccepting(verifyHTTPSocketPath, served: served, log: { self.log("authgate-fcgi") })
         if options.companion, let bin = Binaries.path("authgate-ws") {
             let companion = try launch(bin, [], log: "authgate-ws")
             others.append(companion)
