@@ -63,8 +63,10 @@ install: $(if $(NO_BUILD),,build-static)
 	install -m 0644 nginx/authgate.conf.template "$(DESTDIR)$(PREFIX)/share/authgate/nginx/"
 	install -m 0644 nginx/snippets/*.conf "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/"
 	install -m 0755 scripts/render-nginx.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
-	install -d "$(DESTDIR)$(PREFIX)/share/authgate/apache" "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd"
+	install -d "$(DESTDIR)$(PREFIX)/share/authgate/apache" "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd" \
+	    "$(DESTDIR)$(PREFIX)/share/authgate/caddy"
 	install -m 0644 apache/* "$(DESTDIR)$(PREFIX)/share/authgate/apache/"
+	install -m 0644 caddy/* "$(DESTDIR)$(PREFIX)/share/authgate/caddy/"
 	install -m 0644 lighttpd/* "$(DESTDIR)$(PREFIX)/share/authgate/lighttpd/"
 	install -m 0755 scripts/render-servers.sh "$(DESTDIR)$(PREFIX)/share/authgate/scripts/"
 	install -m 0644 etc/authgate.conf.example "$(DESTDIR)$(PREFIX)/share/authgate/authgate.conf.example"
@@ -86,9 +88,10 @@ uninstall:
 	    "$(DESTDIR)$(PREFIX)/share/authgate/scripts/render-servers.sh"
 	for f in apache/*; do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/$$f"; done
 	for f in lighttpd/*; do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/$$f"; done
+	for f in caddy/*; do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/$$f"; done
 	for f in $(SNIPPETS); do rm -f "$(DESTDIR)$(PREFIX)/share/authgate/nginx/snippets/$$f"; done
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(SYSTEMD_DIR)/$$u"; done
-	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/scripts share/authgate share/doc/authgate; do \
+	for d in share/authgate/nginx/snippets share/authgate/nginx share/authgate/apache share/authgate/lighttpd share/authgate/caddy share/authgate/scripts share/authgate share/doc/authgate; do \
 	    rmdir "$(DESTDIR)$(PREFIX)/$$d" 2>/dev/null || true; done
 
 # Debian package (README "Install on a server"): dist/authgate_<version>_amd64.deb by

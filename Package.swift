@@ -27,11 +27,14 @@ let package = Package(
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
         .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq", "CQREncode"]),
-        // WebSocket companion: HTTP upgrade + frame parsers, epoll loop, relay.
-        .target(name: "AuthWS", dependencies: ["AuthCore", "CEpoll", "AuthCrypto"]),
+        // The one strict HTTP/1.1 request/response head parser: the companion's upgrade requests
+        // and the responder's HTTP verify door (AUTH_VERIFY_HTTP_SOCKET). No dependencies.
+        .target(name: "AuthHTTP"),
+        // WebSocket companion: frame parser, epoll loop, relay (head parser: AuthHTTP).
+        .target(name: "AuthWS", dependencies: ["AuthCore", "AuthHTTP", "CEpoll", "AuthCrypto"]),
         // FastCGI records: the request parser and the answer writer of the responder's transport.
         .target(name: "AuthFastCGI"),
-        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "AuthFastCGI", "CFastCGI", "CEpoll"]),
+        .executableTarget(name: "authgate-fcgi", dependencies: ["AuthCore", "AuthFastCGI", "AuthHTTP", "CFastCGI", "CEpoll"]),
         .executableTarget(name: "authgate-ws", dependencies: ["AuthWS", "AuthCore"]),
         .executableTarget(name: "authgate", dependencies: ["AuthCore"]),
         // The demo's sample upstream: HTTP echo of received headers + WebSocket echo.
@@ -43,7 +46,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Tests only: a SQLite VFS that fails the Nth write/sync/truncate (FaultInjectionTests).
         .target(name: "FaultVFS", dependencies: ["CSQLite"], path: "Tests/FaultVFS"),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "AuthFastCGI", "TestSupport", "FaultVFS"],
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "AuthHTTP", "AuthFastCGI", "TestSupport", "FaultVFS"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
     ],

@@ -80,6 +80,8 @@ export AUTH_LISTEN_TCP="127.0.0.1:$TCPPORT"
 
 export AUTH_DB_PATH="$T/authgate.db" AUTH_KEYS_FILE="$T/keys" AUTH_API_PROFILE=2signal
 export AUTH_SOCKET="$T/run/authgate.sock" AUTH_WS_SOCKET="$T/run/authgate-ws.sock" AUTH_SOCKET_GROUP="$group"
+# The keep-alive HTTP verify door (issue 20; pairs http*: /gated-http, /gated-http-cache).
+export AUTH_VERIFY_HTTP_SOCKET="$T/run/authgate-verify-http.sock"
 UPSTREAM_SOCKET="$T/run/demo-upstream.sock"; IDLE_UPSTREAM="$T/run/idle-upstream.sock"
 export AUTH_WS_ROUTES="/ws/agent=unix:$UPSTREAM_SOCKET;/ws/idle=unix:$IDLE_UPSTREAM"
 # Bench traffic must not hit the login limiter (nginx's, below, nor the responder's own
@@ -118,7 +120,9 @@ subst="$subst;s|@AUTH_SOCKET@|$AUTH_SOCKET|g;s|@AUTH_WS_SOCKET@|$AUTH_WS_SOCKET|
 subst="$subst;s|@CACHE_DIR@|$CACHE_DIR|g;s|@VERIFY_CACHE_ZONE@|authgate_verify|g;s|@VERIFY_CACHE_SECONDS@|1|g"
 subst="$subst;s|@LOGIN_RATE@|1000000r/s|g;s|@LOGIN_BURST@|100000|g;s|@AUTH_API_PROFILE@|2signal|g"
 subst="$subst;s|@PASSWORD_RATE@|1000000r/s|g;s|@PASSWORD_BURST@|100000|g"
-subst="$subst;s|@COOKIE_NAME_RE@|__Host-authgate|g"
+subst="$subst;s|@COOKIE_NAME_RE@|__Host-authgate|g;s|@REFRESH_COOKIE_NAME_RE@|__Host-authgate-refresh|g"
+subst="$subst;s|@AUTH_VERIFY_HTTP_SOCKET@|$AUTH_VERIFY_HTTP_SOCKET|g;s|@VERIFY_HTTP_CACHE_ZONE@|authgate_verify_http|g"
+subst="$subst;s|@VERIFY_HTTP_CACHE_DIR@|$CACHE_DIR-http|g"
 subst="$subst;s|@METRICS_ALLOW@|allow 127.0.0.1; allow ::1;|g;s|@AUTH_WS_METRICS_SOCKET@|$T/run/authgate-ws-metrics.sock|g"
 for f in nginx/snippets/*.conf; do sed -e "$subst" "$f" > "$T/nginx/snippets/$(basename "$f")"; done
 sed -e "$subst" scripts/bench/nginx-bench.conf > "$T/nginx/nginx.conf"
@@ -131,12 +135,12 @@ fi
 "$BIN/authgate-fcgi" >> "$T/log/fcgi.log" 2>&1 & fcgi=$!; pids+=("$fcgi")
 # The same responder with AUTH_METRICS=off on its own socket (pair user1nometrics: what the verify
 # counters cost, measured against user1 in the same rounds). No TCP listener.
-AUTH_METRICS=off AUTH_LISTEN_TCP="" AUTH_SOCKET="$T/run/authgate-nometrics.sock" \
+AUTH_METRICS=off AUTH_LISTEN_TCP="" AUTH_VERIFY_HTTP_SOCKET="" AUTH_SOCKET="$T/run/authgate-nometrics.sock" \
     "$BIN/authgate-fcgi" >> "$T/log/fcgi-nometrics.log" 2>&1 & fcgi_off=$!; pids+=("$fcgi_off")
 "$BIN/authgate-ws" >> "$T/log/ws.log" 2>&1 & ws=$!; pids+=("$ws")
 "$BIN/authgate-demo-upstream" --socket "$UPSTREAM_SOCKET" >> "$T/log/upstream.log" 2>&1 & up=$!; pids+=("$up")
 "$BIN/authgate-bench" ws-upstream --socket "$IDLE_UPSTREAM" >> "$T/log/idle-upstream.log" 2>&1 & iup=$!; pids+=("$iup")
-for s in "$AUTH_SOCKET" "$T/run/authgate-nometrics.sock" "$AUTH_WS_SOCKET" "$UPSTREAM_SOCKET" "$IDLE_UPSTREAM"; do
+for s in "$AUTH_SOCKET" "$AUTH_VERIFY_HTTP_SOCKET" "$T/run/authgate-nometrics.sock" "$AUTH_WS_SOCKET" "$UPSTREAM_SOCKET" "$IDLE_UPSTREAM"; do
     for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.1; done
     [ -S "$s" ] || { log "no socket $s (see $T/log)"; cat "$T"/log/*.log >&2; exit 1; }
 done
@@ -155,9 +159,10 @@ checks="$checks cache=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-cache
 checks="$checks node=$(code -H "Authorization: Bearer $NODEKEY" "$URL/gated-node") tls=$(code -k -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$TLSPORT/gated")"
 checks="$checks cookie=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie") cookie_cache=$(code -H "Cookie: __Host-authgate=$TOKEN" "$URL/gated-cookie-cache")"
 checks="$checks nometrics=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-nometrics")/$(code "$URL/gated-nometrics")"
+checks="$checks http=$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-http")/$(code "$URL/gated-http")/$(code -H "Authorization: Bearer $TOKEN" "$URL/gated-http-cache")"
 log "checks: $checks"
 case "$checks" in
-    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200 cookie=200 cookie_cache=200 nometrics=200/401") ;;
+    "plain=200 gated=200 gated_tampered=401 gated_none=401 cache=200 apikey=200 node=200 tls=200 cookie=200 cookie_cache=200 nometrics=200/401 http=200/401/200") ;;
     *) log "a check failed; see $T/log"; tail -5 "$T/log/nginx-error.log" "$T/log/fcgi.log" >&2; exit 1 ;;
 esac
 . scripts/bench/servers.sh   # Apache httpd and lighttpd in front of the same responder (AURL, LURL)
@@ -202,6 +207,10 @@ for round in $(seq "$ROUNDS"); do
     RESP_PID="$fcgi_off" run user1nometrics gated "$URL/gated-nometrics" "$T/token1.txt" 32
     run nocred plain "$URL/plain" "$T/none.txt" 32;             run nocred gated "$URL/gated" "$T/none.txt" 32
     run user1cache plain "$URL/plain" "$T/token1.txt" 32;       run user1cache gated "$URL/gated-cache" "$T/token1.txt" 32
+    # The keep-alive HTTP door (issue 20): user token cache off / on, and its 401 floor.
+    run httpuser1 plain "$URL/plain" "$T/token1.txt" 32;        run httpuser1 gated "$URL/gated-http" "$T/token1.txt" 32
+    run httpnocred plain "$URL/plain" "$T/none.txt" 32;         run httpnocred gated "$URL/gated-http" "$T/none.txt" 32
+    run httpuser1cache plain "$URL/plain" "$T/token1.txt" 32;   run httpuser1cache gated "$URL/gated-http-cache" "$T/token1.txt" 32
     run cookie1 plain "$URL/plain" "$T/token1.txt" 32 scripts/bench/cookie.lua
     run cookie1 gated "$URL/gated-cookie" "$T/token1.txt" 32 scripts/bench/cookie.lua
     run cookie1cache plain "$URL/plain" "$T/token1.txt" 32 scripts/bench/cookie.lua

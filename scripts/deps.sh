@@ -14,8 +14,11 @@ set -euo pipefail
 # the in-process suites' PostgreSQL pass and make run-pg.
 # faketime (libfaketime): ClockStepTests step the servers' wall clock (make test, make clock).
 # libqrencode-dev (issue 21): the CQREncode target, the enrolment page's QR code (runtime: libqrencode4).
+# caddy (issue 20): CaddyGateTests put a real Caddy (forward_auth, caddy/authgate.caddy) in front
+# of the HTTP verify door; like the web servers, its system service is never started. (Debian's
+# package also adds its `caddy` user to www-data: the responder's socket-group warning says so.)
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev pkg-config faketime libqrencode-dev)
+          postgresql libpq-dev pkg-config faketime libqrencode-dev caddy)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0
@@ -32,6 +35,8 @@ for p in "${packages[@]}"; do
 done
 need_postgres=0
 case " ${missing[*]} " in *" postgresql "*) need_postgres=1 ;; esac
+need_caddy=0
+case " ${missing[*]} " in *" caddy "*) need_caddy=1 ;; esac
 need_nginx=0
 need_servers=0
 if [ "$build_only" -eq 0 ]; then
@@ -67,7 +72,7 @@ cleanup() {
     if [ "$created_policy" -eq 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
 }
 trap cleanup EXIT
-if { [ "$need_nginx" -eq 1 ] || [ "$need_servers" -eq 1 ] || [ "$need_postgres" -eq 1 ]; } && [ ! -e "$policy" ]; then
+if { [ "$need_nginx" -eq 1 ] || [ "$need_servers" -eq 1 ] || [ "$need_postgres" -eq 1 ] || [ "$need_caddy" -eq 1 ]; } && [ ! -e "$policy" ]; then
     printf '#!/bin/sh\n# authgate make deps: no service starts while nginx/apache2/lighttpd/postgresql are installed\nexit 101\n' \
         | "${sudo[@]}" tee "$policy" >/dev/null
     "${sudo[@]}" chmod 0755 "$policy"
@@ -90,6 +95,10 @@ for svc in apache2 lighttpd; do
         if systemctl is-active --quiet "$svc" 2>/dev/null; then "${sudo[@]}" systemctl stop "$svc" || true; fi
     fi
 done
+# caddy.service (the package enables it): stopped if a systemd started it anyway.
+if [ "$need_caddy" -eq 1 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    if systemctl is-active --quiet caddy 2>/dev/null; then "${sudo[@]}" systemctl stop caddy || true; fi
+fi
 # postgresql's postinst makes a "main" cluster and asks invoke-rc.d to start it (refused above).
 # One that runs anyway is stopped: the tests start their own servers and never use it.
 if [ "$need_postgres" -eq 1 ] && command -v pg_lsclusters >/dev/null 2>&1; then

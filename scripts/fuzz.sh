@@ -10,12 +10,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-all_targets="json jwt credential query body fcgi_params fcgi_records ws_upgrade ws_frame"
+all_targets="json jwt credential query body fcgi_params fcgi_records ws_upgrade ws_frame http_door"
 targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
 san=(-sanitize=fuzzer,address)
-inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CEpoll -I "$out/modules")
+inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I "$out/modules")
 opt=(-O -g -enable-testing -parse-as-library -swift-version 6)
 
 # module NAME SOURCE_DIR: one whole-module object per library target, rebuilt when a source is newer.
@@ -32,7 +32,8 @@ deps_for() {
     case "$1" in
         json|jwt|credential|query) echo "AuthCrypto" ;;
         body|fcgi_params) echo "AuthCrypto AuthCore" ;;
-        ws_upgrade|ws_frame) echo "AuthCrypto AuthCore AuthWS" ;;
+        ws_upgrade|ws_frame) echo "AuthCrypto AuthCore AuthHTTP AuthWS" ;;
+        http_door) echo "AuthCrypto AuthCore AuthHTTP" ;;
         fcgi_records) echo "AuthFastCGI" ;;
         *) echo "fuzz: unknown target $1" >&2; exit 2 ;;
     esac
@@ -40,6 +41,7 @@ deps_for() {
 
 module AuthCrypto Sources/AuthCrypto
 for t in $targets; do case "$(deps_for "$t")" in *AuthCore*) module AuthCore Sources/AuthCore; break ;; esac; done
+for t in $targets; do case "$(deps_for "$t")" in *AuthHTTP*) module AuthHTTP Sources/AuthHTTP; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthWS*) module AuthWS Sources/AuthWS; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthFastCGI*) module AuthFastCGI Sources/AuthFastCGI; break ;; esac; done
 
@@ -48,13 +50,14 @@ for t in $targets; do
     for m in $(deps_for "$t"); do objs+=("$out/modules/$m.o"); done
     extra=()
     if [ "$t" = fcgi_params ]; then extra+=(Sources/authgate-fcgi/FastCGIParams.swift); fi
+    if [ "$t" = http_door ]; then extra+=(Sources/authgate-fcgi/HTTPDoorRequest.swift Sources/authgate-fcgi/HTTPDoorConfig.swift); fi
     bin="$out/fuzz-$t"
     newest="$(find Tests/Fuzz/targets "${objs[@]}" -newer "$bin" -print -quit 2>/dev/null || echo rebuild)"
     if [ ! -x "$bin" ] || [ -n "$newest" ]; then
         echo "fuzz: linking $t"
         swiftc "${opt[@]}" "${san[@]}" "${inc[@]}" -module-name "fuzz_$t" -o "$bin" \
             Tests/Fuzz/targets/Common.swift "Tests/Fuzz/targets/$t.swift" ${extra[@]+"${extra[@]}"} "${objs[@]}" \
-            -lcrypto -lsqlite3 > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
+            -lcrypto -lsqlite3 -lpq > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
     fi
 done
 if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then exit 0; fi

@@ -17,6 +17,7 @@
 #   METRICS_ALLOW          "127.0.0.1 ::1"                  addresses/CIDRs allowed to scrape both metrics locations
 #   VERIFY_CACHE_DIR       /run/nginx-authgate-cache        verify micro-cache (tmpfs; nginx creates it)
 #   VERIFY_CACHE_SECONDS   1                                0 turns the micro-cache off
+#   AUTH_VERIFY_HTTP_SOCKET <dir of AUTH_SOCKET>/authgate-verify-http.sock   the HTTP verify door
 #   LOGIN_RATE / LOGIN_BURST        10r/s / 20              limit_req on login, refresh, logout
 #   PASSWORD_RATE / PASSWORD_BURST  1r/s / 5                limit_req on password changes
 set -euo pipefail
@@ -31,10 +32,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 names=(PORT VAR RUNDIR LOGDIR NGINX_USER NGINX_WORKERS AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET UPSTREAM_SOCKET
        CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS CERT CERT_KEY DEMO_ROOT AUTH_API_PROFILE
        LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST NOFILE DEMO_FASTCGI_SOCKET COOKIE_NAME_RE
-       REFRESH_COOKIE_NAME_RE)
+       REFRESH_COOKIE_NAME_RE AUTH_VERIFY_HTTP_SOCKET VERIFY_HTTP_CACHE_ZONE VERIFY_HTTP_CACHE_DIR)
 if [ "$snippets_only" -eq 1 ]; then
     names=(AUTH_SOCKET AUTH_WS_SOCKET AUTH_WS_METRICS_SOCKET CACHE_DIR VERIFY_CACHE_ZONE VERIFY_CACHE_SECONDS
-           LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE REFRESH_COOKIE_NAME_RE)
+           LOGIN_RATE LOGIN_BURST PASSWORD_RATE PASSWORD_BURST COOKIE_NAME_RE REFRESH_COOKIE_NAME_RE
+           AUTH_VERIFY_HTTP_SOCKET VERIFY_HTTP_CACHE_ZONE VERIFY_HTTP_CACHE_DIR)
     AUTH_SOCKET="${AUTH_SOCKET:-/run/authgate/authgate.sock}"
     AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-/run/authgate/authgate-ws.sock}"
     VERIFY_CACHE_DIR="${VERIFY_CACHE_DIR:-/run/nginx-authgate-cache}"
@@ -91,6 +93,15 @@ if [ -d "$cache_parent" ]; then
         exit 1
     fi
 fi
+
+# The HTTP verify door (optional; nginx connects only when a location uses it): its socket beside
+# AUTH_SOCKET unless given; its micro-cache is a zone of its own (proxy_cache cannot share the
+# FastCGI zone) in a sibling directory of the FastCGI one, on or off with it.
+if [ -n "${AUTH_SOCKET:-}" ]; then
+    AUTH_VERIFY_HTTP_SOCKET="${AUTH_VERIFY_HTTP_SOCKET:-$(dirname -- "$AUTH_SOCKET")/authgate-verify-http.sock}"
+fi
+VERIFY_HTTP_CACHE_DIR="$CACHE_DIR-http"
+if [ "${VERIFY_CACHE_ZONE:-}" = off ]; then VERIFY_HTTP_CACHE_ZONE=off; else VERIFY_HTTP_CACHE_ZONE=authgate_verify_http; fi
 
 # sed script: one s|@NAME@|value|g per variable, value escaped for sed's replacement side.
 # nginx cannot raise its fd limit above the hard limit (no CAP_SYS_RESOURCE in containers).

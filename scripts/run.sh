@@ -72,6 +72,8 @@ if ! reachable "$RUNDIR"; then
 fi
 export AUTH_SOCKET="${AUTH_SOCKET:-$RUNDIR/authgate.sock}"
 export AUTH_WS_SOCKET="${AUTH_WS_SOCKET:-$RUNDIR/authgate-ws.sock}"
+# The keep-alive HTTP verify door (/demo/gated-http, /demo/echo-http; README "Choosing a door").
+export AUTH_VERIFY_HTTP_SOCKET="${AUTH_VERIFY_HTTP_SOCKET:-$RUNDIR/authgate-verify-http.sock}"
 export AUTH_WS_METRICS_SOCKET="${AUTH_WS_METRICS_SOCKET:-$RUNDIR/authgate-ws-metrics.sock}"
 if [ "$is_root" -eq 1 ]; then export AUTH_SOCKET_GROUP="${AUTH_SOCKET_GROUP:-$group}"; fi
 UPSTREAM_SOCKET="$RUNDIR/demo-upstream.sock"

@@ -1,5 +1,6 @@
 import AuthCore
 import AuthFastCGI
+import AuthHTTP
 import CEpoll
 import Glibc
 import Synchronization
@@ -26,6 +27,9 @@ final class ConnectionReader: @unchecked Sendable {
         /// Held by another process too (systemd, --hold-socket): on stop it is neither closed
         /// nor shut down, so connections queued in its backlog stay for the successor.
         let shared: Bool
+        /// The HTTP verify door (AUTH_VERIFY_HTTP_SOCKET): HTTP/1.1 request heads instead of
+        /// FastCGI records; served by the Unix socket's pool.
+        var http = false
         var pausedUntil = 0
         /// Not accepting while its pool's queue is over its soft limit.
         var heldBack = false
@@ -33,6 +37,7 @@ final class ConnectionReader: @unchecked Sendable {
 
     let app: App
     let limits: TransportLimits
+    let door: HTTPDoorConfig
     let unixQueue: RequestQueue
     let tcpQueue: RequestQueue?
     private(set) var listeners: [Listening]
@@ -54,9 +59,11 @@ final class ConnectionReader: @unchecked Sendable {
     static let wakeToken: UInt64 = 1 << 33
     static let listenerToken: UInt64 = 1 << 32
 
-    init(app: App, limits: TransportLimits, listeners: [Listening], unixQueue: RequestQueue, tcpQueue: RequestQueue?) throws(StartupError) {
+    init(app: App, limits: TransportLimits, door: HTTPDoorConfig = HTTPDoorConfig(), listeners: [Listening],
+         unixQueue: RequestQueue, tcpQueue: RequestQueue?) throws(StartupError) {
         self.app = app
         self.limits = limits
+        self.door = door
         self.listeners = listeners
         self.unixQueue = unixQueue
         self.tcpQueue = tcpQueue
@@ -159,6 +166,7 @@ final class ConnectionReader: @unchecked Sendable {
             let now = monotonicMicros()
             let parser = RequestParser(maxBody: currentMaxBody(), maxConnections: limits.maxWaiting)
             let c = FastCGIConnection(fd: fd, tcp: listener.tcp, parser: parser, now: now, deadline: now + limits.readTimeout)
+            if listener.http { c.http = HTTPDoorState(config: door) }
             guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, UInt32(EPOLLIN.rawValue), UInt64(fd)) == 0 else {
                 Glibc.close(fd)
                 continue
@@ -204,6 +212,7 @@ final class ConnectionReader: @unchecked Sendable {
     }
 
     private func parse(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
+        if c.http != nil { return parseHTTP(c, bytes) }
         c.parser.maxBody = currentMaxBody()
         var index = 0
         while true {
@@ -220,27 +229,69 @@ final class ConnectionReader: @unchecked Sendable {
                 if close { forget(c); return }
             case let .request(request):
                 c.leftover = index < bytes.count ? Array(bytes[index...]) : []
-                hand(c, request)
+                hand(c, .fastcgi(request), id: request.id, keep: request.keepConnection)
                 return
             }
         }
     }
 
+    /// The HTTP door: one request head at a time. A complete head goes to the pool; bytes past it
+    /// (a pipelined next request) wait in `leftover` until the answer is written, so answers go
+    /// out in request order and two requests are never read into one. A refused head is answered
+    /// at once and the connection closed (counted as a protocol drop).
+    private func parseHTTP(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
+        guard var state = c.http else { return }
+        let result = state.parser.feed(bytes)
+        switch result {
+        case .needMore:
+            c.http = state
+        case let .failed(error):
+            let refusal = error == .tooLarge ? HTTPDoorRefusal(status: 400, code: "header_too_large")
+                                             : HTTPDoorRefusal(status: 400, code: "bad_request")
+            refuse(c, refusal, detail: "http door: \(error)")
+        case let .complete(head, consumed):
+            state.parser = HTTPDoorState.parser(door)
+            state.served += 1
+            c.http = state
+            switch HTTPDoorRequestReader.read(head, config: door, served: state.served) {
+            case let .failure(refusal):
+                refuse(c, refusal, detail: "http door: \(refusal.status) \(refusal.code)")
+            case let .success(request):
+                c.leftover = consumed < bytes.count ? Array(bytes[consumed...]) : []
+                hand(c, .http(request), id: 0, keep: !request.close)
+            }
+        }
+    }
+
+    private func refuse(_ c: FastCGIConnection, _ refusal: HTTPDoorRefusal, detail: String) {
+        let answer = HTTPDoorResponse.refusal(refusal)
+        _ = answer.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, authgate_msg_nosignal() | Int32(MSG_DONTWAIT)) }
+        drop(c, reason: .protocolError, detail: detail)
+    }
+
     /// A complete request: to its worker pool, or shed with 503 when the queue is full.
-    private func hand(_ c: FastCGIConnection, _ request: FastCGIRequest) {
+    private func hand(_ c: FastCGIConnection, _ payload: Job.Payload, id: UInt16, keep: Bool) {
         _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, 0, 0)
         waiting -= 1
         c.phase = .busy
         let queue = c.tcp ? (tcpQueue ?? unixQueue) : unixQueue
-        if queue.offer(Job(connection: c, request: request)) {
+        if queue.offer(Job(connection: c, payload: payload)) {
             if queue.depth >= queue.soft { holdBack(tcp: c.tcp) }
             return
         }
         app.metrics.transport.shedOne()
         drops.shed(queue.capacity)
-        let answer = ResponseBytes.encode(app.settings.profile.respond(.unavailable(retryAfter: 1)), log: app.log)
-        c.pending = RecordWriter.response(id: request.id, stdout: answer)
-        c.keepAfterWrite = request.keepConnection
+        let unavailable = app.settings.profile.respond(.unavailable(retryAfter: 1))
+        if c.http != nil {
+            // As on the FastCGI door: 503 + Retry-After (no body), and the connection is closed.
+            let shed = Response(status: 503, headers: [("X-Auth-Error", "unavailable"), ("Retry-After", "1")])
+            c.pending = HTTPDoorResponse.encode(shed, close: true, log: app.log)
+            c.keepAfterWrite = false
+            c.leftover = []
+        } else {
+            c.pending = RecordWriter.response(id: id, stdout: ResponseBytes.encode(unavailable, log: app.log))
+            c.keepAfterWrite = keep
+        }
         resume(c)
     }
 
@@ -279,7 +330,7 @@ final class ConnectionReader: @unchecked Sendable {
         }
         guard c.keepAfterWrite, !stopping || !c.leftover.isEmpty else { forget(c); return }
         c.phase = .kept
-        c.deadline = now + limits.keptIdle
+        c.deadline = now + (c.http != nil ? door.idle : limits.keptIdle)
         guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, UInt32(EPOLLIN.rawValue), UInt64(c.fd)) == 0 else { forget(c); return }
         if !c.leftover.isEmpty {
             let bytes = c.leftover

@@ -1,8 +1,9 @@
 import AuthFastCGI
+import AuthHTTP
 import CEpoll
 import Glibc
 
-/// One accepted FastCGI connection (non-blocking fd). Owned by exactly one thread at a time:
+/// One accepted connection (non-blocking fd): FastCGI, or the HTTP verify door when `http` is set. Owned by exactly one thread at a time:
 /// the connection reader while it waits for a request or writes a pending answer, a worker
 /// while it serves one; the hand-over goes through a lock (RequestQueue, the reader's returns).
 final class FastCGIConnection: @unchecked Sendable {
@@ -12,6 +13,8 @@ final class FastCGIConnection: @unchecked Sendable {
     /// Accepted on the loopback TCP listener (served by the TCP worker pool).
     let tcp: Bool
     var parser: RequestParser
+    /// The HTTP verify door's state (nil on a FastCGI connection).
+    var http: HTTPDoorState?
     /// Bytes read past the end of the last complete request (parsed when it comes back).
     var leftover: [UInt8] = []
     var phase: Phase = .fresh
@@ -56,5 +59,20 @@ final class FastCGIConnection: @unchecked Sendable {
             if n <= 0 { break }
         }
         Glibc.close(fd)
+    }
+}
+
+/// Per connection of the HTTP door: the head parser of the request being read (a fresh one per
+/// request) and how many requests the connection carried.
+struct HTTPDoorState {
+    var parser: HTTPUpgradeParser
+    var served = 0
+
+    init(config: HTTPDoorConfig) {
+        parser = Self.parser(config)
+    }
+
+    static func parser(_ config: HTTPDoorConfig) -> HTTPUpgradeParser {
+        HTTPUpgradeParser(kind: .request, maxHeadSize: config.maxHeadSize, maxHeaders: config.maxHeaders)
     }
 }

@@ -3,8 +3,13 @@ import Glibc
 
 /// A complete request and the connection it came on, for a worker.
 struct Job: @unchecked Sendable {
+    enum Payload {
+        case fastcgi(FastCGIRequest)
+        /// The HTTP verify door (HTTPDoorRequest).
+        case http(HTTPDoorRequest)
+    }
     let connection: FastCGIConnection
-    let request: FastCGIRequest
+    let payload: Payload
 }
 
 /// The bounded hand-over from the connection reader to one worker pool: the reader never

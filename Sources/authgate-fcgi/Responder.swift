@@ -50,17 +50,26 @@ enum Responder {
         SocketGroupWarning.check(listener: listener, configured: settings.socketGroup, log: log)
         let tcp: TCPListener?
         let limits: TransportLimits
+        let doorConfig: HTTPDoorConfig
+        let door: HTTPDoorListener.Opened?
         do {
             limits = try TransportLimits.fromEnvironment()
+            doorConfig = try HTTPDoorConfig.fromEnvironment()
             tcp = try TCPListener.fromEnvironment(threads: settings.threads, inherited: try TCPListener.inheritedFD(systemdExtra: systemdExtra))
+            door = try HTTPDoorListener.open(doorConfig, group: settings.socketGroup, systemdExtra: systemdExtra)
         } catch {
             listener.removeFile()
             fail(error.description)
         }
+        /// Our own socket files, removed on a failed start and at the stop.
+        let removeFiles = {
+            listener.removeFile()
+            if let door, !door.shared { door.listener.removeFile() }
+        }
 
         let app: App
         do { app = try App(settings: settings, log: log) } catch {
-            listener.removeFile()
+            removeFiles()
             fail("startup: \(error)")
         }
 
@@ -68,17 +77,18 @@ enum Responder {
         let tcpQueue = tcp.map { RequestQueue(soft: limits.queueSoftLimit(threads: $0.threads)) }
         var listening = [ConnectionReader.Listening(fd: listener.fd, tcp: false, shared: shared)]
         if let tcp { listening.append(ConnectionReader.Listening(fd: tcp.fd, tcp: true, shared: tcp.inherited)) }
+        if let door { listening.append(ConnectionReader.Listening(fd: door.listener.fd, tcp: false, shared: door.shared, http: true)) }
         let reader: ConnectionReader
         do {
-            reader = try ConnectionReader(app: app, limits: limits, listeners: listening, unixQueue: unixQueue, tcpQueue: tcpQueue)
+            reader = try ConnectionReader(app: app, limits: limits, door: doorConfig, listeners: listening, unixQueue: unixQueue, tcpQueue: tcpQueue)
         } catch {
-            listener.removeFile()
+            removeFiles()
             fail(error.description)
         }
         let context = WorkerThreadContext(app: app, queue: unixQueue, reader: reader, socketPath: listener.path)
         for index in 0..<settings.threads {
             do { try WorkerThread.start(context) } catch {
-                listener.removeFile()
+                removeFiles()
                 fail("cannot start worker thread \(index): \(error)")
             }
         }
@@ -86,17 +96,20 @@ enum Responder {
             let tcpContext = WorkerThreadContext(app: app, queue: tcpQueue, reader: reader, socketPath: listener.path)
             for index in 0..<tcp.threads {
                 do { try WorkerThread.start(tcpContext) } catch {
-                    listener.removeFile()
+                    removeFiles()
                     fail("cannot start TCP worker thread \(index): \(error)")
                 }
             }
             log.info("authgate-fcgi: also listening on tcp \(tcp.address) (loopback\(tcp.inherited ? ", inherited" : "")) with \(tcp.threads) threads")
         }
         do { try reader.start() } catch {
-            listener.removeFile()
+            removeFiles()
             fail("cannot start the connection reader: \(error)")
         }
         MaintenanceThread.start(context)
+        if let door {
+            log.info("authgate-fcgi: HTTP verify door on \(door.listener.path)\(door.shared ? " (inherited)" : "") at \(doorConfig.path), original URI from \(doorConfig.uriSource == .original ? "X-Original-URI" : "X-Forwarded-Uri")")
+        }
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
 
         var received: Int32 = 0
@@ -106,18 +119,20 @@ enum Responder {
             if received == SIGHUP { inForce = reload(app, started: config, current: inForce); continue }
             break
         }
-        stop(listener, reader: reader, shared: shared, log: log, signal: received)
+        stop(listener, reader: reader, shared: shared, door: door, log: log, signal: received)
     }
 
     /// Stop: no new connections (a socket we bound is closed and its file removed; a shared one
     /// stays open and untouched, its queued connections are the successor's), requests already
     /// accepted finish (TransportLimits.stopGrace for a partly sent one), exit within 2 s.
-    private static func stop(_ listener: Listener, reader: ConnectionReader, shared: Bool, log: Logger, signal: Int32) -> Never {
+    private static func stop(_ listener: Listener, reader: ConnectionReader, shared: Bool, door: HTTPDoorListener.Opened?,
+                             log: Logger, signal: Int32) -> Never {
         stopping.store(true, ordering: .sequentiallyConsistent)
         log.info("authgate-fcgi: signal \(signal), stopping: no new connections, finishing in-flight requests"
             + (shared ? "; the socket stays open for the next process" : ""))
         reader.stop()
         if !shared { listener.removeFile() }
+        if let door, !door.shared { door.listener.removeFile() }
         let deadline = monotonicMicros() + 1_800_000
         while !reader.drained.load(ordering: .sequentiallyConsistent) && monotonicMicros() < deadline {
             usleep(2_000)

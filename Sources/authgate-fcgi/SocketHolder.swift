@@ -8,7 +8,8 @@ import Glibc
 /// wait in the socket's backlog meanwhile instead of failing with 502. With AUTH_LISTEN_TCP it
 /// holds the loopback TCP port the same way (`AUTHGATE_LISTEN_TCP_FD=4`): the port is never
 /// free between two children, so no other local user can bind it and answer Apache as the
-/// authorizer (review finding 1). SIGTERM/SIGINT stop the child and then the holder (which
+/// authorizer (review finding 1). With AUTH_VERIFY_HTTP_SOCKET it holds the HTTP verify door's
+/// socket too (`AUTHGATE_LISTEN_HTTP_FD=5`). SIGTERM/SIGINT stop the child and then the holder (which
 /// removes the socket file); SIGHUP is passed to the child.
 enum SocketHolder {
     nonisolated static func run() -> Never {
@@ -41,10 +42,31 @@ enum SocketHolder {
             close(tcp.fd)
             log.info("authgate-fcgi --hold-socket: holding tcp \(spec) too")
         }
+        var heldDoor: Int32 = -1
+        var doorListener: Listener?
+        do throws(StartupError) {
+            let door = try HTTPDoorConfig.fromEnvironment()
+            if !door.socketPath.isEmpty {
+                let bound = try HTTPDoorListener.bind(door, group: settings.socketGroup)
+                heldDoor = fcntl(bound.fd, F_DUPFD_CLOEXEC, 10)
+                close(bound.fd)
+                doorListener = bound
+                guard heldDoor >= 0 else { throw StartupError("dup: \(errnoText())") }
+                log.info("authgate-fcgi --hold-socket: holding the HTTP verify door \(door.socketPath) too")
+            }
+        } catch {
+            listener.removeFile()
+            doorListener?.removeFile()
+            Responder.fail(error.description)
+        }
+        let removeFiles = {
+            listener.removeFile()
+            doorListener?.removeFile()
+        }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         log.info("authgate-fcgi --hold-socket: holding \(listener.path); starting the responder")
 
-        var child = spawn(exe, fd: held, tcp: heldTCP, log: log)
+        var child = spawn(exe, fd: held, tcp: heldTCP, door: heldDoor, log: log)
         var quickExits = 0
         var startedAt = monotonicMicros()
         var received: Int32 = 0
@@ -70,12 +92,12 @@ enum SocketHolder {
                     quickExits = monotonicMicros() - startedAt < 5_000_000 ? quickExits + 1 : 0
                     if quickExits >= 5 {
                         log.error("authgate-fcgi --hold-socket: the responder keeps exiting at start; giving up")
-                        listener.removeFile()
+                        removeFiles()
                         exit(1)
                     }
                     usleep(quickExits == 0 ? 0 : 200_000)
                     startedAt = monotonicMicros()
-                    child = spawn(exe, fd: held, tcp: heldTCP, log: log)
+                    child = spawn(exe, fd: held, tcp: heldTCP, door: heldDoor, log: log)
                 }
             default:   // SIGTERM, SIGINT
                 log.info("authgate-fcgi --hold-socket: signal \(received): stopping the responder")
@@ -88,18 +110,19 @@ enum SocketHolder {
                         usleep(5_000)
                     }
                 }
-                listener.removeFile()
+                removeFiles()
                 exit(0)
             }
         }
     }
 
-    private static func spawn(_ exe: String, fd: Int32, tcp: Int32, log: Logger) -> pid_t {
+    private static func spawn(_ exe: String, fd: Int32, tcp: Int32, door: Int32, log: Logger) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fd, 3)
         if tcp >= 0 { posix_spawn_file_actions_adddup2(&actions, tcp, 4) }
+        if door >= 0 { posix_spawn_file_actions_adddup2(&actions, door, 5) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -114,6 +137,7 @@ enum SocketHolder {
         var env = ProcessInfo.processInfo.environment
         env["AUTHGATE_LISTEN_FD"] = "3"
         if tcp >= 0 { env["AUTHGATE_LISTEN_TCP_FD"] = "4" }
+        if door >= 0 { env["AUTHGATE_LISTEN_HTTP_FD"] = "5" }
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(exe), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv + envp { free(p) } }

@@ -49,11 +49,17 @@ enum WorkerThread {
             exit(1)
         }
         let exchange = FastCGIExchange(worker: worker)
+        let door = HTTPDoorExchange(worker: worker)
         while let job = context.queue.take() {
-            let stdout = exchange.serve(job.request)
             let connection = job.connection
-            connection.pending = RecordWriter.response(id: job.request.id, stdout: stdout)
-            connection.keepAfterWrite = job.request.keepConnection
+            switch job.payload {
+            case let .fastcgi(request):
+                connection.pending = RecordWriter.response(id: request.id, stdout: exchange.serve(request))
+                connection.keepAfterWrite = request.keepConnection
+            case let .http(request):
+                connection.pending = door.serve(request)
+                connection.keepAfterWrite = !request.close
+            }
             // Whatever the socket does not take now, the reader finishes (EPOLLOUT, deadline).
             if connection.flush() == nil {
                 connection.pending = []

@@ -24,8 +24,8 @@ struct GateBrowserHardeningTests {
     }
 
     /// Finding 3: a cached allow of a same-origin POST never serves a cross-origin POST.
-    @Test func unsafeMethodAllowsAreNeverCached() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func unsafeMethodAllowsAreNeverCached(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             _ = try stack.makeTenant("demo.local")
             _ = try stack.makeUser("alice@demo.local", tenant: "demo.local")
             let access = try #require(try signIn(stack, "alice@demo.local")["__Host-authgate"])
@@ -52,10 +52,10 @@ struct GateBrowserHardeningTests {
 
     /// Finding 8: a denial at a browser location never rotates, so no renewal is lost and the
     /// next one, past the reuse window, renews instead of revoking the session.
-    @Test func aDenialNeverThrowsARotationAway() throws {
+    @Test(arguments: GateDoor.allCases) func aDenialNeverThrowsARotationAway(door: GateDoor) throws {
         var options = Stack.Options()
         options.environment = ["AUTH_REFRESH_REUSE_SECONDS": "1"]
-        try Stack.with(options) { stack in
+        try Stack.with(door.options(options)) { stack in
             _ = try stack.makeTenant("demo.local")
             let other = try stack.cliLines(["tenant", "create", "--name", "other.local", "--domain", "other.local"])[0]
             _ = try stack.makeUser("alice@demo.local", tenant: "demo.local")
@@ -83,8 +83,8 @@ struct GateBrowserHardeningTests {
     /// database's write lock, or the session's row lock on PostgreSQL, and every answer still
     /// comes at once); a live session rotates at most once a second however often it is asked;
     /// a normal renewal still works.
-    @Test func renewalFloodsDoNotReachTheDatabase() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func renewalFloodsDoNotReachTheDatabase(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             _ = try stack.makeTenant("demo.local")
             _ = try stack.makeUser("alice@demo.local", tenant: "demo.local")
             // A logged-out session's refresh cookie.
@@ -139,8 +139,8 @@ struct GateBrowserHardeningTests {
     }
 
     /// Hardening: apps behind the protect snippets never receive Authgate's two cookies.
-    @Test func appsNeverSeeAuthgateCookies() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func appsNeverSeeAuthgateCookies(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             _ = try stack.makeTenant("demo.local")
             _ = try stack.makeUser("alice@demo.local", tenant: "demo.local")
             let jar = try signIn(stack, "alice@demo.local")

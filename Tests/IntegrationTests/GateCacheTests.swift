@@ -19,10 +19,10 @@ struct GateCacheTests {
         }
     }
 
-    @Test func cacheHitSkipsTheResponderAndDiesAtTheNextSecond() throws {
+    @Test(arguments: GateDoor.allCases) func cacheHitSkipsTheResponderAndDiesAtTheNextSecond(door: GateDoor) throws {
         var options = Stack.Options()
         options.verifyCacheSeconds = 1
-        try Stack.with(options) { stack in
+        try Stack.with(door.options(options)) { stack in
             _ = try stack.makeTenant("demo.local")
             try stack.makeUser("ann@demo.local", tenant: "demo.local")
             let token = try stack.tokens("ann@demo.local").access
@@ -54,11 +54,11 @@ struct GateCacheTests {
         }
     }
 
-    @Test func cacheOffEveryVerifyReachesTheResponderAndRevocationIsImmediate() throws {
+    @Test(arguments: GateDoor.allCases) func cacheOffEveryVerifyReachesTheResponderAndRevocationIsImmediate(door: GateDoor) throws {
         var options = Stack.Options()
         options.verifyCacheSeconds = 0
         options.threads = 4
-        try Stack.with(options) { stack in
+        try Stack.with(door.options(options)) { stack in
             _ = try stack.makeTenant("demo.local")
             try stack.makeUser("ann@demo.local", tenant: "demo.local")
             let ann = try stack.tokens("ann@demo.local")

@@ -8,8 +8,8 @@ import Testing
 struct GateCredentialTests {
     static let locations = ["/demo/gated", "/demo/echo", "/demo/ingest", "/demo/admin", "/demo/node", "/demo/fcgi-echo"]
 
-    @Test func eachCredentialKindOnAllowedAndRefusedLocations() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func eachCredentialKindOnAllowedAndRefusedLocations(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local"), sam = try stack.tokens("sam@demo.local")
             let admin = try stack.tokens("admin@demo.local"), root = try stack.tokens("root@platform.local")
@@ -77,8 +77,8 @@ struct GateCredentialTests {
         }
     }
 
-    @Test func unknownGarbledAndOversizedCredentialsAre401() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func unknownGarbledAndOversizedCredentialsAre401(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local")
             let parts = alice.access.split(separator: ".").map(String.init)

@@ -111,8 +111,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func underscoreIdentityHeadersNeverReachApps() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func underscoreIdentityHeadersNeverReachApps(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let spoof = ["X_Auth_User_Id": "evil-user", "X_AUTH_ROLE": "platform_admin", "x_auth_tenant_id": "evil-tenant",
@@ -130,8 +130,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func disguisedTenantIDsAreRefusedForEveryKindAndOnWebSockets() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func disguisedTenantIDsAreRefusedForEveryKindAndOnWebSockets(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let disguised = ["%20tenant_id", "+tenant_id", "%2Btenant_id", "tenant_id%00", "tenant_id%00x", "TENANT_ID",

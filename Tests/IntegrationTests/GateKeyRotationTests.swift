@@ -12,8 +12,8 @@ struct GateKeyRotationTests {
         return JSONParser.parse(bytes)?["kid"]?.stringValue
     }
 
-    @Test func runningProcessesPickUpARotatedKey() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func runningProcessesPickUpARotatedKey(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             _ = try stack.makeTenant("rot.test")
             try stack.makeUser("rot@rot.test", tenant: "rot.test")
             let before = try stack.tokens("rot@rot.test")

@@ -27,8 +27,8 @@ struct GateRevocationTests {
                 sourceLocation: sourceLocation)
     }
 
-    @Test func userRevocations() throws {
-        try Stack.with(Self.options()) { stack in
+    @Test(arguments: GateDoor.allCases) func userRevocations(door: GateDoor) throws {
+        try Stack.with(door.options(Self.options())) { stack in
             _ = try stack.makeTenant("demo.local")
             for name in ["u1", "u2", "u3", "u4", "u5", "u6", "u7"] {
                 try stack.makeUser("\(name)@demo.local", tenant: "demo.local", role: "admin")
@@ -73,8 +73,8 @@ struct GateRevocationTests {
         }
     }
 
-    @Test func keyAndNodeRevocations() throws {
-        try Stack.with(Self.options()) { stack in
+    @Test(arguments: GateDoor.allCases) func keyAndNodeRevocations(door: GateDoor) throws {
+        try Stack.with(door.options(Self.options())) { stack in
             let w = try GateWorld(stack)
             let admin = try stack.tokens("admin@demo.local").access
             try Self.expectRevoked(stack, "CLI apikey revoke", path: "/demo/ingest", token: w.apiKey) {

@@ -5,8 +5,8 @@ import Testing
 /// FastCGI upstream and never sway a decision; large POSTs and DELETEs pass the gate.
 @Suite("Gate: spoofing, bodies and methods through nginx")
 struct GateSpoofTests {
-    @Test func spoofedHeadersNeverReachOrSway() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func spoofedHeadersNeverReachOrSway(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local")
 
@@ -65,8 +65,8 @@ struct GateSpoofTests {
         }
     }
 
-    @Test func largePostsAndDeletesPassTheGate() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func largePostsAndDeletesPassTheGate(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local")
             let auth = ["Authorization": "Bearer \(alice.access)", "Content-Type": "application/octet-stream"]

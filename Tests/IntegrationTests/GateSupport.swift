@@ -130,9 +130,10 @@ extension Stack {
 
     // MARK: the responder's own count of verify requests (its log: one line per request)
 
-    /// Verify requests the responder answered so far (lines `GET /_authgate/verify/... 204 35us`).
+    /// Verify requests the responder answered so far (lines `GET /_authgate/verify/... 204 35us`;
+    /// the HTTP door logs `GET /verify 204 35us`).
     func verifyRequestsSeen() -> Int {
-        log("authgate-fcgi").split(separator: "\n").filter { $0.contains(" /_authgate/verify/") }.count
+        log("authgate-fcgi").split(separator: "\n").filter { $0.contains(" /_authgate/verify/") || $0.contains(" GET /verify ") }.count
     }
 
     /// Every request sent before this call has been logged by the responder: a health request

@@ -36,18 +36,24 @@ struct GateTenantSpellingTests {
         throw StackError("never got a warm request and its probe into one second")
     }
 
-    @Test func lenientSpellingsAreRefusedAndNeverServedFromTheCache() throws {
+    @Test(arguments: GateDoor.allCases) func lenientSpellingsAreRefusedAndNeverServedFromTheCache(door: GateDoor) throws {
         var options = Stack.Options()
         options.verifyCacheSeconds = 1
-        try Stack.with(options) { stack in
+        try Stack.with(door.options(options)) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let root = try stack.tokens("root@platform.local").access
 
             // Control: a query without tenant_id in any spelling shares the plain entry, so a
             // probe is able to see a cache hit (a spelling the map missed would look like this).
-            let control = try Self.probe(stack, "/demo/echo", "x=1", token: alice)
-            #expect(control.status == 200 && !control.reached, "control: \(control)")
+            // One hit among up to 4 tries is the proof: under a fully parallel `make test` the
+            // client's second and nginx's key second can straddle a boundary (seen twice on the
+            // HTTP door's proxy_cache, never alone), which only makes a hit look like a miss.
+            var controls: [(status: Int, reached: Bool)] = []
+            for _ in 0..<4 where controls.last.map({ $0.reached }) ?? true {
+                controls.append(try Self.probe(stack, "/demo/echo", "x=1", token: alice))
+            }
+            #expect(controls.allSatisfy { $0.status == 200 } && controls.last?.reached == false, "control: \(controls)")
 
             for (name, token, own) in [("alice", alice, w.demo), ("root", root, w.platform)] {
                 for spelling in Self.refused {

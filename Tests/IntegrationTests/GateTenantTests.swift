@@ -5,8 +5,8 @@ import Testing
 /// %-encoded forms) and node identity forcing, through nginx with the micro-cache on.
 @Suite("Gate: tenant rules through nginx")
 struct GateTenantTests {
-    @Test func tenantIDRules() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func tenantIDRules(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let root = try stack.tokens("root@platform.local").access

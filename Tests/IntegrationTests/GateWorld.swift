@@ -46,3 +46,18 @@ let spoofedHeaders: [String: String] = [
 func carriesNoSpoof(_ received: [String: String]) -> Bool {
     !received.values.contains { $0.contains("evil") || $0 == "platform_admin" || $0 == "EVILMETHOD" }
 }
+
+/// The two doors of the verify question (README "Choosing a door"): nginx's FastCGI verify
+/// locations, and the keep-alive HTTP door. Gate suites take it as a test argument, so one
+/// table of cases runs through both (`Stack.Options.door`).
+enum GateDoor: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case fastcgi, http
+    var testDescription: String { rawValue }
+
+    /// Stack options for this door (the rest as given).
+    func options(_ base: Stack.Options = Stack.Options()) -> Stack.Options {
+        var o = base
+        o.door = self
+        return o
+    }
+}

@@ -173,6 +173,21 @@ enum HostileCatalogue {
         add("mfa session verify: Origin null, cross-site", Hostile.request("POST", "/api/v1/auth/session/mfa", headers: [("Origin", "null"), ("Sec-Fetch-Site", "cross-site"),
             ("Content-Type", "application/json")], body: Array(#"{"mfa_token":"mfa_x","code":"123456"}"#.utf8)), 403, "forbidden")
         // ---- end of issue 21 ----
+        // ---- Issue 20 (i20-door): the keep-alive HTTP verify door through nginx (/demo/gated-http) ----
+        let strangerTenant = "00000000-0000-4000-8000-000000000000"
+        add("http door: user token", Hostile.request("GET", "/demo/gated-http", headers: [("Authorization", "Bearer \(access)")]), 200, nil)
+        add("http door: no token, own policy header", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("X-Authgate-Allow", "user api_key node browser"), ("X-Authgate-Roles", "")]), 401, "invalid_token")
+        add("http door: X-Original-URI hides tenant_id", Hostile.request("GET", "/demo/gated-http?tenant_id=\(strangerTenant)", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Original-URI", "/demo/gated-http"), ("X-Forwarded-Uri", "/demo/gated-http")]), 403, "forbidden")
+        add("http door: chunked body on a GET", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("Transfer-Encoding", "chunked")], body: Array("5\r\nhello\r\n0\r\n\r\n".utf8),
+            contentLength: false), 200, nil)
+        add("http door: forged original method", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Original-Method", "DELETE"), ("X-Forwarded-Method", "DELETE")]), 200, nil)
+        add("http door: echo, forged identity", Hostile.request("GET", "/demo/echo-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Auth-Role", "platform_admin"), ("X-Authgate-Roles", "admin")]), 200, nil)
+        // ---- end of issue 20 (i20-door) ----
         return t
     }
 }

@@ -12,8 +12,8 @@ import Glibc
     static let expected: Set<String> = {
         let snippets = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/nginx/snippets")) ?? [])
             .filter { $0.hasSuffix(".conf") }.map { "usr/local/share/authgate/nginx/snippets/\($0) 644" }
-        // Apache httpd and lighttpd configs (issue 15), every file of their directories.
-        let servers = ["apache", "lighttpd"].flatMap { dir in
+        // Apache httpd and lighttpd configs (issue 15), Caddy's snippet (issue 20), every file of their directories.
+        let servers = ["apache", "lighttpd", "caddy"].flatMap { dir in
             ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + dir)) ?? [])
                 .map { "usr/local/share/authgate/\(dir)/\($0) 644" }
         }

@@ -46,6 +46,11 @@ final class Stack: @unchecked Sendable {
         var secrets: String?
         /// Arguments of the responder (e.g. `--hold-socket`: it then runs as the holder's child).
         var responderArguments: [String] = []
+        /// Which door nginx's gated demo locations knock on: the FastCGI verify locations
+        /// (`/_authgate/verify/...`, the default) or the keep-alive HTTP door's
+        /// (`/_authgate/verify-http/...`, authgate-verify-http.conf). The gate suites run their
+        /// one table of cases through both.
+        var door = GateDoor.fastcgi
         init() {}
     }
 
@@ -56,6 +61,8 @@ final class Stack: @unchecked Sendable {
     private(set) var plainPort: Int = 0
     var socketPath: String { dir + "/authgate.sock" }
     var wsSocketPath: String { dir + "/authgate-ws.sock" }
+    /// The HTTP verify door (AUTH_VERIFY_HTTP_SOCKET; render-nginx.sh's default beside AUTH_SOCKET).
+    var verifyHTTPSocketPath: String { dir + "/authgate-verify-http.sock" }
     var wsMetricsSocketPath: String { dir + "/authgate-ws-metrics.sock" }
     var upstreamSocketPath: String { dir + "/demo-upstream.sock" }
     /// The demo upstream's FastCGI echo (render-nginx.sh's default `$RUNDIR/demo-fastcgi.sock`).
@@ -83,6 +90,7 @@ final class Stack: @unchecked Sendable {
         env["AUTH_SOCKET"] = socketPath
         env["AUTH_WS_SOCKET"] = wsSocketPath
         env["AUTH_WS_METRICS_SOCKET"] = wsMetricsSocketPath
+        env["AUTH_VERIFY_HTTP_SOCKET"] = verifyHTTPSocketPath
         env["AUTH_DB_PATH"] = dbPath
         env["AUTH_KEYS_FILE"] = keysPath
         env["AUTH_SECRETS_FILE"] = secretsPath
@@ -133,7 +141,10 @@ final class Stack: @unchecked Sendable {
         trace("start begin")
         defer { trace("start end") }
         try writeKeyRing()
-        try UnixSocket.waitUntilAccepting(socketPath, served: try startResponder(), log: { self.log("authgate-fcgi") })
+        let served = try startResponder()
+        try UnixSocket.waitUntilAccepting(socketPath, served: served, log: { self.log("authgate-fcgi") })
+        // The HTTP verify door is bound after AUTH_SOCKET: a test that talks to it first waits too.
+        try UnixSocket.waitUntilAccepting(verifyHTTPSocketPath, served: served, log: { self.log("authgate-fcgi") })
         if options.companion, let bin = Binaries.path("authgate-ws") {
             let companion = try launch(bin, [], log: "authgate-ws")
             others.append(companion)
@@ -282,6 +293,7 @@ final class Stack: @unchecked Sendable {
             for (k, v) in values { env[k] = v }
             try run("/bin/bash", [Stack.repositoryRoot + "/scripts/render-nginx.sh", confDir], environment: env)
             if options.plainHTTP { try addPlainListener(confDir + "/nginx.conf") }
+            if options.door == .http { try useHTTPDoor(confDir + "/nginx.conf") }
             try addTimingLog(confDir + "/nginx.conf")
             if !options.extraServerConfig.isEmpty { try addServerConfig(confDir + "/nginx.conf") }
             if !options.browserSnippet { try dropBrowserMode(confDir + "/nginx.conf") }
@@ -345,6 +357,15 @@ final class Stack: @unchecked Sendable {
             return spans.count >= count
         }
         return Array(spans.suffix(count))
+    }
+
+    /// Every gated demo location asks the HTTP door: `auth_request /_authgate/verify/X` ->
+    /// `/_authgate/verify-http/X` (the same policies, authgate-verify-http.conf).
+    private func useHTTPDoor(_ conf: String) throws {
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        let patched = text.replacingOccurrences(of: "auth_request /_authgate/verify/", with: "auth_request /_authgate/verify-http/")
+        guard patched != text else { throw StackError("no auth_request /_authgate/verify/ in \(conf)") }
+        try patched.write(toFile: conf, atomically: true, encoding: .utf8)
     }
 
     /// Inserts `options.extraServerConfig` before the demo server's catch-all location.

@@ -5,7 +5,10 @@ public enum HTTPParseError: Error, Equatable, Sendable {
 }
 
 /// Strict incremental parser for an HTTP/1.1 head (request line or status line, then headers),
-/// bounded to `maxHeadSize` bytes in total. An enum state machine over lines: bytes are fed in
+/// bounded to `maxHeadSize` bytes and `maxHeaders` header lines in total. The one head parser of
+/// the project: the companion's upgrade requests and upstream answers, and the responder's HTTP
+/// verify door (authgate-fcgi HTTPDoor*), which feeds it request after request on a kept
+/// connection (a fresh parser per request; `consumed` says where a pipelined next one starts). An enum state machine over lines: bytes are fed in
 /// any split, and the result says how many bytes of the last chunk belonged to the head (the
 /// rest, e.g. WebSocket frames after a 101, belongs to the caller).
 public struct HTTPUpgradeParser: Sendable {
@@ -29,6 +32,8 @@ public struct HTTPUpgradeParser: Sendable {
 
     public let kind: Kind
     public let maxHeadSize: Int
+    /// Header lines accepted (one more is `.tooLarge`).
+    public let maxHeaderCount: Int
     /// Accept `HTTP/1.0` request lines too (the demo upstream behind nginx's default proxy_pass).
     public let acceptHTTP10: Bool
     private var state: State = .startLine
@@ -37,9 +42,10 @@ public struct HTTPUpgradeParser: Sendable {
     private var head = HTTPHead()
 
     public init(kind: Kind = .request, maxHeadSize: Int = HTTPUpgradeParser.defaultMaxHeadSize,
-                acceptHTTP10: Bool = false) {
+                acceptHTTP10: Bool = false, maxHeaders: Int = HTTPUpgradeParser.maxHeaders) {
         self.kind = kind
         self.maxHeadSize = maxHeadSize
+        self.maxHeaderCount = maxHeaders
         self.acceptHTTP10 = acceptHTTP10
     }
 
@@ -117,7 +123,7 @@ public struct HTTPUpgradeParser: Sendable {
             guard value.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else {
                 return .malformed("control byte in header value")
             }
-            guard head.headers.count < Self.maxHeaders else { return .tooLarge }
+            guard head.headers.count < maxHeaderCount else { return .tooLarge }
             head.headers.append(HTTPHeader(String(decoding: line[..<colon], as: UTF8.self),
                                            String(decoding: value, as: UTF8.self).trimmingSpaces()))
         case .complete, .failed:
