@@ -69,6 +69,7 @@ struct MFASecretsTests {
             var env = stack.environment
             env["AUTH_SOCKET"] = stack.dir + "/second.sock"
             env.removeValue(forKey: "AUTH_LISTEN_TCP")
+            env.removeValue(forKey: "AUTH_VERIFY_HTTP_SOCKET")   // the stack's door socket is taken by the first responder
             let r = try Child.run(try Binaries.require("authgate-fcgi"), [], environment: env, timeout: 20)
             #expect(r.status != 0)
             #expect(r.stderr.contains("secrets file") && r.stderr.contains("0644"), "\(r.stderr)")
