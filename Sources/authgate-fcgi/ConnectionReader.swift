@@ -40,21 +40,21 @@ final class ConnectionReader: @unchecked Sendable {
     let door: HTTPDoorConfig
     let unixQueue: RequestQueue
     let tcpQueue: RequestQueue?
-    private(set) var listeners: [Listening]
-    private let epfd: Int32
-    private let wake: Int32
-    private var connections: [Int32: FastCGIConnection] = [:]
-    private var waiting = 0
-    private let returns = Mutex<[FastCGIConnection]>([])
-    private let stopRequested = Atomic<Bool>(false)
+    var listeners: [Listening]
+    let epfd: Int32
+    let wake: Int32
+    var connections: [Int32: FastCGIConnection] = [:]
+    var waiting = 0
+    let returns = Mutex<[FastCGIConnection]>([])
+    let stopRequested = Atomic<Bool>(false)
     /// Set once stopping and nothing is left in flight.
     let drained = Atomic<Bool>(false)
-    private var stopping = false
-    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    var stopping = false
+    var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     var drops: DropLog
-    private var maxBody: Int
-    private var settingsSeen: Int
-    private var nextSweep = 0
+    var maxBody: Int
+    var settingsSeen: Int
+    var nextSweep = 0
 
     static let wakeToken: UInt64 = 1 << 33
     static let listenerToken: UInt64 = 1 << 32
@@ -107,7 +107,7 @@ final class ConnectionReader: @unchecked Sendable {
         signalWake()
     }
 
-    private func signalWake() {
+    func signalWake() {
         var one: UInt64 = 1
         _ = write(wake, &one, 8)
     }
@@ -143,7 +143,7 @@ final class ConnectionReader: @unchecked Sendable {
 
     // MARK: accepting
 
-    private func acceptAll(_ index: Int) {
+    func acceptAll(_ index: Int) {
         let listener = listeners[index]
         for _ in 0..<64 {
             let fd = authgate_accept_nonblocking(listener.fd)
@@ -178,7 +178,7 @@ final class ConnectionReader: @unchecked Sendable {
     }
 
     /// Drops the longest-waiting connection without a complete request. False when there is none.
-    private func dropOldestWaiting(reason: TransportMetrics.Drop) -> Bool {
+    func dropOldestWaiting(reason: TransportMetrics.Drop) -> Bool {
         var oldest: FastCGIConnection?
         for c in connections.values where c.phase == .fresh || c.phase == .partial {
             if oldest == nil || c.acceptedAt < oldest!.acceptedAt { oldest = c }
@@ -188,7 +188,7 @@ final class ConnectionReader: @unchecked Sendable {
         return true
     }
 
-    private func currentMaxBody() -> Int {
+    func currentMaxBody() -> Int {
         let now = app.settingsGeneration
         if now != settingsSeen {
             settingsSeen = now
@@ -199,7 +199,7 @@ final class ConnectionReader: @unchecked Sendable {
 
     // MARK: reading
 
-    private func readable(_ c: FastCGIConnection) {
+    func readable(_ c: FastCGIConnection) {
         let n = scratch.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
         guard n > 0 else { forget(c); return }   // the peer closed (or failed): its choice, not a drop
@@ -211,7 +211,7 @@ final class ConnectionReader: @unchecked Sendable {
         scratch.withUnsafeBytes { parse(c, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 
-    private func parse(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
+    func parse(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
         if c.http != nil { return parseHTTP(c, bytes) }
         c.parser.maxBody = currentMaxBody()
         var index = 0
@@ -239,7 +239,7 @@ final class ConnectionReader: @unchecked Sendable {
     /// (a pipelined next request) wait in `leftover` until the answer is written, so answers go
     /// out in request order and two requests are never read into one. A refused head is answered
     /// at once and the connection closed (counted as a protocol drop).
-    private func parseHTTP(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
+    func parseHTTP(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
         guard var state = c.http else { return }
         let result = state.parser.feed(bytes)
         switch result {
@@ -263,14 +263,14 @@ final class ConnectionReader: @unchecked Sendable {
         }
     }
 
-    private func refuse(_ c: FastCGIConnection, _ refusal: HTTPDoorRefusal, detail: String) {
+    func refuse(_ c: FastCGIConnection, _ refusal: HTTPDoorRefusal, detail: String) {
         let answer = HTTPDoorResponse.refusal(refusal)
         _ = answer.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, authgate_msg_nosignal() | Int32(MSG_DONTWAIT)) }
         drop(c, reason: .protocolError, detail: detail)
     }
 
     /// A complete request: to its worker pool, or shed with 503 when the queue is full.
-    private func hand(_ c: FastCGIConnection, _ payload: Job.Payload, id: UInt16, keep: Bool) {
+    func hand(_ c: FastCGIConnection, _ payload: Job.Payload, id: UInt16, keep: Bool) {
         _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, 0, 0)
         waiting -= 1
         c.phase = .busy
@@ -297,7 +297,7 @@ final class ConnectionReader: @unchecked Sendable {
 
     /// The pool is behind: stop accepting for it, so new connections wait in the kernel's
     /// backlog (and their deadline has not started) instead of in our queue.
-    private func holdBack(tcp: Bool) {
+    func holdBack(tcp: Bool) {
         for i in listeners.indices where listeners[i].tcp == tcp && !listeners[i].heldBack {
             listeners[i].heldBack = true
             if listeners[i].pausedUntil == 0 { _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, listeners[i].fd, 0, 0) }
@@ -305,7 +305,7 @@ final class ConnectionReader: @unchecked Sendable {
     }
 
     /// Accept again once the pool's queue is back under half its soft limit.
-    private func releaseBackpressure() {
+    func releaseBackpressure() {
         guard !stopping else { return }
         for i in listeners.indices where listeners[i].heldBack {
             let queue = listeners[i].tcp ? (tcpQueue ?? unixQueue) : unixQueue
@@ -317,98 +317,6 @@ final class ConnectionReader: @unchecked Sendable {
         }
     }
 
-    // MARK: after an answer
-
-    /// A connection back from a worker (or a shed): finish writing, keep it, or close it.
-    private func resume(_ c: FastCGIConnection) {
-        let now = monotonicMicros()
-        if !c.pending.isEmpty {
-            c.phase = .writing
-            c.deadline = now + limits.writeTimeout
-            if authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, UInt32(EPOLLOUT.rawValue), UInt64(c.fd)) != 0 { forget(c) }
-            return
-        }
-        guard c.keepAfterWrite, !stopping || !c.leftover.isEmpty else { forget(c); return }
-        c.phase = .kept
-        c.deadline = now + (c.http != nil ? door.idle : limits.keptIdle)
-        guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, UInt32(EPOLLIN.rawValue), UInt64(c.fd)) == 0 else { forget(c); return }
-        if !c.leftover.isEmpty {
-            let bytes = c.leftover
-            c.leftover = []
-            c.phase = .partial
-            c.deadline = now + limits.readTimeout
-            waiting += 1
-            bytes.withUnsafeBytes { parse(c, $0) }
-        }
-    }
-
-    private func continueWrite(_ c: FastCGIConnection) {
-        switch c.flush() {
-        case .some(true):
-            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, 0, 0)
-            resume(c)
-        case .some(false):
-            return
-        case .none:
-            forget(c)
-        }
-    }
-
-    // MARK: closing
-
-    /// Closes a connection the reader owns (not busy in a worker).
-    private func forget(_ c: FastCGIConnection) {
-        if c.phase == .fresh || c.phase == .partial { waiting -= 1 }
-        connections[c.fd] = nil
-        c.close()   // closing the fd also takes it out of the epoll set
-    }
-
-    private func drop(_ c: FastCGIConnection, reason: TransportMetrics.Drop, detail: String = "") {
-        drops.dropped(reason, detail: detail)
-        forget(c)
-    }
-
-    /// Deadlines, paused listeners, the burst log and the waiting gauge.
-    private func sweep(_ now: Int) {
-        nextSweep = now + 100_000
-        var expired: [FastCGIConnection] = []
-        for c in connections.values where c.phase != .busy && now >= c.deadline { expired.append(c) }
-        for c in expired {
-            switch c.phase {
-            case .fresh, .partial: drop(c, reason: .deadline)
-            case .writing: drop(c, reason: .writeTimeout)
-            default: forget(c)   // a kept connection idle too long, or closed at the stop
-            }
-        }
-        for i in listeners.indices where listeners[i].pausedUntil != 0 && now >= listeners[i].pausedUntil && !stopping {
-            listeners[i].pausedUntil = 0
-            if !listeners[i].heldBack {
-                _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
-            }
-        }
-        app.metrics.transport.setWaiting(waiting)
-        drops.flush(now)
-    }
-
-    /// No accept after this. A listener of our own is closed (its backlog is reset, as the
-    /// socket file goes); a shared one stays open, untouched, for the next process. Kept idle
-    /// connections close now; the ones inside a request get TransportLimits.stopGrace to
-    /// finish it (a fresh one 0.5 s to start: a web server writes right after connecting).
-    private func beginStop(_ now: Int) {
-        stopping = true
-        for l in listeners {
-            _ = authgate_epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, 0, 0)
-            if !l.shared { Glibc.close(l.fd) }
-        }
-        for c in connections.values {
-            switch c.phase {
-            case .kept: c.deadline = now
-            case .fresh: c.deadline = min(c.deadline, now + 500_000)
-            case .partial, .writing: c.deadline = min(c.deadline, now + limits.stopGrace)
-            case .busy: break
-            }
-        }
-    }
 }
 
 nonisolated func connectionReaderEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
