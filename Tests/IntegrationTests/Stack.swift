@@ -359,39 +359,6 @@ final class Stack: @unchecked Sendable {
         return Array(spans.suffix(count))
     }
 
-    /// Every gated demo location asks the HTTP door: `auth_request /_authgate/verify/X` ->
-    /// `/_authgate/verify-http/X` (the same policies, authgate-verify-http.conf).
-    private func useHTTPDoor(_ conf: String) throws {
-        let text = try String(contentsOfFile: conf, encoding: .utf8)
-        let patched = text.replacingOccurrences(of: "auth_request /_authgate/verify/", with: "auth_request /_authgate/verify-http/")
-        guard patched != text else { throw StackError("no auth_request /_authgate/verify/ in \(conf)") }
-        try patched.write(toFile: conf, atomically: true, encoding: .utf8)
-    }
-
-    /// Inserts `options.extraServerConfig` before the demo server's catch-all location.
-    private func addServerConfig(_ conf: String) throws {
-        let text = try String(contentsOfFile: conf, encoding: .utf8)
-        let anchor = "        location / {\n"
-        guard let range = text.range(of: anchor) else { throw StackError("no catch-all location in \(conf)") }
-        let patched = text.replacingCharacters(in: range.lowerBound..<range.lowerBound, with: options.extraServerConfig + "\n")
-        try patched.write(toFile: conf, atomically: true, encoding: .utf8)
-    }
-
-    /// Removes `include snippets/authgate-browser.conf;` and the dashboard location using it.
-    private func dropBrowserMode(_ conf: String) throws {
-        var text = try String(contentsOfFile: conf, encoding: .utf8)
-        guard let start = text.range(of: "        location /demo/dashboard/ {\n"),
-              let end = text.range(of: "        }\n", range: start.upperBound..<text.endIndex) else {
-            throw StackError("no dashboard location in \(conf)")
-        }
-        text.removeSubrange(start.lowerBound..<end.upperBound)
-        guard let include = text.range(of: "        include snippets/authgate-browser.conf;\n") else {
-            throw StackError("no browser include in \(conf)")
-        }
-        text.removeSubrange(include)
-        try text.write(toFile: conf, atomically: true, encoding: .utf8)
-    }
-
     private func run(_ path: String, _ args: [String], environment: [String: String]? = nil) throws {
         let r = try Child.run(path, args, environment: environment, timeout: 60)
         guard r.status == 0 else { throw StackError("\(path) \(args.joined(separator: " ")) failed: \(r.stderr)") }
