@@ -52,18 +52,8 @@ struct HTTPDoorConfig: Sendable {
             }
             config.path = raw
         }
-        if let raw = env["AUTH_VERIFY_HTTP_MAX_REQUESTS"], !raw.isEmpty {
-            guard let n = Int(raw), n >= 1, n <= 100_000_000 else {
-                throw StartupError("AUTH_VERIFY_HTTP_MAX_REQUESTS must be 1...100000000, got '\(raw)'")
-            }
-            config.maxRequests = n
-        }
-        if let raw = env["AUTH_VERIFY_HTTP_IDLE_SECONDS"], !raw.isEmpty {
-            guard let n = Double(raw), n >= 0.1, n <= 3600 else {
-                throw StartupError("AUTH_VERIFY_HTTP_IDLE_SECONDS must be 0.1...3600, got '\(raw)'")
-            }
-            config.idle = Int(n * 1_000_000)
-        }
+        if let n = try env.count("AUTH_VERIFY_HTTP_MAX_REQUESTS", 1...100_000_000) { config.maxRequests = n }
+        if let micros = try env.micros("AUTH_VERIFY_HTTP_IDLE_SECONDS", 0.1...3600) { config.idle = micros }
         if let raw = env["AUTH_VERIFY_HTTP_ALLOW"], !raw.isEmpty {
             let kinds = raw.split(whereSeparator: { $0 == " " || $0 == "," })
             guard kinds.allSatisfy({ ["user", "api_key", "node", "browser"].contains($0) }) else {

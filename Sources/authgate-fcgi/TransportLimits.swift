@@ -24,26 +24,30 @@ struct TransportLimits: Sendable {
     static func fromEnvironment() throws(StartupError) -> TransportLimits {
         let env = ProcessInfo.processInfo.environment
         var limits = TransportLimits()
-        if let raw = env["AUTH_READ_TIMEOUT_SECONDS"], !raw.isEmpty {
-            guard let n = Double(raw), n >= 0.1, n <= 300 else {
-                throw StartupError("AUTH_READ_TIMEOUT_SECONDS must be 0.1...300, got '\(raw)'")
-            }
-            limits.readTimeout = Int(n * 1_000_000)
-        }
-        if let raw = env["AUTH_MAX_WAITING_CONNECTIONS"], !raw.isEmpty {
-            guard let n = Int(raw), n >= 1, n <= 1_000_000 else {
-                throw StartupError("AUTH_MAX_WAITING_CONNECTIONS must be 1...1000000, got '\(raw)'")
-            }
-            limits.maxWaiting = n
-        }
-        if let raw = env["AUTH_WORKER_QUEUE"], !raw.isEmpty {
-            guard let n = Int(raw), n >= 1, n <= 1_000_000 else {
-                throw StartupError("AUTH_WORKER_QUEUE must be 1...1000000, got '\(raw)'")
-            }
-            limits.workerQueue = n
-        }
+        if let micros = try env.micros("AUTH_READ_TIMEOUT_SECONDS", 0.1...300) { limits.readTimeout = micros }
+        if let n = try env.count("AUTH_MAX_WAITING_CONNECTIONS", 1...1_000_000) { limits.maxWaiting = n }
+        if let n = try env.count("AUTH_WORKER_QUEUE", 1...1_000_000) { limits.workerQueue = n }
         return limits
     }
 
     func queueSoftLimit(threads: Int) -> Int { workerQueue ?? max(64, threads * 8) }
+}
+
+/// The transport's numeric knobs (TransportLimits, HTTPDoorConfig): unset or empty is nil;
+/// anything else outside the range stops the start with the name, the range and the value.
+extension Dictionary where Key == String, Value == String {
+    func count(_ name: String, _ range: ClosedRange<Int>) throws(StartupError) -> Int? {
+        guard let raw = self[name], !raw.isEmpty else { return nil }
+        guard let n = Int(raw), range.contains(n) else { throw StartupError("\(name) must be \(range), got '\(raw)'") }
+        return n
+    }
+
+    /// Seconds (fractions allowed) as microseconds.
+    func micros(_ name: String, _ range: ClosedRange<Double>) throws(StartupError) -> Int? {
+        guard let raw = self[name], !raw.isEmpty else { return nil }
+        guard let n = Double(raw), range.contains(n) else {
+            throw StartupError("\(name) must be \(String(format: "%g", range.lowerBound))...\(String(format: "%g", range.upperBound)), got '\(raw)'")
+        }
+        return Int(n * 1_000_000)
+    }
 }
