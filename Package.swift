@@ -25,8 +25,10 @@ let package = Package(
                        providers: [.apt(["libqrencode-dev"])]),
         // Crypto primitives and token formats: no storage, no transport.
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
+        // WebAuthn relying-party verification (issue 22): CBOR, attestation "none"/packed, assertions.
+        .target(name: "AuthWebAuthn", dependencies: ["AuthCrypto", "COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
-        .target(name: "AuthCore", dependencies: ["AuthCrypto", "CSQLite", "CLibpq", "CQREncode"]),
+        .target(name: "AuthCore", dependencies: ["AuthCrypto", "AuthWebAuthn", "CSQLite", "CLibpq", "CQREncode"]),
         // The one strict HTTP/1.1 request/response head parser: the companion's upgrade requests
         // and the responder's HTTP verify door (AUTH_VERIFY_HTTP_SOCKET). No dependencies.
         .target(name: "AuthHTTP"),

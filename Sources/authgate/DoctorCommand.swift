@@ -125,6 +125,13 @@ enum DoctorCommand {
                 r.check(effective?.source(key) != .defaultValue, "\(key) set", fix: "set \(key) in /etc/authgate/authgate.conf (your apps check it)")
             }
         }
+        // Passkeys (issue 22): a relying party that does not fit its origins never gets here
+        // (the settings refuse it, and doctor with them); say what is configured.
+        if let rpID = s.webauthn.rpID {
+            r.ok("passkeys: RP ID \(rpID), origins \(s.webauthn.origins.joined(separator: " "))")
+        } else {
+            r.ok("passkeys off (AUTH_WEBAUTHN_RP_ID unset)")
+        }
         if r.failed > 0 { throw CLIError.failure("doctor: \(r.failed) problem(s)") }
     }
 

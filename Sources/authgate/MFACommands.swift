@@ -9,7 +9,7 @@ enum MFACommands {
         Command(words: ["user", "mfa", "list"], options: ["tenant", "email"],
                 synopsis: "user mfa list --tenant D --email E", run: list),
         Command(words: ["user", "mfa", "reset"], options: ["tenant", "email"],
-                synopsis: "user mfa reset --tenant D --email E   (removes every factor and recovery code, revokes every session)",
+                synopsis: "user mfa reset --tenant D --email E   (removes every factor, passkey and recovery code, revokes every session)",
                 run: reset),
         Command(words: ["secrets", "rotate"], synopsis: "secrets rotate   (appends a key to AUTH_SECRETS_FILE: it seals new TOTP seeds)",
                 run: rotate),
@@ -23,6 +23,8 @@ enum MFACommands {
         let (_, user) = try ctx.user()
         let factors = try ctx.db().mfa.factors(userID: user.id)
         let left = try ctx.db().mfa.remainingRecoveryCodes(userID: user.id)
+        // Passkeys (issue 22): kind `webauthn`, with their name.
+        let passkeys = try ctx.db().webauthn.credentials(userID: user.id)
         func status(_ f: MFAFactor) -> String { f.isActive ? "active" : "pending" }
         if ctx.json {
             Output.json(.object([
@@ -30,12 +32,19 @@ enum MFACommands {
                     .object([("id", .string(f.id)), ("kind", .string(f.kind)), ("status", .string(status(f))),
                              ("created_at", .string(Time.rfc3339(f.createdAt))),
                              ("last_used_at", f.lastUsedAt.map { .string(Time.rfc3339($0)) } ?? .null)])
+                } + passkeys.map { c in
+                    .object([("id", .string(c.id)), ("kind", .string("webauthn")), ("status", .string("active")),
+                             ("name", .string(c.name)), ("backup_eligible", .bool(c.backupEligible)),
+                             ("created_at", .string(Time.rfc3339(c.createdAt))),
+                             ("last_used_at", c.lastUsedAt.map { .string(Time.rfc3339($0)) } ?? .null)])
                 })),
                 ("recovery_codes_remaining", .int(Int64(left))),
             ]))
         } else {
-            Output.table(["ID", "KIND", "STATUS", "CREATED", "LAST_USED"], factors.map {
-                [$0.id, $0.kind, status($0), Time.rfc3339($0.createdAt), $0.lastUsedAt.map(Time.rfc3339) ?? "-"]
+            Output.table(["ID", "KIND", "STATUS", "CREATED", "LAST_USED", "NAME"], factors.map {
+                [$0.id, $0.kind, status($0), Time.rfc3339($0.createdAt), $0.lastUsedAt.map(Time.rfc3339) ?? "-", "-"]
+            } + passkeys.map {
+                [$0.id, "webauthn", "active", Time.rfc3339($0.createdAt), $0.lastUsedAt.map(Time.rfc3339) ?? "-", Output.oneLine($0.name)]
             })
             Output.line("recovery codes remaining: \(left)")
         }

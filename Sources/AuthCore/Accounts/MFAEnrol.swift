@@ -131,8 +131,9 @@ extension Worker {
     static let mfaList: Router.Handler = { worker, request, _ throws(AuthError) in
         let p = try worker.mfaPrincipal(request)
         let pf = worker.profile
-        let (factors, left) = try worker.store {
-            (try worker.db.mfa.factors(userID: p.userID), try worker.db.mfa.remainingRecoveryCodes(userID: p.userID))
+        let (factors, left, passkeys) = try worker.store {
+            (try worker.db.mfa.factors(userID: p.userID), try worker.db.mfa.remainingRecoveryCodes(userID: p.userID),
+             try worker.db.webauthn.credentials(userID: p.userID))
         }
         return pf.respond(200, .object([
             ("factors", .array(factors.map { f in
@@ -140,7 +141,7 @@ extension Worker {
                          ("status", .string(f.isActive ? "active" : "pending")),
                          ("created_at", pf.timestamp(f.createdAt)),
                          ("last_used_at", f.lastUsedAt.map(pf.timestamp) ?? .null)])
-            })),
+            } + passkeys.map(worker.passkeyJSON))),
             ("recovery_codes_remaining", .int(Int64(left))),
         ]))
     }
@@ -153,7 +154,7 @@ extension Worker {
         let deleted = try worker.write { () throws -> Bool in
             guard try worker.db.mfa.deleteFactor(id: id, userID: p.userID) else { return false }
             // The last factor gone: the recovery codes go with it.
-            if try worker.db.mfa.factors(userID: p.userID).allSatisfy({ !$0.isActive }) {
+            if !(try worker.db.mfa.hasActiveFactor(userID: p.userID)) {
                 try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now())
             }
             try worker.recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "totp \(id)")
@@ -186,5 +187,6 @@ extension Worker {
         r.add("DELETE", "/api/v1/auth/mfa/totp/{}", mfaDeleteTOTP)
         r.add("POST", "/api/v1/auth/mfa/recovery-codes", mfaRegenerateRecoveryCodes)
         r.add("POST", "/api/v1/auth/mfa/verify", mfaVerify)
+        registerWebAuthnRoutes(&r)
     }
 }

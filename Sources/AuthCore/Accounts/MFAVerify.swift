@@ -2,7 +2,8 @@ import AuthCrypto
 
 /// The second step of a login for an account with a second factor: the single-use `mfa_token`
 /// the password step hands out (5 minutes, stored as a digest, bound to the user), and
-/// `POST /api/v1/auth/mfa/verify` that turns it plus a code into the profile's login answer.
+/// `POST /api/v1/auth/mfa/verify` that turns it plus a code (or a passkey's assertion,
+/// WebAuthnLogin.swift) into the profile's login answer.
 struct MFAChallenge {
     let token: String
     let expiresAt: Int64
@@ -17,7 +18,11 @@ extension Worker {
     /// active factor (the login is the one-step login of before).
     func mfaKinds(userID: String) throws -> [String]? {
         guard try db.mfa.hasActiveFactor(userID: userID) else { return nil }
-        return ["totp", "recovery_code"]
+        // Passkeys (issue 22) are offered while the relying party is configured.
+        let totp = try !db.mfa.activeFactors(userID: userID).isEmpty
+        let passkeys = try db.webauthn.credentials(userID: userID)
+        let passkey = settings.webauthn.isEnabled && !passkeys.isEmpty
+        return (totp ? ["totp"] : []) + (passkey ? ["webauthn"] : []) + ["recovery_code"]
     }
 
     /// Inside the login's write transaction.
@@ -53,6 +58,9 @@ extension Worker {
     func verifySecondFactor(_ body: Body, _ request: Request) throws(AuthError) -> (User, Session, Int64) {
         guard let token = try body.string("mfa_token", maxBytes: 256), !token.isEmpty else {
             throw AuthError.invalidRequest("missing mfa_token")
+        }
+        if let passkey = body.object["webauthn"], passkey != .null {
+            return try verifyPasskeySecondFactor(token: token, passkey, request)
         }
         let code = try body.string("code", maxBytes: 64).map { $0.filter { $0 != " " } }
         let recovery = try body.string("recovery_code", maxBytes: 64).map(Self.normalizedRecoveryCode)

@@ -28,11 +28,22 @@ extension Worker {
     }
 
     /// The code step (the answer to the password form of an account with a factor).
-    func mfaCodePage(token: String, returnTo: String, error: String = "") -> Response {
-        page(title: "Enter your code", body: """
-            <h1>Enter your code</h1>
-            <p>Open your authenticator app and enter the 6-digit code for this account.</p>
-            \(messageBox(codeMessages, code: error))
+    /// With a passkey among `kinds` (issue 22), a "Use your passkey" button above the form.
+    func mfaCodePage(token: String, returnTo: String, error: String = "", kinds: [String] = ["totp", "recovery_code"]) -> Response {
+        let passkey = kinds.contains("webauthn")
+        let totp = kinds.contains("totp")
+        var messages = codeMessages
+        if passkey { messages.merge(passkeyMessages.filter { $0.key != "invalid_credentials" }) { a, _ in a } }
+        let intro = !passkey ? "<p>Open your authenticator app and enter the 6-digit code for this account.</p>" : """
+            <p>Use your passkey\(totp ? ", or enter the 6-digit code from your authenticator app" : ""); \
+            a recovery code works too.</p>
+            <button type="button" id="passkey-mfa">Use your passkey</button>
+            \(Self.passkeyScriptTag)
+            """
+        return page(title: totp ? "Enter your code" : "Use your passkey", body: """
+            <h1>\(totp ? "Enter your code" : "Use your passkey")</h1>
+            \(intro)
+            \(messageBox(messages, code: error))
             <form method="post" action="/api/v1/auth/session/mfa" data-authgate="mfa" novalidate>
               <input type="hidden" name="mfa_token" value="\(html(token))">
               <input type="hidden" name="return_to" value="\(html(returnTo))">
@@ -77,7 +88,11 @@ extension Worker {
             if error.code == "invalid_token" || token == nil {
                 return seeOther("/auth/login?error=invalid_credentials&return_to=\(ReturnTo.encode(returnTo))")
             }
-            var r = mfaCodePage(token: token ?? "", returnTo: returnTo, error: error.code)
+            let kinds = (try? store { () throws -> [String]? in
+                guard let userID = try db.mfa.challengeUser(digest: Self.digest(token ?? ""), now: Time.now()) else { return nil }
+                return try mfaKinds(userID: userID)
+            }) ?? nil
+            var r = mfaCodePage(token: token ?? "", returnTo: returnTo, error: error.code, kinds: kinds ?? ["totp", "recovery_code"])
             r.status = error.status == 429 ? 429 : 200
             return r
         }
@@ -101,7 +116,8 @@ extension Worker {
         return page(title: "Set up a second factor", body: """
             <h1>Set up a second factor</h1>
             <p>This page needs a second factor: a 6-digit code from an authenticator app on your phone
-            (any TOTP app) in addition to your password.</p>
+            (any TOTP app) in addition to your password\(settings.webauthn.isEnabled ? ", or a passkey" : "").</p>
+            \(settings.webauthn.isEnabled ? #"<p><a id="account-passkey" href="/auth/account">Add a passkey on your account page</a></p>"# : "")
             <form method="post" action="/auth/mfa">
               <input type="hidden" name="return_to" value="\(html(back))">
               <button type="submit" id="enrol">Set up an authenticator app</button>

@@ -22,6 +22,10 @@ extension Worker {
             "invalid_request": "Enter your email address and your password.",
             "forbidden": "This sign-in form was sent from another site and was refused. Reload this page and try again.",
             "network": "The server cannot be reached. Check your connection and try again.",
+            "cancelled": "The passkey request was cancelled or timed out.",
+            "passkey_error": "Your browser could not use a passkey here.",
+            "password_change_required": "This account must change its password: sign in with the password once.",
+            "webauthn_not_configured": "Passkeys are not set up on this server.",
         ]
     }
 
@@ -37,7 +41,7 @@ extension Worker {
             <form method="post" action="/api/v1/auth/session" data-authgate="login" novalidate>
               <input type="hidden" name="return_to" value="\(html(back))">
               <label for="email">Email</label>
-              <input id="email" name="email" type="email" autocomplete="username" required autofocus>
+              <input id="email" name="email" type="email" autocomplete="\(settings.webauthn.isEnabled ? "username webauthn" : "username")" required autofocus>
               <label for="password">Password</label>
               <input id="password" name="password" type="password" autocomplete="current-password" required>
               <details><summary>Organization</summary>
@@ -46,7 +50,19 @@ extension Worker {
               </details>
               <button type="submit">Sign in</button>
             </form>
+            \(passkeyLoginPart)
             """)
+    }
+
+    /// "Sign in with a passkey" (issue 22) while passkeys are configured; the email field also
+    /// offers them in its autofill (conditional UI, `autocomplete="username webauthn"`).
+    var passkeyLoginPart: String {
+        guard settings.webauthn.isEnabled else { return "" }
+        return """
+            <p class="or">or</p>
+            <button type="button" id="passkey-signin">Sign in with a passkey</button>
+            \(Self.passkeyScriptTag)
+            """
     }
 
     func passwordPage(_ request: Request) -> Response {

@@ -11,6 +11,7 @@ extension Worker {
         r.add("POST", "/api/v1/auth/session/password", { w, req, _ throws(AuthError) in try w.sessionPassword(req) })
         registerPages(&r)
         registerMFAPages(&r)
+        registerPasskeyPages(&r)
     }
 
     /// `POST /api/v1/auth/session` (form or JSON: email, password, tenant_domain?, return_to?).
@@ -26,7 +27,7 @@ extension Worker {
             case let .secondFactor(challenge):
                 // A second factor is due: the code step (its form posts the mfa_token with the code;
                 // the page's script submits the password form as a plain form to get there).
-                guard json else { return mfaCodePage(token: challenge.token, returnTo: returnTo) }
+                guard json else { return mfaCodePage(token: challenge.token, returnTo: returnTo, kinds: challenge.kinds) }
                 return mfaRequiredResponse(challenge)
             }
             let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)

@@ -49,6 +49,8 @@ public struct ConfigFile: Sendable {
         ("AUTH_COOKIE_RENEW_SECONDS", "60", "the gate renews an access cookie this close to its end"),
         ("AUTH_CORS_ORIGINS", "", "exact origins allowed to call the JSON API cross-origin, with credentials"),
         ("AUTH_SITE_ORIGIN", "https:// + Host", "the site's origin for the CSRF and WebSocket origin checks"),
+        ("AUTH_WEBAUTHN_RP_ID", "", "passkeys: the relying-party ID (a registrable domain, e.g. example.com); unset: passkeys off"),
+        ("AUTH_WEBAUTHN_ORIGINS", "AUTH_SITE_ORIGIN", "passkeys: the exact origins a passkey ceremony may come from (checked against the RP ID at start)"),
         ("AUTH_METRICS", "on", "off: the verify path counts nothing (GET /api/v1/metrics still answers)"),
         ("AUTH_WS_ROUTES", "(two default routes)", "companion routes: PATH=UPSTREAM|ROLE,ROLE;..."),
         ("AUTH_WS_METRICS_SOCKET", "", "companion metrics socket (Prometheus text for any HTTP request); unset: none"),

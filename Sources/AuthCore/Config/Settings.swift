@@ -49,6 +49,8 @@ public struct Settings: Sendable {
     public var logJSON: Bool
     /// Cookie sessions, CORS and origins (Browser/BrowserSettings.swift).
     public var browser: BrowserSettings
+    /// Passkeys (Config/WebAuthnSettings.swift): off unless AUTH_WEBAUTHN_RP_ID is set.
+    public var webauthn: WebAuthnSettings
     /// `text`, `logfmt` or `json`.
     public var logFormat: String
     /// `AUTH_METRICS=off`: the verify path counts nothing (no decision counters, no histogram).
@@ -120,6 +122,7 @@ public struct Settings: Sendable {
         }
         logJSON = format == "json"
         browser = try BrowserSettings(environment: env)
+        webauthn = try WebAuthnSettings(environment: env, siteOrigin: browser.siteOrigin)
         logFormat = format
         let metricsSwitch = env["AUTH_METRICS"].flatMap { $0.isEmpty ? nil : $0 } ?? "on"
         guard metricsSwitch == "on" || metricsSwitch == "off" else {

@@ -1,9 +1,10 @@
 import AuthCrypto
 
 extension Worker {
-    /// `GET /api/v1/auth/sessions`: the caller's live sessions.
+    /// `GET /api/v1/auth/sessions`: the caller's live sessions (bearer token, or the browser's
+    /// access cookie for the account page, with the same-origin rule for the DELETE).
     static let listSessions: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         let now = Time.now()
         let sessions = try worker.store {
             try worker.db.sessions.listLive(userID: p.userID, now: now, maxAge: worker.settings.sessionMax)
@@ -18,7 +19,7 @@ extension Worker {
 
     /// `DELETE /api/v1/auth/sessions/{id}`: only the caller's own sessions.
     static let revokeSession: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.authenticate(request)
+        let p = try worker.mfaPrincipal(request)
         let id = params[0].lowercased()
         guard let session = try worker.store({ try worker.db.sessions.byID(id) }),
               session.userID == p.userID, session.revokedAt == nil else { throw AuthError.notFound }

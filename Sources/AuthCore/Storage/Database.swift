@@ -95,6 +95,7 @@ public final class Database {
     public var nodes: NodeRepository { NodeRepository(connection: connection) }
     public var audit: AuditRepository { AuditRepository(connection: connection) }
     public var mfa: MFARepository { MFARepository(connection: connection) }
+    public var webauthn: WebAuthnRepository { WebAuthnRepository(connection: connection) }
 }
 
 enum StorageIDs {

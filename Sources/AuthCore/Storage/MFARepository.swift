@@ -52,8 +52,11 @@ public struct MFARepository {
     }
 
     public func hasActiveFactor(userID: String) throws -> Bool {
-        try connection.queryFirst("SELECT 1 FROM mfa_factors WHERE user_id = ? AND confirmed_at IS NOT NULL LIMIT 1",
-                                  [.text(userID)]) { $0.int(0) } != nil
+        // A passkey (issue 22) is an active factor too.
+        try connection.queryFirst("""
+            SELECT 1 FROM mfa_factors WHERE user_id = ? AND confirmed_at IS NOT NULL
+            UNION ALL SELECT 1 FROM webauthn_credentials WHERE user_id = ? LIMIT 1
+            """, [.text(userID), .text(userID)]) { $0.int(0) } != nil
     }
 
     public func factor(id: String) throws -> MFAFactor? {
@@ -88,12 +91,14 @@ public struct MFARepository {
                                [.text(userID), .int(before)])
     }
 
-    /// Every factor, recovery code and pending challenge of the user (CLI reset); how many factors.
+    /// Every factor (passkeys too), recovery code and pending challenge of the user (CLI reset);
+    /// how many factors.
     @discardableResult
     public func deleteAll(userID: String) throws -> Int {
         try connection.execute("DELETE FROM mfa_recovery_codes WHERE user_id = ?", [.text(userID)])
         try connection.execute("DELETE FROM mfa_challenges WHERE user_id = ?", [.text(userID)])
-        return try connection.execute("DELETE FROM mfa_factors WHERE user_id = ?", [.text(userID)])
+        let passkeys = try WebAuthnRepository(connection: connection).deleteAll(userID: userID)
+        return passkeys + (try connection.execute("DELETE FROM mfa_factors WHERE user_id = ?", [.text(userID)]))
     }
 
     /// Re-seals every factor's secret (secrets-file rotation); `reseal` returns nil to keep a row.

@@ -18,6 +18,8 @@ public enum StoreMigration {
         ("audit_events", "id, at, tenant_id, actor, event, ip, detail"),
         ("mfa_factors", "id, user_id, kind, secret, last_step, created_at, confirmed_at, last_used_at"),
         ("mfa_recovery_codes", "user_id, code_hash, created_at, used_at"),
+        ("webauthn_user_handles", "user_id, handle, created_at"),
+        ("webauthn_credentials", "id, user_id, credential_id, public_key, alg, sign_count, transports, backup_eligible, backup_state, aaguid, name, created_at, last_used_at"),
     ]
 
     public struct Failure: Error, CustomStringConvertible {

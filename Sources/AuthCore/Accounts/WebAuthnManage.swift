@@ -1,0 +1,73 @@
+import AuthCrypto
+
+/// Listing, renaming and deleting passkeys (`GET/PATCH/DELETE /api/v1/auth/mfa/webauthn/{id}`),
+/// and the routes' table. Deleting needs a level-2 session, as removing any factor does.
+/// Deleting the account's last factor is refused with 409 `last_factor` unless the request
+/// says `confirm_last: true` (body) or `?confirm_last=1`: Authgate cannot see which nginx
+/// locations require level 2 (that is the web server's configuration), so it tells every user
+/// that a location with AUTH_REQUIRE_AAL=2 will send them to set up a factor again.
+extension Worker {
+    static func registerWebAuthnRoutes(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/mfa/webauthn/register/options", webauthnRegisterOptions)
+        r.add("POST", "/api/v1/auth/mfa/webauthn/register", webauthnRegister)
+        r.add("POST", "/api/v1/auth/mfa/webauthn/options", webauthnMFAOptions)
+        r.add("POST", "/api/v1/auth/passkey/options", passkeyOptions)
+        r.add("POST", "/api/v1/auth/passkey/login", passkeyLogin)
+        r.add("GET", "/api/v1/auth/mfa/webauthn/{}", webauthnGet)
+        r.add("PATCH", "/api/v1/auth/mfa/webauthn/{}", webauthnRename)
+        r.add("DELETE", "/api/v1/auth/mfa/webauthn/{}", webauthnDelete)
+    }
+
+    func ownPasskey(_ p: Principal, _ id: String) throws(AuthError) -> WebAuthnCredential {
+        guard id.utf8.count <= 64, let c = try store({ try db.webauthn.credential(id: id.lowercased()) }),
+              c.userID == p.userID else { throw AuthError.notFound }
+        return c
+    }
+
+    static let webauthnGet: Router.Handler = { worker, request, params throws(AuthError) in
+        let p = try worker.mfaPrincipal(request)
+        return worker.profile.respond(200, worker.passkeyJSON(try worker.ownPasskey(p, params[0])))
+    }
+
+    /// `PATCH {name}`: renames (any session of the user).
+    static let webauthnRename: Router.Handler = { worker, request, params throws(AuthError) in
+        let p = try worker.mfaPrincipal(request)
+        var c = try worker.ownPasskey(p, params[0])
+        let body = try Body(request)
+        guard try body.string("name", maxBytes: 256) != nil else { throw AuthError.invalidRequest("missing name") }
+        c.name = try worker.passkeyName(body)
+        let name = c.name
+        let renamed = try worker.write { () throws -> Bool in
+            guard try worker.db.webauthn.rename(id: c.id, userID: p.userID, name: name) else { return false }
+            try worker.recordAudit("mfa_renamed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
+            return true
+        }
+        guard renamed else { throw AuthError.notFound }
+        return worker.profile.respond(200, worker.passkeyJSON(c))
+    }
+
+    static let webauthnDelete: Router.Handler = { worker, request, params throws(AuthError) in
+        let p = try worker.mfaPrincipal(request)
+        try worker.requireSecondFactorIfEnrolled(p)
+        let c = try worker.ownPasskey(p, params[0])
+        let body = try Body(request)
+        let confirmed = body.object["confirm_last"]?.boolValue == true
+            || request.rawQueryValues("confirm_last").contains { $0 == "1" || $0 == "true" }
+        let deleted = try worker.write { () throws -> Bool in
+            let others = try worker.db.webauthn.credentials(userID: p.userID).filter { $0.id != c.id }.count
+                + (try worker.db.mfa.activeFactors(userID: p.userID).count)
+            guard others > 0 || confirmed else {
+                throw AuthError(status: 409, code: "last_factor", message: """
+                    this is the account's last second factor: pages that require a second factor \
+                    (AUTH_REQUIRE_AAL=2) will ask you to set one up again; send confirm_last: true to delete it
+                    """)
+            }
+            guard try worker.db.webauthn.delete(id: c.id, userID: p.userID) else { return false }
+            if others == 0 { try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now()) }
+            try worker.recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
+            return true
+        }
+        guard deleted else { throw AuthError.notFound }
+        return worker.profile.respond(200, APIProfile.successTrue)
+    }
+}
