@@ -25,9 +25,9 @@ let package = Package(
                        providers: [.apt(["libqrencode-dev"])]),
         // Crypto primitives and token formats: no storage, no transport.
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
-        // WebAuthn relying-party verification (issue 22): CBOR, attestation "none"/packed, assertions.
-        .target(name: "AuthWebAuthn", dependencies: ["AuthCrypto", "COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
+        // WebAuthn relying-party checks (issue 22): strict CBOR, COSE keys, attestation, assertion.
+        .target(name: "AuthWebAuthn", dependencies: ["AuthCrypto", "COpenSSL"]),
         .target(name: "AuthCore", dependencies: ["AuthCrypto", "AuthWebAuthn", "CSQLite", "CLibpq", "CQREncode"]),
         // The one strict HTTP/1.1 request/response head parser: the companion's upgrade requests
         // and the responder's HTTP verify door (AUTH_VERIFY_HTTP_SOCKET). No dependencies.
@@ -47,10 +47,15 @@ let package = Package(
         // temp dirs, thread runners, binary lookup. Foundation and Glibc only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Tests only: a SQLite VFS that fails the Nth write/sync/truncate (FaultInjectionTests).
+        // Tests only: a software WebAuthn authenticator (OpenSSL keys) for unit and integration tests.
+        .target(name: "WebAuthnTestSupport", dependencies: ["AuthWebAuthn", "AuthCrypto", "COpenSSL"],
+                path: "Tests/WebAuthnTestSupport"),
         .target(name: "FaultVFS", dependencies: ["CSQLite"], path: "Tests/FaultVFS"),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthCrypto", "AuthWS", "AuthHTTP", "AuthFastCGI", "TestSupport", "FaultVFS"],
                     resources: [.copy("Vectors")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AuthCore", "AuthCrypto", "TestSupport", "WebAuthnTestSupport"]),
+        .testTarget(name: "AuthWebAuthnTests", dependencies: ["AuthWebAuthn", "AuthCrypto", "WebAuthnTestSupport"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-all_targets="json jwt credential query body fcgi_params fcgi_records ws_upgrade ws_frame http_door"
+all_targets="json jwt credential query body fcgi_params fcgi_records ws_upgrade ws_frame http_door webauthn"
 targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
@@ -31,15 +31,17 @@ module() {
 deps_for() {
     case "$1" in
         json|jwt|credential|query) echo "AuthCrypto" ;;
-        body|fcgi_params) echo "AuthCrypto AuthCore" ;;
-        ws_upgrade|ws_frame) echo "AuthCrypto AuthCore AuthHTTP AuthWS" ;;
-        http_door) echo "AuthCrypto AuthCore AuthHTTP" ;;
+        body|fcgi_params) echo "AuthCrypto AuthWebAuthn AuthCore" ;;
+        ws_upgrade|ws_frame) echo "AuthCrypto AuthWebAuthn AuthCore AuthHTTP AuthWS" ;;
+        http_door) echo "AuthCrypto AuthWebAuthn AuthCore AuthHTTP" ;;
         fcgi_records) echo "AuthFastCGI" ;;
+        webauthn) echo "AuthCrypto AuthWebAuthn" ;;
         *) echo "fuzz: unknown target $1" >&2; exit 2 ;;
     esac
 }
 
 module AuthCrypto Sources/AuthCrypto
+for t in $targets; do case "$(deps_for "$t")" in *AuthWebAuthn*|*AuthCore*) module AuthWebAuthn Sources/AuthWebAuthn; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthCore*) module AuthCore Sources/AuthCore; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthHTTP*) module AuthHTTP Sources/AuthHTTP; break ;; esac; done
 for t in $targets; do case "$(deps_for "$t")" in *AuthWS*) module AuthWS Sources/AuthWS; break ;; esac; done
