@@ -11,6 +11,9 @@ extension Worker {
         // Second factor (issue 21): every code guess, and the enrolment's confirmation.
         "/api/v1/auth/mfa/verify", "/api/v1/auth/mfa/totp/confirm",
         "/api/v1/auth/session/mfa", "/api/v1/auth/session/mfa/confirm",
+        // Passkeys (issue 22): the ceremonies' options (each writes a challenge) and answers.
+        "/api/v1/auth/passkey/options", "/api/v1/auth/passkey/login", "/api/v1/auth/session/passkey",
+        "/api/v1/auth/mfa/webauthn/options",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),

@@ -15,6 +15,7 @@ extension Worker {
     var passkeyMessages: [String: String] {
         [
             "invalid_credentials": "That passkey was not accepted. Try again, or sign in with your password.",
+            "passkey_refused": "That passkey was not accepted. Try again, or sign in with your password.",
             "webauthn_not_configured": "Passkeys are not set up on this server.",
             "webauthn_rejected": "The passkey could not be registered. Try again.",
             "already_registered": "This passkey is already registered.",

@@ -23,6 +23,7 @@ extension Worker {
             "forbidden": "This sign-in form was sent from another site and was refused. Reload this page and try again.",
             "network": "The server cannot be reached. Check your connection and try again.",
             "cancelled": "The passkey request was cancelled or timed out.",
+            "passkey_refused": "That passkey was not accepted. Try again, or sign in with your password.",
             "passkey_error": "Your browser could not use a passkey here.",
             "password_change_required": "This account must change its password: sign in with the password once.",
             "webauthn_not_configured": "Passkeys are not set up on this server.",

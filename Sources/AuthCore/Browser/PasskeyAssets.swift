@@ -69,6 +69,7 @@ enum PasskeyAssets {
       }
       function fail(e) {
         var code = e && e.code ? e.code : (e && e.name === "NotAllowedError" ? "cancelled" : "passkey_error");
+        if (code === "invalid_credentials" && box && box.hasAttribute("data-m-passkey_refused")) code = "passkey_refused";
         show(code, e && e.message);
       }
       function returnTo() {
