@@ -3,8 +3,8 @@
 Python's stdlib only) with Chromium's virtual authenticator (WebDriver's WebAuthn extension:
 POST /session/{id}/webauthn/authenticator, ctap2, internal, resident keys, user verification):
 password sign-in, register a passkey on /auth/account, sign out, sign in with password + passkey
-(the second factor), sign out, sign in with the passkey alone (passwordless), then the same
-passkey from a second origin (another port of the test's nginx, same RP ID) must fail.
+(the second factor), sign out, sign in with the passkey alone (passwordless: the button, then
+the email field's autofill, conditional UI), then the same passkey from a second origin (another port of the test's nginx, same RP ID) must fail.
 A screenshot of each step goes to --shots, and the page's fetch bodies of one registration and
 one assertion are kept there (capture-*.json) for known-answer fixtures. Prints one JSON line.
 The certificate's SPKI is passed to Chromium (--ignore-certificate-errors-spki-list) so the
@@ -129,10 +129,35 @@ def main():
         # The sessions list marks this one; the password session of step 1 was revoked by the enrolment.
         wait("this session marked", lambda: "(this device)" in d.text("#sessions"))
 
+        # Chromium's virtual authenticator answers a conditional (autofill) request at once when
+        # it holds a discoverable credential, where a person would pick it from the list. So the
+        # steps below take the credential out (WebDriver: get it with its private key, delete it)
+        # before a page load and put it back as each step needs it: non-resident for the second
+        # factor (found through allowCredentials only), resident for passwordless.
+        held = [None]
+
+        def stash():
+            creds = d.s("GET", "/webauthn/authenticator/%s/credentials" % auth)
+            if creds:
+                handle = (held[0] or {}).get("userHandle")
+                held[0] = creds[0]
+                if not held[0].get("userHandle") and handle:
+                    held[0]["userHandle"] = handle   # the non-resident copy had none
+            d.s("DELETE", "/webauthn/authenticator/%s/credentials" % auth)
+
+        def put_back(resident):
+            c = dict(held[0])
+            c["isResidentCredential"] = resident
+            if not resident:
+                c.pop("userHandle", None)
+            d.s("POST", "/webauthn/authenticator/%s/credential" % auth, c)
+
         # 3. Sign out; sign in with the password, then the passkey as the second factor.
+        stash()
         sign_out()
         go(a.base + "/auth/account")
         wait("the login page", lambda: "/auth/login?return_to=" in d.url() and d.text("form button") == "Sign in")
+        put_back(resident=False)
         d.type("#email", a.email)
         d.type("#password", a.password)
         d.click("form button[type=submit]")
@@ -145,10 +170,12 @@ def main():
             raise Fail("not level 2 after password + passkey")
         shot("signed-in-second-factor")
 
-        # 4. Sign out; sign in with the passkey alone.
+        # 4. Sign out; sign in with the passkey alone, with the button.
+        stash()
         sign_out()
         go(a.base + "/auth/login?return_to=/auth/account")
         wait("the passkey button", lambda: d.text("#passkey-signin") == "Sign in with a passkey")
+        put_back(resident=True)
         js(CAPTURE)
         d.click("#passkey-signin")
         wait("the account page after the passkey alone", on_account, timeout=30)
@@ -157,11 +184,21 @@ def main():
         report["capture_assertion"] = captured()
         shot("signed-in-passwordless")
 
-        # 5. Another origin (same host, another port: the browser allows RP ID localhost there)
+        # 5. The same from the email field's autofill (conditional UI): the page asks on load.
+        stash()
+        sign_out()
+        put_back(resident=True)
+        go(a.base + "/auth/login?return_to=/auth/account")
+        wait("the account page through conditional UI", on_account, timeout=30)
+        shot("signed-in-conditional-ui")
+
+        # 6. Another origin (same host, another port: the browser allows RP ID localhost there)
         # must fail at the server: its origin is not in AUTH_WEBAUTHN_ORIGINS.
+        stash()
         sign_out()
         go(a.other + "/auth/login?return_to=/auth/account")
         wait("the login page on the other origin", lambda: d.text("#passkey-signin") == "Sign in with a passkey")
+        put_back(resident=True)
         d.click("#passkey-signin")
         wait("the refusal on the other origin", lambda: "not accepted" in d.text("#message"), timeout=30)
         if "/auth/login" not in d.url():
