@@ -69,7 +69,9 @@ struct PasskeyBrowserTests {
             (s as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
         }
         func credential(_ e: [String: Any]?) -> [String: Any] { json(e?["body"])["credential"] as? [String: Any] ?? [:] }
-        func response(_ c: [String: Any]) -> [String: String] { c["response"] as? [String: String] ?? [:] }
+        func response(_ c: [String: Any]) -> [String: String] {
+            (c["response"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+        }
         let reg = entries("capture_registration"), asr = entries("capture_assertion")
         let regCred = credential(reg.first { ($0["url"] as? String)?.hasSuffix("/webauthn/register") == true })
         let asrCred = credential(asr.first { ($0["url"] as? String)?.hasSuffix("/session/passkey") == true })
