@@ -178,7 +178,10 @@ import Testing
         #expect(h.call("DELETE", "/api/v1/auth/mfa/totp/\(factorID)", bearer: level1).json?.errorCode == "mfa_required")
         #expect(h.call("POST", "/api/v1/auth/mfa/recovery-codes", bearer: level1).json?.errorCode == "mfa_required")
         // At level 2 they go through.
-        #expect(h.call("DELETE", "/api/v1/auth/mfa/totp/\(factorID)", bearer: enrolled.access).status == 200)
+        // The last factor (issue 22): refused until confirmed, the consequence in the message.
+        let last = h.call("DELETE", "/api/v1/auth/mfa/totp/\(factorID)", bearer: enrolled.access)
+        #expect(last.status == 409 && last.json?.errorCode == "last_factor")
+        #expect(h.call("DELETE", "/api/v1/auth/mfa/totp/\(factorID)?confirm_last=1", bearer: enrolled.access).status == 200)
         #expect(try h.db.mfa.hasActiveFactor(userID: userID) == false)
         #expect(h.call("POST", "/api/v1/auth/me/password", json: pw, bearer: level1).status == 200)
     }

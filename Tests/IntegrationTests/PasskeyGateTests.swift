@@ -169,6 +169,10 @@ struct PasskeyGateTests {
             print("8 concurrent uses of one passkey challenge: \(statuses)")
             #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
             #expect(statuses.filter { $0 == 401 }.count == 7, "\(statuses)")
+            // Each of them again, one after another (a counter of 0 never regresses: only the
+            // challenge's single use refuses a replay here).
+            let replays = try requests.map { try stack.client.request("POST", $0.path, headers: $0.headers, body: $0.body).status }
+            #expect(replays.allSatisfy { $0 == 401 }, "\(replays)")
         }
     }
 

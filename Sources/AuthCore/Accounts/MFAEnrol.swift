@@ -146,12 +146,17 @@ extension Worker {
         ]))
     }
 
-    /// `DELETE /api/v1/auth/mfa/totp/{id}` (level 2 when the user has an active factor).
+    /// `DELETE /api/v1/auth/mfa/totp/{id}` (level 2 when the user has an active factor). The
+    /// account's last factor: 409 `last_factor` unless confirmed (WebAuthnManage.swift says why).
     static let mfaDeleteTOTP: Router.Handler = { worker, request, params throws(AuthError) in
         let p = try worker.mfaPrincipal(request)
         try worker.requireSecondFactorIfEnrolled(p)
         let id = params[0].lowercased()
+        let confirmed = try worker.lastFactorConfirmed(request)
         let deleted = try worker.write { () throws -> Bool in
+            if let f = try worker.db.mfa.factor(id: id), f.userID == p.userID, f.isActive {
+                try worker.requireOtherFactor(userID: p.userID, besides: id, confirmed: confirmed)
+            }
             guard try worker.db.mfa.deleteFactor(id: id, userID: p.userID) else { return false }
             // The last factor gone: the recovery codes go with it.
             if !(try worker.db.mfa.hasActiveFactor(userID: p.userID)) {

@@ -18,6 +18,27 @@ extension Worker {
         r.add("DELETE", "/api/v1/auth/mfa/webauthn/{}", webauthnDelete)
     }
 
+    /// `confirm_last: true` in the body or `?confirm_last=1`.
+    func lastFactorConfirmed(_ request: Request) throws(AuthError) -> Bool {
+        try Body(request).object["confirm_last"]?.boolValue == true
+            || request.rawQueryValues("confirm_last").contains { $0 == "1" || $0 == "true" }
+    }
+
+    /// Inside the deleting transaction: true when `id` is the account's last active factor
+    /// (passkey or TOTP), which is refused with 409 `last_factor` unless `confirmed`.
+    @discardableResult
+    func requireOtherFactor(userID: String, besides id: String, confirmed: Bool) throws -> Bool {
+        let others = try db.webauthn.credentials(userID: userID).filter { $0.id != id }.count
+            + (try db.mfa.activeFactors(userID: userID).filter { $0.id != id }.count)
+        guard others > 0 || confirmed else {
+            throw AuthError(status: 409, code: "last_factor", message: """
+                this is the account's last second factor: pages that require a second factor \
+                (AUTH_REQUIRE_AAL=2) will ask you to set one up again; send confirm_last: true to delete it
+                """)
+        }
+        return others == 0
+    }
+
     func ownPasskey(_ p: Principal, _ id: String) throws(AuthError) -> WebAuthnCredential {
         guard id.utf8.count <= 64, let c = try store({ try db.webauthn.credential(id: id.lowercased()) }),
               c.userID == p.userID else { throw AuthError.notFound }
@@ -50,20 +71,11 @@ extension Worker {
         let p = try worker.mfaPrincipal(request)
         try worker.requireSecondFactorIfEnrolled(p)
         let c = try worker.ownPasskey(p, params[0])
-        let body = try Body(request)
-        let confirmed = body.object["confirm_last"]?.boolValue == true
-            || request.rawQueryValues("confirm_last").contains { $0 == "1" || $0 == "true" }
+        let confirmed = try worker.lastFactorConfirmed(request)
         let deleted = try worker.write { () throws -> Bool in
-            let others = try worker.db.webauthn.credentials(userID: p.userID).filter { $0.id != c.id }.count
-                + (try worker.db.mfa.activeFactors(userID: p.userID).count)
-            guard others > 0 || confirmed else {
-                throw AuthError(status: 409, code: "last_factor", message: """
-                    this is the account's last second factor: pages that require a second factor \
-                    (AUTH_REQUIRE_AAL=2) will ask you to set one up again; send confirm_last: true to delete it
-                    """)
-            }
+            let last = try worker.requireOtherFactor(userID: p.userID, besides: c.id, confirmed: confirmed)
             guard try worker.db.webauthn.delete(id: c.id, userID: p.userID) else { return false }
-            if others == 0 { try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now()) }
+            if last { try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now()) }
             try worker.recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
             return true
         }
