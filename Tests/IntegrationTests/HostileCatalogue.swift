@@ -188,6 +188,36 @@ enum HostileCatalogue {
         add("http door: echo, forged identity", Hostile.request("GET", "/demo/echo-http", headers: [
             ("Authorization", "Bearer \(access)"), ("X-Auth-Role", "platform_admin"), ("X-Authgate-Roles", "admin")]), 200, nil)
         // ---- end of issue 20 (i20-door) ----
+        // ---- Issue 22 (i22-flows): the passkey routes (the catalogue's stack has RP ID localhost; its user no passkey) ----
+        func cred(_ client: String, raw: String = "AAAA") -> String {
+            #"{"credential":{"id":"\#(raw)","rawId":"\#(raw)","type":"public-key","response":{"clientDataJSON":"\#(client)","authenticatorData":"AAAA","signature":"AAAA"}}}"#
+        }
+        let unknownChallenge = Base64URL.encode(Array(#"{"type":"webauthn.get","challenge":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","origin":"https://localhost:8443"}"#.utf8))
+        let passkeyLogin = "/api/v1/auth/passkey/login"
+        add("passkey login: empty body", Hostile.json(passkeyLogin, "{}"), 400, "invalid_request")
+        add("passkey login: credential a string", Hostile.json(passkeyLogin, #"{"credential":"x"}"#), 400, "invalid_request")
+        add("passkey login: rawId not base64url", Hostile.json(passkeyLogin, cred(unknownChallenge, raw: "!!!")), 400, "invalid_request")
+        add("passkey login: clientDataJSON without challenge", Hostile.json(passkeyLogin, cred(Base64URL.encode(Array("{}".utf8)))), 400, "invalid_request")
+        add("passkey login: clientDataJSON not JSON", Hostile.json(passkeyLogin, cred("AAAA")), 400, "invalid_request")
+        add("passkey login: unknown challenge", Hostile.json(passkeyLogin, cred(unknownChallenge)), 401, "invalid_credentials")
+        add("passkey login: rawId of 2 KB", Hostile.json(passkeyLogin, cred(unknownChallenge, raw: String(repeating: "A", count: 2048))), 400, "invalid_request")
+        add("passkey options: GET", Hostile.request("GET", "/api/v1/auth/passkey/options"), 405, "method_not_allowed")
+        add("passkey mfa options: no mfa_token", Hostile.json("/api/v1/auth/mfa/webauthn/options", "{}"), 400, "invalid_request")
+        add("passkey mfa options: unknown mfa_token", Hostile.json("/api/v1/auth/mfa/webauthn/options", #"{"mfa_token":"mfa_x"}"#), 401, "invalid_token")
+        add("passkey mfa verify: unknown mfa_token", Hostile.json(verify, #"{"mfa_token":"mfa_x","webauthn":"#
+            + String(cred(unknownChallenge).dropFirst(#"{"credential":"#.count))), 401, "invalid_token")
+        add("passkey register options: no token", Hostile.request("POST", "/api/v1/auth/mfa/webauthn/register/options"), 401, "invalid_token")
+        add("passkey register: unknown challenge", Hostile.json("/api/v1/auth/mfa/webauthn/register",
+            #"{"credential":{"rawId":"AAAA","response":{"clientDataJSON":"\#(unknownChallenge)","attestationObject":"AAAA"}}}"#, bearer: access),
+            400, "webauthn_rejected")
+        for id in ["00000000-0000-0000-0000-000000000000", "x'%20OR%201=1%20--", String(repeating: "a", count: 300)] {
+            for method in ["GET", "PATCH", "DELETE"] {
+                add("passkey \(method) id \(id.prefix(12))", Hostile.request(method, "/api/v1/auth/mfa/webauthn/\(id)", headers: [
+                    ("Authorization", "Bearer \(access)"), ("Content-Type", "application/json")], body: Array(#"{"name":"x"}"#.utf8)), 404, "not_found")
+            }
+        }
+        add("passkey session login: no Origin", Hostile.json("/api/v1/auth/session/passkey", cred(unknownChallenge)), 403, "forbidden")
+        // ---- end of issue 22 (i22-flows) ----
         return t
     }
 }

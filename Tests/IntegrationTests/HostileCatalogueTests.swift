@@ -14,6 +14,9 @@ import Glibc
     @Test func hostileRequestsGetTheirExpectedAnswers() throws {
         var options = Stack.Options()
         options.plainHTTP = true
+        // Issue 22: passkeys on, so their routes answer (HostileCatalogue's issue-22 block).
+        options.environment["AUTH_WEBAUTHN_RP_ID"] = PasskeyFixture.rpID
+        options.environment["AUTH_WEBAUTHN_ORIGINS"] = PasskeyFixture.origin
         try Stack.with(options) { (stack: Stack) throws in
             let tenantID = try stack.makeTenant("hostile.test")
             let userID = try stack.makeUser("admin@hostile.test", tenant: "hostile.test", role: "admin")
