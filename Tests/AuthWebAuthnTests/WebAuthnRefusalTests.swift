@@ -164,6 +164,10 @@ import WebAuthnTestSupport
         o.attestationFormat = "tpm"
         #expect(throws: WebAuthnError.attestationUnsupported) { try register(SoftwareAuthenticator(), o) }
         #expect(throws: WebAuthnError.unsupportedAlgorithm) { try register(SoftwareAuthenticator(algorithm: .rs256, rsaBits: 1024)) }
+        // Over 4096 bits (a modulus need not be a real key to be refused for its size).
+        let big = CBOR.map([(.int(1), .int(3)), (.int(3), .int(-257)), (.int(-1), .bytes([0xC1] + Crypto.randomBytes(519))),
+                            (.int(-2), .bytes([1, 0, 1]))])
+        #expect(throws: WebAuthnError.unsupportedAlgorithm) { try COSEKey(big) }
     }
 }
 
