@@ -15,7 +15,7 @@ targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
 san=(-sanitize=fuzzer,address)
-inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I "$out/modules")
+inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I Sources/CQREncode -I "$out/modules")
 opt=(-O -g -enable-testing -parse-as-library -swift-version 6)
 
 # module NAME SOURCE_DIR: one whole-module object per library target, rebuilt when a source is newer.
@@ -31,7 +31,8 @@ module() {
 deps_for() {
     case "$1" in
         json|jwt|credential|query) echo "AuthCrypto" ;;
-        body|fcgi_params) echo "AuthCrypto AuthWebAuthn AuthCore" ;;
+        body) echo "AuthCrypto AuthWebAuthn AuthCore" ;;
+        fcgi_params) echo "AuthCrypto AuthWebAuthn AuthCore AuthFastCGI" ;;
         ws_upgrade|ws_frame) echo "AuthCrypto AuthWebAuthn AuthCore AuthHTTP AuthWS" ;;
         http_door) echo "AuthCrypto AuthWebAuthn AuthCore AuthHTTP" ;;
         fcgi_records) echo "AuthFastCGI" ;;
@@ -51,15 +52,15 @@ for t in $targets; do
     objs=()
     for m in $(deps_for "$t"); do objs+=("$out/modules/$m.o"); done
     extra=()
-    if [ "$t" = fcgi_params ]; then extra+=(Sources/authgate-fcgi/FastCGIParams.swift); fi
-    if [ "$t" = http_door ]; then extra+=(Sources/authgate-fcgi/HTTPDoorRequest.swift Sources/authgate-fcgi/HTTPDoorConfig.swift); fi
+    if [ "$t" = fcgi_params ]; then extra+=(Sources/authgate-fcgi/FastCGIParams.swift Sources/authgate-fcgi/GatePolicyParams.swift); fi
+    if [ "$t" = http_door ]; then extra+=(Sources/authgate-fcgi/HTTPDoorRequest.swift Sources/authgate-fcgi/HTTPDoorConfig.swift Sources/authgate-fcgi/GatePolicyParams.swift Sources/authgate-fcgi/TransportLimits.swift); fi
     bin="$out/fuzz-$t"
     newest="$(find Tests/Fuzz/targets "${objs[@]}" -newer "$bin" -print -quit 2>/dev/null || echo rebuild)"
     if [ ! -x "$bin" ] || [ -n "$newest" ]; then
         echo "fuzz: linking $t"
         swiftc "${opt[@]}" "${san[@]}" "${inc[@]}" -module-name "fuzz_$t" -o "$bin" \
             Tests/Fuzz/targets/Common.swift "Tests/Fuzz/targets/$t.swift" ${extra[@]+"${extra[@]}"} "${objs[@]}" \
-            -lcrypto -lsqlite3 -lpq > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
+            -lcrypto -lsqlite3 -lpq -lqrencode > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
     fi
 done
 if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then exit 0; fi

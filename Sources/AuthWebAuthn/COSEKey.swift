@@ -8,7 +8,7 @@ public enum COSEAlgorithm: Int, Sendable, CaseIterable {
 }
 
 /// A credential public key (COSE_Key, RFC 9052 §7 / RFC 9053): EC2 on P-256 for ES256, OKP Ed25519
-/// for EdDSA, RSA of at least 2048 bits for RS256 (PKCS#1 v1.5 with SHA-256). Parsing also builds
+/// for EdDSA, RSA of 2048 to 4096 bits for RS256 (PKCS#1 v1.5 with SHA-256). Parsing also builds
 /// the OpenSSL key once, so a point off the curve or a short RSA modulus is refused at registration.
 public struct COSEKey: Sendable, Equatable {
     public enum Material: Sendable, Equatable {
@@ -21,6 +21,8 @@ public struct COSEKey: Sendable, Equatable {
     public let material: Material
 
     static let minimumRSABits = 2048
+    /// Larger moduli only cost verification time (a hostile registration could store one).
+    static let maximumRSABits = 4096
 
     /// Parses the whole of `bytes` as one COSE_Key.
     public init(bytes: [UInt8]) throws(WebAuthnError) {
@@ -55,7 +57,7 @@ public struct COSEKey: Sendable, Equatable {
         }
         algorithm = alg
         let key = try PublicKey(material)
-        if case .rsa = material, key.bits < Self.minimumRSABits { throw .unsupportedAlgorithm }
+        if case .rsa = material, key.bits < Self.minimumRSABits || key.bits > Self.maximumRSABits { throw .unsupportedAlgorithm }
     }
 
     /// Checks `signature` over `message` (ECDSA signatures are DER, as WebAuthn sends them).

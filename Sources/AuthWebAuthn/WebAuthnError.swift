@@ -13,7 +13,7 @@ public enum WebAuthnError: Error, Equatable, Sendable {
     case rpIDHashMismatch
     case userNotPresent
     case userNotVerified
-    /// A COSE algorithm or key type other than ES256/P-256, EdDSA/Ed25519, RS256 (RSA >= 2048 bits).
+    /// A COSE algorithm or key type other than ES256/P-256, EdDSA/Ed25519, RS256 (RSA of 2048 to 4096 bits).
     case unsupportedAlgorithm
     case badSignature
     /// Both sign counts are non-zero and the new one is not above the stored one: a possible clone.

@@ -142,6 +142,7 @@ import WebAuthnTestSupport
     @Test func signCountRegression() throws {
         let auth = SoftwareAuthenticator(signCount: 10)
         let cred = try register(auth)
+        #expect(cred.signCount == 10)
         #expect(try assert(auth, cred, stored: 10).newSignCount == 11)
         #expect(throws: WebAuthnError.signCountRegressed) { try assert(auth, cred, stored: 12) }
         var o = SoftwareAuthenticator.Options()
@@ -152,6 +153,10 @@ import WebAuthnTestSupport
         #expect(try assert(auth, cred, o, stored: 12).newSignCount == 12)
         o.signCount = 5
         #expect(try assert(auth, cred, o, stored: 0).newSignCount == 5)
+        // A synced passkey never counts: 0 after 0, again and again.
+        let synced = SoftwareAuthenticator(counting: false)
+        let syncedCred = try register(synced)
+        for _ in 0..<3 { #expect(try assert(synced, syncedCred, stored: 0).newSignCount == 0) }
     }
 
     @Test func unsupportedAlgorithmAndFormat() {
@@ -164,6 +169,10 @@ import WebAuthnTestSupport
         o.attestationFormat = "tpm"
         #expect(throws: WebAuthnError.attestationUnsupported) { try register(SoftwareAuthenticator(), o) }
         #expect(throws: WebAuthnError.unsupportedAlgorithm) { try register(SoftwareAuthenticator(algorithm: .rs256, rsaBits: 1024)) }
+        // Over 4096 bits (a modulus need not be a real key to be refused for its size).
+        let big = CBOR.map([(.int(1), .int(3)), (.int(3), .int(-257)), (.int(-1), .bytes([0xC1] + Crypto.randomBytes(519))),
+                            (.int(-2), .bytes([1, 0, 1]))])
+        #expect(throws: WebAuthnError.unsupportedAlgorithm) { try COSEKey(big) }
     }
 }
 

@@ -3,15 +3,30 @@ import AuthWebAuthn
 import Foundation
 import Testing
 
-/// Known answers: registrations and assertions made by real authenticators and browsers, kept
-/// as files under Fixtures/webauthn (sources in its README). Each file is `key=value` lines, byte
-/// fields in base64url; `expect_*` lines are the answer, `expect_error` a refusal's code.
+/// Known answers, kept as files under Fixtures/webauthn (sources in its README): the W3C WebAuthn
+/// Level 3 test vectors (registration then authentication with the same credential, `w3c-*`) and
+/// registrations and assertions made by real authenticators and browsers (py_webauthn's). Each
+/// file is `key=value` lines, byte fields in base64url or CDDL hex; `expect_*` lines are the
+/// answer, `expect_error` a refusal's code.
 @Suite struct WebAuthnVectorTests {
     struct Vector {
         let name: String
         let fields: [String: String]
+        /// base64url, or CDDL hex `h'…'` (the spec's own notation).
         func bytes(_ key: String) throws -> [UInt8] {
-            try #require(fields[key].flatMap { Base64URL.decode($0) }, "\(name): \(key)")
+            let text = try #require(fields[key], "\(name): no \(key)")
+            if text.hasPrefix("h'") && text.hasSuffix("'") { return try #require(Self.hex(text.dropFirst(2).dropLast()), "\(name): \(key)") }
+            return try #require(Base64URL.decode(text), "\(name): \(key)")
+        }
+        static func hex(_ s: Substring) -> [UInt8]? {
+            let digits = Array(s.utf8)
+            guard digits.count % 2 == 0 else { return nil }
+            var out: [UInt8] = []
+            for i in stride(from: 0, to: digits.count, by: 2) {
+                guard let b = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+                out.append(b)
+            }
+            return out
         }
         func rp() throws -> WebAuthnRelyingParty {
             try WebAuthnRelyingParty(rpID: fields["rp_id"]!, origins: fields["origin"]!.split(separator: " ").map(String.init))
@@ -87,5 +102,43 @@ import Testing
             #expect(throws: WebAuthnError.badSignature, "\(v.name)") { try run(sig) }
             #expect(throws: WebAuthnError.signCountRegressed, "\(v.name)") { try run(stored: result.newSignCount) }
         }
+    }
+
+    static func code(_ body: () throws -> Void) -> String {
+        do { try body() } catch let error as WebAuthnError { return error.code } catch { return "\(error)" }
+        return "ok"
+    }
+
+    /// The spec's pairs: the registration's answer, then the assertion checked with the key the
+    /// registration gave (for a refused registration, the key read from its authenticator data).
+    @Test func w3cCeremonies() throws {
+        let all = try Self.vectors("ceremony")
+        #expect(all.count >= 14)
+        var passed = 0
+        for v in all {
+            var key: [UInt8]?
+            var stored: UInt32 = 0
+            let reg = Self.code {
+                let cred = try WebAuthn.verifyRegistration(clientDataJSON: v.bytes("client_data_json"), attestationObject: v.bytes("attestation_object"),
+                                                           expectedChallenge: v.bytes("challenge"), rp: v.rp(), requireUserVerification: false)
+                key = cred.cosePublicKey
+                stored = cred.signCount
+            }
+            #expect(reg == v.fields["expect_registration"], "\(v.name)")
+            guard v.fields["expect_assertion"] != "skip" else { continue }
+            if key == nil {
+                let object = try CBORDecoder.decode(v.bytes("attestation_object"))
+                key = try AuthenticatorData(#require(object["authData"]?.bytesValue)).attested?.cosePublicKey
+            }
+            let publicKey = try #require(key, "\(v.name)")
+            let auth = Self.code {
+                _ = try WebAuthn.verifyAssertion(clientDataJSON: v.bytes("auth_client_data_json"), authenticatorData: v.bytes("authenticator_data"),
+                                                 signature: v.bytes("signature"), expectedChallenge: v.bytes("auth_challenge"), rp: v.rp(),
+                                                 cosePublicKey: publicKey, storedSignCount: stored, requireUserVerification: false)
+            }
+            #expect(auth == v.fields["expect_assertion"], "\(v.name)")
+            if reg == "ok" && auth == "ok" { passed += 1 }
+        }
+        print("W3C test vectors: \(all.count) ceremonies, \(passed) registered and asserted")
     }
 }

@@ -11,17 +11,19 @@ public final class SoftwareAuthenticator: @unchecked Sendable {
     public let algorithm: COSEAlgorithm
     public let credentialID: [UInt8]
     public let aaguid: [UInt8]
-    /// The counter the next assertion reports (incremented first, like a real authenticator);
-    /// 0 with `counting: false` (passkeys synced between devices report 0).
-    public private(set) var signCount: UInt32
-    public var counting: Bool
+    /// The counter the last assertion reported (each assertion increments it first, like a real
+    /// authenticator); it stays put with `counting: false` (synced passkeys report 0). Safe to use
+    /// from several threads at once (concurrency tests).
+    public var signCount: UInt32 { counter.withLock { $0 } }
+    public let counting: Bool
+    private let counter: Locked<UInt32>
     private let key: OwnedKey
 
     public init(algorithm: COSEAlgorithm = .es256, credentialID: [UInt8]? = nil, signCount: UInt32 = 0,
                 counting: Bool = true, aaguid: [UInt8] = Array(repeating: 0, count: 16), rsaBits: Int = 2048) {
         self.algorithm = algorithm
         self.credentialID = credentialID ?? Crypto.randomBytes(32)
-        self.signCount = signCount
+        counter = Locked(signCount)
         self.counting = counting
         self.aaguid = aaguid
         let kind = switch algorithm {
@@ -105,7 +107,7 @@ public final class SoftwareAuthenticator: @unchecked Sendable {
     public func makeRegistration(challenge: [UInt8], origin: String, rpID: String, options: Options = Options()) -> Registration {
         let clientData = Self.clientData(type: options.type ?? "webauthn.create", challenge: challenge, origin: origin,
                                          crossOrigin: options.crossOrigin)
-        var authData = authenticatorData(rpID: options.rpIDForHash ?? rpID, options: options, attested: true, count: options.signCount ?? 0)
+        var authData = authenticatorData(rpID: options.rpIDForHash ?? rpID, options: options, attested: true, count: options.signCount ?? signCount)
         let credentialKey = cosePublicKey(algorithm: options.coseAlgorithm)
         authData += aaguid + [UInt8(credentialID.count >> 8), UInt8(credentialID.count & 0xFF)] + credentialID + credentialKey
         var statement: [(CBOR, CBOR)] = []
@@ -131,11 +133,14 @@ public final class SoftwareAuthenticator: @unchecked Sendable {
     }
 
     public func makeAssertion(challenge: [UInt8], origin: String, rpID: String, options: Options = Options()) -> Assertion {
-        if counting { signCount &+= 1 }
+        let count = counter.withLock { c -> UInt32 in
+            if counting { c &+= 1 }
+            return c
+        }
         let clientData = Self.clientData(type: options.type ?? "webauthn.get", challenge: challenge, origin: origin,
                                          crossOrigin: options.crossOrigin)
         let authData = authenticatorData(rpID: options.rpIDForHash ?? rpID, options: options, attested: false,
-                                         count: options.signCount ?? signCount)
+                                         count: options.signCount ?? count)
         let signature = sign(authData + Crypto.sha256(clientData))
         var response: [(String, JSON)] = [
             ("clientDataJSON", .string(Base64URL.encode(clientData))),
