@@ -75,7 +75,8 @@ final class PostgresConnection: Connection {
         self.onConnect = onConnect
         self.behaviour = behaviour
         warned.initialize(to: 0)
-        do { try connect() } catch { warned.deallocate(); throw error }
+        // (A throw from here still runs deinit: every property is set, so it frees `warned`.)
+        try connect()
     }
 
     deinit {
