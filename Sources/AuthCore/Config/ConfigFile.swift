@@ -16,6 +16,7 @@ public struct ConfigFile: Sendable {
         ("AUTH_DB_POOLER", "none", "transaction: AUTH_DB_URL names a transaction-mode pooler (PgBouncer): no prepared statements, no session state"),
         ("AUTH_DB_LISTEN_URL", "(AUTH_DB_URL)", "the LISTEN connection's URL: direct to PostgreSQL when AUTH_DB_URL names a pooler"),
         ("AUTH_DB_SYNC_COMMIT", "on", "synchronous_commit of every writing transaction (on, remote_apply, remote_write, local; server: leave it)"),
+        ("AUTH_DB_SYNC_TIMEOUT_SECONDS", "5", "a writing COMMIT waits this long for the synchronous standby, then 503"),
         ("AUTH_WS_STALE_GRACE_SECONDS", "0 (SQLite), 60 (PostgreSQL)", "live WebSockets kept this long while the verify state is stale"),
         ("AUTH_KEYS_FILE", Settings.defaultPaths.keys, "key ring, mode 0600: kid:base64url-secret per line, the last signs"),
         ("AUTH_SECRETS_FILE", "secrets next to AUTH_KEYS_FILE", "AES-256-GCM keys sealing TOTP seeds at rest, mode 0600, the key ring's format; the last seals"),

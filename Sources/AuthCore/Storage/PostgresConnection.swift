@@ -16,7 +16,7 @@ final class PostgresConnection: Connection {
     var dialect: SQLDialect { .postgres }
     let url: String
     let path: String
-    private var conn: OpaquePointer?
+    private(set) var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
     private var savepointDepth = 0
     /// Between BEGIN and COMMIT/ROLLBACK: a lost connection is then NOT replaced, so the rest
@@ -29,7 +29,7 @@ final class PostgresConnection: Connection {
     private(set) var generation: UInt64 = 0
     let behaviour: Behaviour
     /// Set by the notice receiver when the server sends a WARNING (read around COMMIT).
-    private let warned = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    let warned = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     /// When this connection was last checked in (the pool closes long-idle ones).
     var idleSince: Double = 0
 
@@ -39,6 +39,9 @@ final class PostgresConnection: Connection {
         var transactionPooler = false
         /// `synchronous_commit` for writing transactions (nil: the server's).
         var syncCommit: String?
+        /// How long a writing COMMIT may wait for the synchronous standby before it is cancelled
+        /// (the server's statement_timeout does not cover that wait) and answered 503.
+        var syncTimeout: Double = 5
 
         init(transactionPooler: Bool = false, syncCommit: String? = nil) {
             self.transactionPooler = transactionPooler
@@ -47,6 +50,7 @@ final class PostgresConnection: Connection {
 
         init(_ options: PostgresOptions) {
             self.init(transactionPooler: options.transactionPooler, syncCommit: options.syncCommit)
+            syncTimeout = options.syncTimeout
         }
 
         /// Sent with BEGIN (one round trip) when the transaction writes.
@@ -133,6 +137,12 @@ final class PostgresConnection: Connection {
         return conn!
     }
 
+    /// Drops the link (a COMMIT that answered nothing, not even its cancel): the next use reconnects.
+    func abandon() {
+        if let conn { PQfinish(conn) }
+        conn = nil
+    }
+
     var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
     /// The socket, for polling notifications (-1 when closed).
@@ -199,7 +209,7 @@ final class PostgresConnection: Connection {
         return result!
     }
 
-    private func check(_ result: OpaquePointer?, sql: String?) throws {
+    func check(_ result: OpaquePointer?, sql: String?) throws {
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return }
         let state = result.flatMap { PQresultErrorField($0, authgate_pg_diag_sqlstate()) }.map { String(cString: $0) }
@@ -280,15 +290,7 @@ final class PostgresConnection: Connection {
         defer { transactionOpen = false }
         do {
             let result = try body()
-            warned.pointee = 0
-            try execScript("COMMIT")
-            // Committed here but not confirmed by the synchronous standby (its wait was cancelled:
-            // statement_timeout, a cancel): not acknowledged as done. A revocation answered 503
-            // is retried by the client; a failover meanwhile may lose it, the client knows.
-            if immediate && behaviour.syncCommit != nil && warned.pointee != 0 {
-                throw StorageError(code: .busy, sqlstate: "57014",
-                                   message: "COMMIT not confirmed by a synchronous standby (synchronous_commit = \(behaviour.syncCommit!)): the server stopped waiting for it")
-            }
+            if immediate && behaviour.syncCommit != nil { try commitSynchronously() } else { try execScript("COMMIT") }
             return result
         } catch {
             if isInTransaction { _ = try? execScript("ROLLBACK") }

@@ -18,6 +18,9 @@ public struct PostgresOptions: Sendable, Equatable {
     /// so a revocation is acknowledged only once durable on a synchronous standby, when the server
     /// names one (`synchronous_standby_names`); nil (`server`): the server's own setting.
     public var syncCommit: String? = "on"
+    /// `AUTH_DB_SYNC_TIMEOUT_SECONDS`: how long such a COMMIT waits for the standby's confirmation;
+    /// then the wait is cancelled and the write answered 503 (committed on the primary alone).
+    public var syncTimeout: Double = 5
 
     public static let syncCommitLevels = ["on", "remote_apply", "remote_write", "local", "server"]
 
@@ -49,5 +52,11 @@ public struct PostgresOptions: Sendable, Equatable {
             throw ConfigError("AUTH_DB_SYNC_COMMIT must be one of \(Self.syncCommitLevels.joined(separator: ", ")), got '\(level)'")
         }
         syncCommit = level == "server" ? nil : level
+        if let raw = value("AUTH_DB_SYNC_TIMEOUT_SECONDS") {
+            guard let t = Double(raw), t.isFinite, t > 0, t <= 600 else {
+                throw ConfigError("AUTH_DB_SYNC_TIMEOUT_SECONDS must be a number of seconds in (0, 600], got '\(raw)'")
+            }
+            syncTimeout = t
+        }
     }
 }
