@@ -12,7 +12,12 @@ import Glibc
 /// hosts' AUTH_DB_URL names the two servers with `target_session_attrs=read-write`.
 @Suite("Failover to a synchronous standby")
 struct FailoverTests {
+    /// Sessions logged out (and as many kept) around the failover: 10 in make test,
+    /// AUTHGATE_FAILOVER_SESSIONS in the long form (make test-failover: 100).
+    static let sessions = ProcessInfo.processInfo.environment["AUTHGATE_FAILOVER_SESSIONS"].flatMap(Int.init).map { max(1, $0) } ?? 10
+
     @Test func acknowledgedLogoutsSurvivePromotionAndBothHostsRecover() throws {
+        let n = Self.sessions
         let primary = try PostgresServer(prefix: "authgate-pg-primary")
         primary.extraSettings = ["synchronous_standby_names=*", "synchronous_commit=local", "max_wal_senders=4"]
         defer { primary.stop() }
@@ -43,15 +48,15 @@ struct FailoverTests {
             kill(receiverPID, SIGCONT)
             #expect(unconfirmed.isDocumented503, "a logout the standby never confirmed: \(unconfirmed)")
 
-            // 2. Twenty sessions: ten logged out (acknowledged), ten kept and rotated once.
-            var sessions = try (0..<20).map { i in try hosts[i % 2].tokens("fo@demo.local") }
+            // 2. 2n sessions: n logged out (acknowledged), n kept and rotated once.
+            var sessions = try (0..<(2 * n)).map { i in try hosts[i % 2].tokens("fo@demo.local") }
             var acknowledged: [(access: String, refresh: String)] = []
-            for i in 0..<10 {
+            for i in 0..<n {
                 let r = try hosts[i % 2].post("/api/v1/auth/logout", json: ["refresh_token": sessions[i].refresh])
                 #expect(r.status == 200, "logout \(i): \(r.status) \(r.text)")
                 if r.status == 200 { acknowledged.append(sessions[i]) }
             }
-            for i in 10..<20 {
+            for i in n..<(2 * n) {
                 let pair = try #require(try hosts[i % 2].refresh(sessions[i].refresh).pair, "rotation \(i) before the failover")
                 sessions[i] = pair
             }
@@ -64,7 +69,7 @@ struct FailoverTests {
                 #expect(login.isDocumented503, "login with no primary: \(login)")
             }
             try waitFor("both gates to fail closed with no primary", timeout: 15, every: 20_000) {
-                try hosts.allSatisfy { try $0.get("/demo/echo", token: sessions[10].access).status == 401 }
+                try hosts.allSatisfy { try $0.get("/demo/echo", token: sessions[n].access).status == 401 }
             }
             let failedClosed = Date().timeIntervalSince(killed)
             #expect(failedClosed <= TwoHosts.maxStaleSeconds + 2, "a gate answered from memory for \(failedClosed) s")
@@ -79,7 +84,7 @@ struct FailoverTests {
                 }
                 recovered.append("\(name) \(String(format: "%.2f", Date().timeIntervalSince(promoted))) s")
                 try waitFor("\(name)'s gate to recover", timeout: 20, every: 20_000) {
-                    try host.get("/demo/echo", token: sessions[11].access).status == 200
+                    try host.get("/demo/echo", token: sessions[2 * n - 1].access).status == 200
                 }
             }
 
@@ -92,21 +97,21 @@ struct FailoverTests {
                     Issue.record("logout \(i) came back to life on the new primary: gates \(gates), refresh \(refresh)")
                 }
             }
-            #expect(kept == 10)
+            #expect(kept == n)
             // 6. The refresh chains continue on the new primary, on either host.
             var continued = 0
-            for i in 10..<20 {
+            for i in n..<(2 * n) {
                 guard let pair = try hosts[(i + 1) % 2].refresh(sessions[i].refresh).pair else {
                     Issue.record("refresh chain \(i) broke at the failover"); continue
                 }
                 if try hosts[i % 2].get("/demo/echo", token: pair.access).status == 200 { continued += 1 }
             }
-            #expect(continued == 10)
+            #expect(continued == n)
             let scrape = try FastCGIWire.exchange(h.a.socketPath, FastCGIWire.request(uri: "/api/v1/metrics"))
             let noPrimary = scrape.text.split(separator: "\n").first { $0.hasPrefix("authgate_db_connect_refused_total{reason=\"no_primary\"}") }
             print("note: failover: unconfirmed logout \(unconfirmed); gates failed closed \(String(format: "%.2f", failedClosed)) s after the kill; "
                   + "logins back after the promotion: \(recovered.joined(separator: ", ")); logouts kept \(kept)/\(acknowledged.count); "
-                  + "refresh chains continued \(continued)/10; A \(noPrimary.map(String.init) ?? "-")")
+                  + "refresh chains continued \(continued)/\(n); A \(noPrimary.map(String.init) ?? "-")")
         }
     }
 }

@@ -47,6 +47,9 @@ public struct PostgresOptions: Sendable, Equatable {
         if let url = listenURL, !PostgresURL.isPostgres(url) {
             throw ConfigError("AUTH_DB_LISTEN_URL must be a PostgreSQL URL or libpq keyword string, got '\(PostgresURL.redacted(url))'")
         }
+        if transactionPooler && listenURL == nil {
+            throw ConfigError("AUTH_DB_POOLER=transaction needs AUTH_DB_LISTEN_URL: LISTEN needs a session of its own, straight to PostgreSQL (a transaction-mode pooler drops it)")
+        }
         let level = value("AUTH_DB_SYNC_COMMIT") ?? "on"
         guard Self.syncCommitLevels.contains(level) else {
             throw ConfigError("AUTH_DB_SYNC_COMMIT must be one of \(Self.syncCommitLevels.joined(separator: ", ")), got '\(level)'")
