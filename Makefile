@@ -13,7 +13,7 @@ export PORT VAR
 
 PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 
-.PHONY: deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock deb deb-repro test-systemd
+.PHONY: test-failover deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock deb deb-repro test-systemd
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
 # needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5, libqrencode4 (and glibc). Built in a scratch
@@ -43,6 +43,12 @@ run-pg: deps
 
 test: deps
 	scripts/test.sh
+
+# Issue 24: the failover test's long form (make test runs it with 10 logouts and 10 refresh chains).
+test-failover: deps
+	$(SWIFT) build --build-tests
+	AUTHGATE_FAILOVER_SESSIONS=$${AUTHGATE_FAILOVER_SESSIONS:-100} AUTH_SCRYPT="$${AUTH_SCRYPT:-ln=4,r=8,p=1}" \
+	    $(SWIFT) test --skip-build --filter 'FailoverTests|PgBouncerTests|PostgresBudgetTests'
 
 bench: deps
 	if [ -x scripts/bench.sh ]; then scripts/bench.sh; else echo "make bench: scripts/bench.sh is not there yet"; fi

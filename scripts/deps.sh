@@ -17,8 +17,10 @@ set -euo pipefail
 # caddy (issue 20): CaddyGateTests put a real Caddy (forward_auth, caddy/authgate.caddy) in front
 # of the HTTP verify door; like the web servers, its system service is never started. (Debian's
 # package also adds its `caddy` user to www-data: the responder's socket-group warning says so.)
+# pgbouncer (issue 24): PgBouncerTests start their own in transaction mode; its system service is
+# never started (the policy-rc.d below), and one that runs anyway is stopped.
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev pkg-config faketime libqrencode-dev caddy)
+          postgresql libpq-dev pkg-config faketime libqrencode-dev caddy pgbouncer)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0
@@ -37,6 +39,7 @@ need_postgres=0
 case " ${missing[*]} " in *" postgresql "*) need_postgres=1 ;; esac
 need_caddy=0
 case " ${missing[*]} " in *" caddy "*) need_caddy=1 ;; esac
+case " ${missing[*]} " in *" pgbouncer "*) need_caddy=1 ;; esac   # (the same policy-rc.d guard)
 need_nginx=0
 need_servers=0
 if [ "$build_only" -eq 0 ]; then
@@ -98,6 +101,16 @@ done
 # caddy.service (the package enables it): stopped if a systemd started it anyway.
 if [ "$need_caddy" -eq 1 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     if systemctl is-active --quiet caddy 2>/dev/null; then "${sudo[@]}" systemctl stop caddy || true; fi
+fi
+# pgbouncer.service likewise.
+if [[ " ${missing[*]} " == *" pgbouncer "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        if systemctl is-active --quiet pgbouncer 2>/dev/null; then "${sudo[@]}" systemctl stop pgbouncer || true; fi
+    fi
+    if [ -s /run/postgresql/pgbouncer.pid ]; then
+        echo "deps: the pgbouncer package started its system service; stopping it" >&2
+        "${sudo[@]}" kill "$(cat /run/postgresql/pgbouncer.pid)" 2>/dev/null || true
+    fi
 fi
 # postgresql's postinst makes a "main" cluster and asks invoke-rc.d to start it (refused above).
 # One that runs anyway is stopped: the tests start their own servers and never use it.

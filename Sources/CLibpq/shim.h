@@ -9,4 +9,6 @@
 #endif
 // PG_DIAG_SQLSTATE is a character constant in postgres_ext.h ('C'); spelled out for Swift.
 static inline int authgate_pg_diag_sqlstate(void) { return PG_DIAG_SQLSTATE; }
+// The severity in English whatever the server's lc_messages ('V', PostgreSQL 9.6+).
+static inline int authgate_pg_diag_severity_nonlocalized(void) { return PG_DIAG_SEVERITY_NONLOCALIZED; }
 #endif

@@ -58,11 +58,25 @@ enum DoctorCommand {
         if let url = s.dbURL {
             // PostgreSQL: reachable, migrated; the files below are the server's business.
             do {
-                let db = try Database(url: url, poolSize: 1)
+                var options = s.postgres
+                options.poolSize = 1
+                let db = try Database(url: url, options: options)
                 let seq = db.verifyChangeSeq()
                 r.check(seq >= 0, "PostgreSQL \(s.dbDescription) reachable and migrated", fix: "authgate init (with AUTH_DB_URL set)")
+                // The connection budget (issue 24): past 80 % of max_connections, a burst is refused.
+                if let c = db.serverConnections() {
+                    r.check(c.used * 5 < c.max * 4, "PostgreSQL connections: \(c.used) of max_connections \(c.max) in use",
+                            fix: PostgresRefusal.tooManyClients.advice)
+                }
+                if let names = db.synchronousStandbyNames() {
+                    r.ok(names.isEmpty
+                        ? "PostgreSQL synchronous_standby_names is empty: a failover can lose acknowledged revocations (README: Several hosts, failover)"
+                        : "PostgreSQL synchronous standby '\(names)': writes commit with synchronous_commit = \(s.postgres.syncCommit ?? "the server's")")
+                }
             } catch {
-                r.fail("PostgreSQL \(s.dbDescription) not reachable: \(error)", fix: "check AUTH_DB_URL, the server, pg_hba.conf and the password (~/.pgpass)")
+                // Named: a full server (53300), no primary, starting up, or not reachable at all.
+                let refusal = PostgresRefusal.classify("\(error)")
+                r.fail("PostgreSQL \(s.dbDescription) refuses connections (\(refusal.rawValue)): \(error)", fix: refusal.advice)
             }
         } else if info(s.dbPath) == nil { r.fail("no database at \(s.dbPath)", fix: "authgate init") }
         for suffix in (s.usesPostgres ? [] : ["", "-wal", "-shm"]) {

@@ -35,7 +35,7 @@ enum OpsCommands {
             let source = effective.source(key.name)
             var value = effective.merged[key.name].flatMap { $0.isEmpty ? nil : $0 } ?? resolved[key.name] ?? key.fallback
             if isSecret(key.name) && source != .defaultValue { value = "(set, not shown)" }
-            if key.name == "AUTH_DB_URL" { value = PostgresURL.redacted(value) }
+            if key.name == "AUTH_DB_URL" || key.name == "AUTH_DB_LISTEN_URL" { value = PostgresURL.redacted(value) }
             var where_ = source.rawValue
             if source == .file, let f = effective.file, let line = f.entries[key.name]?.line { where_ = "\(f.path):\(line)" }
             rows.append((key.name, value, where_))

@@ -32,6 +32,8 @@ final class TwoHosts: @unchecked Sendable {
     /// through a `TCPProxy` a test can cut.
     static func with<T>(server: PostgresServer? = nil, configure: (inout Stack.Options) -> Void = { _ in },
                         hostBURL: ((PostgresServer, String) -> String)? = nil,
+                        hostAURL: ((PostgresServer, String) -> String)? = nil,
+                        listenURL: ((PostgresServer, String) -> String)? = nil,
                         _ body: (TwoHosts) throws -> T) throws -> T {
         let server = try server ?? PostgresServer.shared
         let database = try server.makeDatabase(prefix: "twohost")
@@ -44,11 +46,12 @@ final class TwoHosts: @unchecked Sendable {
             o.keyRing = ring
             o.secrets = secrets     // one AUTH_SECRETS_FILE: a factor enrolled on A opens on B
             o.environment["AUTH_DB_URL"] = url
+            if let listenURL { o.environment["AUTH_DB_LISTEN_URL"] = listenURL(server, database) }
             o.environment["AUTH_STATE_MAX_STALE_SECONDS"] = String(Int(maxStaleSeconds))
             configure(&o)
             return o
         }
-        let a = try Stack(options(server.url(database: database)))
+        let a = try Stack(options(hostAURL?(server, database) ?? server.url(database: database)))
         let b = try Stack(options(hostBURL?(server, database) ?? server.tcpURL(database: database)))
         defer {
             a.stop()

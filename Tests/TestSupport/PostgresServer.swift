@@ -35,11 +35,25 @@ public final class PostgresServer: @unchecked Sendable {
     private var chosenPort = 0
     private var databaseCounter = 0
 
+    /// More `-c name=value` settings for `start()` (later ones win over the defaults above them),
+    /// e.g. a low `max_connections` or `synchronous_standby_names` (issue 24).
+    public var extraSettings: [String] {
+        get { lock.withLock { settings } }
+        set { lock.withLock { settings = newValue } }
+    }
+    private var settings: [String] = []
+
     /// The TCP port (also the socket's name); fixed at the first `start()`, kept on restarts.
     public var port: Int { lock.withLock { chosenPort } }
 
     /// Runs initdb in a new temp dir; does not start the server (`start()`).
-    public init(prefix: String = "authgate-pg") throws {
+    public convenience init(prefix: String = "authgate-pg") throws {
+        try self.init(prefix: prefix, dataFrom: nil)
+    }
+
+    /// `dataFrom`: nil runs initdb; else it fills the empty data dir (pg_basebackup of a standby)
+    /// and returns its log's text when it fails.
+    init(prefix: String, dataFrom: ((PostgresServer) throws -> Void)?) throws {
         guard let bin = PostgresServer.findBinDirectory() else {
             throw SupportError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
                                + "(Debian package postgresql: make deps installs it; or set AUTHGATE_PG_BIN)")
@@ -53,6 +67,10 @@ public final class PostgresServer: @unchecked Sendable {
                     throw SupportError("chown \(path) to uid \(account.uid): \(String(cString: strerror(errno)))")
                 }
             }
+        }
+        if let dataFrom {
+            try dataFrom(self)
+            return
         }
         let initdb = try Child.spawn(command("initdb"), arguments("initdb", [
             "-D", dataDirectory, "-U", PostgresServer.superuser, "--auth=trust", "--no-sync",
@@ -126,7 +144,7 @@ public final class PostgresServer: @unchecked Sendable {
                     "-c", "fsync=off", "-c", "full_page_writes=off",
                     "-c", "max_connections=400", "-c", "shared_buffers=32MB",
                     "-c", "log_line_prefix=%m [%p] ",
-                ]), environment: PostgresServer.environment, stdout: logPath, stderr: logPath, processGroup: true)
+                ] + settings.flatMap { ["-c", $0] }), environment: PostgresServer.environment, stdout: logPath, stderr: logPath, processGroup: true)
                 postmaster = child
                 try startWatchdog(guarding: child.pid)
                 let deadline = Deadline(timeout)
@@ -272,18 +290,18 @@ public final class PostgresServer: @unchecked Sendable {
         return (65534, 65534)
     }()
 
-    private func command(_ program: String) -> String {
+    func command(_ program: String) -> String {
         PostgresServer.account == nil ? binDirectory + "/" + program : "/usr/bin/setpriv"
     }
 
-    private func arguments(_ program: String, _ args: [String]) -> [String] {
+    func arguments(_ program: String, _ args: [String]) -> [String] {
         guard let account = PostgresServer.account else { return args }
         return ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--",
                 binDirectory + "/" + program] + args
     }
 
     /// A small fixed environment: the test runner's (AUTH_*, PG*) must not reach the server.
-    private static let environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "TZ": "UTC"]
+    static let environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "TZ": "UTC"]
 
     /// Whether PostgreSQL's server binaries are installed here.
     public static var isInstalled: Bool { findBinDirectory() != nil }

@@ -133,6 +133,15 @@ public final class MetricsRegistry: Sendable {
         family("authgate_storage_errors_total", "counter",
                "Storage calls that failed, by kind: busy (503 unavailable); full, io, readonly, cantopen, nomem (503 storage_unavailable); other (500).")
         for (i, k) in S.storageKinds.enumerated() { out += "authgate_storage_errors_total{kind=\"\(k)\"} \(sum(S.storage + i))\n" }
+        if let url = app.settings.dbURL {
+            family("authgate_db_connect_refused_total", "counter",
+                   "New PostgreSQL connections refused, by reason: too_many_clients (SQLSTATE 53300), no_primary, not_accepting_now, unreachable (each a 503 with Retry-After).")
+            for (reason, n) in PostgresRefusal.totals() { out += "authgate_db_connect_refused_total{reason=\"\(reason.rawValue)\"} \(n)\n" }
+            let pool = PostgresPool.existing(url: url)?.counts ?? (open: 0, idle: 0)
+            family("authgate_db_pool_connections", "gauge", "Pooled PostgreSQL connections open now, by state (the LISTEN connection is not pooled).")
+            out += "authgate_db_pool_connections{state=\"busy\"} \(pool.open - pool.idle)\n"
+            out += "authgate_db_pool_connections{state=\"idle\"} \(pool.idle)\n"
+        }
         histogram(&out, "authgate_verify_duration_seconds", "Verify time in the responder.", S.verifyHist, S.verifyBuckets)
         histogram(&out, "authgate_login_duration_seconds", "Login time in the responder (password hash included).", S.loginHist, S.loginBuckets)
         family("authgate_hash_queue_depth", "gauge", "Password hashes running or waiting.")

@@ -11,7 +11,12 @@ public struct ConfigFile: Sendable {
     public static let keys: [(name: String, fallback: String, meaning: String)] = [
         ("AUTH_DB_PATH", Settings.defaultPaths.db, "SQLite database (with -wal and -shm beside it, mode 0600)"),
         ("AUTH_DB_URL", "", "PostgreSQL instead of SQLite: postgresql://user@host/db?sslmode=verify-full (checks the server's certificate; or libpq keywords); password better in ~/.pgpass or PGPASSWORD"),
-        ("AUTH_DB_POOL", "8", "PostgreSQL connections per process (responder threads share them)"),
+        ("AUTH_DB_POOL", "8", "PostgreSQL connections per process at most (responder threads share them)"),
+        ("AUTH_DB_POOL_IDLE_SECONDS", "30", "a pooled PostgreSQL connection unused this long is closed (0: never)"),
+        ("AUTH_DB_POOLER", "none", "transaction: AUTH_DB_URL names a transaction-mode pooler (PgBouncer): no prepared statements, no session state"),
+        ("AUTH_DB_LISTEN_URL", "(AUTH_DB_URL)", "the LISTEN connection's URL: direct to PostgreSQL when AUTH_DB_URL names a pooler"),
+        ("AUTH_DB_SYNC_COMMIT", "on", "synchronous_commit of every writing transaction (on, remote_apply, remote_write, local; server: leave it)"),
+        ("AUTH_DB_SYNC_TIMEOUT_SECONDS", "5", "a writing COMMIT waits this long for the synchronous standby, then 503"),
         ("AUTH_WS_STALE_GRACE_SECONDS", "0 (SQLite), 60 (PostgreSQL)", "live WebSockets kept this long while the verify state is stale"),
         ("AUTH_KEYS_FILE", Settings.defaultPaths.keys, "key ring, mode 0600: kid:base64url-secret per line, the last signs"),
         ("AUTH_SECRETS_FILE", "secrets next to AUTH_KEYS_FILE", "AES-256-GCM keys sealing TOTP seeds at rest, mode 0600, the key ring's format; the last seals"),

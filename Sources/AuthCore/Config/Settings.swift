@@ -10,6 +10,8 @@ public struct Settings: Sendable {
     public var dbURL: String?
     /// `AUTH_DB_POOL`: PostgreSQL connections per process (the responder's threads share them).
     public var dbPool: Int
+    /// The PostgreSQL connection budget, pooler, LISTEN URL and commit durability (issue 24).
+    public var postgres: PostgresOptions
     /// `AUTH_WS_STALE_GRACE_SECONDS`: how long the companion keeps live WebSockets open while the
     /// verify state is stale (new upgrades are refused at once). Default 0 on SQLite (a stale
     /// local file is a real fault), 60 on PostgreSQL (a database blink closes nothing).
@@ -77,6 +79,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_DB_URL must be a PostgreSQL URL (postgresql://user@host/db) or libpq keyword string (host=... dbname=...), got '\(PostgresURL.redacted(url))'; for SQLite set AUTH_DB_PATH")
         }
         dbPool = max(1, Int(try int("AUTH_DB_POOL", 8)))
+        postgres = try PostgresOptions(environment: env)
         wsStaleGraceSeconds = Double(try int("AUTH_WS_STALE_GRACE_SECONDS", dbURL == nil ? 0 : 60))
         keysFile = env["AUTH_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? d.keys
         secretsFile = env["AUTH_SECRETS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
@@ -141,6 +144,8 @@ public struct Settings: Sendable {
     /// What a message names as the database: the SQLite path or the redacted PostgreSQL URL.
     public var dbDescription: String { dbURL.map(PostgresURL.redacted) ?? dbPath }
     public var usesPostgres: Bool { dbURL != nil }
+    /// Where the verify state's LISTEN connection goes: `AUTH_DB_LISTEN_URL`, else `AUTH_DB_URL`.
+    public var dbListenURL: String? { dbURL.map { postgres.listenURL ?? $0 } }
 
     /// The installed layout's absolute defaults (never relative to the current directory).
     public static let defaultPaths = (db: "/var/lib/authgate/authgate.db", keys: "/var/lib/authgate/keys",

@@ -15,8 +15,15 @@ public final class Database {
 
     /// PostgreSQL at `url` (libpq URI or keyword string), through the process's pool for it
     /// (`poolSize` connections at most; the first caller's size wins).
-    public init(url: String, poolSize: Int = 8) throws {
-        let pool = PostgresPool.shared(url: url, size: poolSize)
+    public convenience init(url: String, poolSize: Int = 8) throws {
+        var options = PostgresOptions()
+        options.poolSize = poolSize
+        try self.init(url: url, options: options)
+    }
+
+    /// PostgreSQL at `url` with the budget, pooler mode and commit durability of `options`.
+    public init(url: String, options: PostgresOptions) throws {
+        let pool = PostgresPool.shared(url: url, options: options)
         // Fail here, not on first use, when the server cannot be reached at all.
         pool.checkin(try pool.checkout())
         connection = PooledPostgresConnection(pool: pool)
@@ -24,8 +31,11 @@ public final class Database {
 
     /// The store the settings name: `AUTH_DB_URL` (PostgreSQL) when set, else `AUTH_DB_PATH`.
     public convenience init(settings: Settings) throws {
-        if let url = settings.dbURL { try self.init(url: url, poolSize: settings.dbPool) } else { try self.init(path: settings.dbPath) }
+        if let url = settings.dbURL { try self.init(url: url, options: settings.postgres) } else { try self.init(path: settings.dbPath) }
     }
+
+    /// This process's pooled connections to the database, open and idle (nil on SQLite).
+    public var poolCounts: (open: Int, idle: Int)? { (connection as? PooledPostgresConnection)?.pool.counts }
 
     /// The SQLite handle (nil on PostgreSQL): backup, the WAL-index watch.
     var sqlite: SQLiteConnection? { connection as? SQLiteConnection }

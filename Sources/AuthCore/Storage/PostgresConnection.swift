@@ -8,11 +8,15 @@ import Foundation
 /// (`?` / `?N` rewritten to `$N`) and run with its values bound in text format, never
 /// interpolated. A broken connection is reset on its next use, at most every 250 ms, so a
 /// PostgreSQL outage answers at once (503) instead of queueing reconnects.
+/// Behind a transaction-mode pooler (`Behaviour.transactionPooler`, issue 24) nothing outlives a
+/// transaction: statements are unnamed (PQexecParams: parsed per call, nothing left on the
+/// server connection for another client to trip over) and the startup packet carries no
+/// `options`; the timeouts a session would set go with each writing transaction instead.
 final class PostgresConnection: Connection {
     var dialect: SQLDialect { .postgres }
     let url: String
     let path: String
-    private var conn: OpaquePointer?
+    private(set) var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
     private var savepointDepth = 0
     /// Between BEGIN and COMMIT/ROLLBACK: a lost connection is then NOT replaced, so the rest
@@ -23,6 +27,42 @@ final class PostgresConnection: Connection {
     private let onConnect: [String]
     /// Moves on every successful (re)connect: what was sent while disconnected is unknown.
     private(set) var generation: UInt64 = 0
+    let behaviour: Behaviour
+    /// Set by the notice receiver when the server sends a WARNING (read around COMMIT).
+    let warned = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// When this connection was last checked in (the pool closes long-idle ones).
+    var idleSince: Double = 0
+
+    /// What this connection may rely on, and what every writing transaction sets.
+    struct Behaviour: Sendable {
+        /// A transaction-mode pooler in between: no named statements, no session state.
+        var transactionPooler = false
+        /// `synchronous_commit` for writing transactions (nil: the server's).
+        var syncCommit: String?
+        /// How long a writing COMMIT may wait for the synchronous standby before it is cancelled
+        /// (the server's statement_timeout does not cover that wait) and answered 503.
+        var syncTimeout: Double = 5
+
+        init(transactionPooler: Bool = false, syncCommit: String? = nil) {
+            self.transactionPooler = transactionPooler
+            self.syncCommit = syncCommit
+        }
+
+        init(_ options: PostgresOptions) {
+            self.init(transactionPooler: options.transactionPooler, syncCommit: options.syncCommit)
+            syncTimeout = options.syncTimeout
+        }
+
+        /// Sent with BEGIN (one round trip) when the transaction writes.
+        var writeSettings: String {
+            var sql = ""
+            if let level = syncCommit { sql += "; SET LOCAL synchronous_commit = \(level)" }
+            // Behind a pooler the startup packet's options are gone: a sync wait, a lock or a
+            // statement must still not hang a worker for ever.
+            if transactionPooler { sql += "; SET LOCAL statement_timeout = 10000; SET LOCAL lock_timeout = 5000" }
+            return sql
+        }
+    }
 
     /// Keywords placed before the URL's own (which win): short timeouts so an unreachable
     /// server fails a request within seconds instead of hanging it.
@@ -33,21 +73,28 @@ final class PostgresConnection: Connection {
         ("options", "-c client_min_messages=warning -c statement_timeout=10000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000"),
     ]
 
-    init(url: String, onConnect: [String] = []) throws {
+    init(url: String, onConnect: [String] = [], behaviour: Behaviour = Behaviour()) throws {
         self.url = url
         self.path = PostgresURL.redacted(url)
         self.onConnect = onConnect
+        self.behaviour = behaviour
+        warned.initialize(to: 0)
+        // (A throw from here still runs deinit: every property is set, so it frees `warned`.)
         try connect()
     }
 
-    deinit { if let conn { PQfinish(conn) } }
+    deinit {
+        if let conn { PQfinish(conn) }
+        warned.deallocate()
+    }
 
     private func connect() throws {
         lastAttempt = Self.monotonic()
         if let old = conn { PQfinish(old); conn = nil }
         prepared.removeAll()
         savepointDepth = 0
-        let pairs = Self.defaults + [("dbname", url)]
+        let defaults = behaviour.transactionPooler ? Self.defaults.filter { $0.0 != "options" } : Self.defaults
+        let pairs = defaults + [("dbname", url)]
         let keys = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer { keys.forEach { free($0) }; values.forEach { free($0) } }
@@ -58,12 +105,21 @@ final class PostgresConnection: Connection {
             let message = c.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             if let c { PQfinish(c) }
             let said = PostgresURL.scrubbed(message.trimmingCharacters(in: .whitespacesAndNewlines), url: url)
-            throw StorageError.unavailable("cannot connect to PostgreSQL \(path): \(said)")
+            // Refused (a full server, no primary, ...): counted, and a 503 with Retry-After.
+            let refusal = PostgresRefusal.classify(message)
+            refusal.count()
+            throw StorageError(code: .busy, sqlstate: refusal.sqlstate, message: "cannot connect to PostgreSQL \(path): \(said)")
         }
         conn = c
         // The server's notices and warnings (e.g. "terminating connection due to immediate
-        // shutdown") would go to stderr unformatted; the errors that matter are thrown.
-        PQsetNoticeProcessor(c, { _, _ in }, nil)
+        // shutdown") would go to stderr unformatted; the errors that matter are thrown. A
+        // WARNING is remembered: at COMMIT it is the server saying it stopped waiting for the
+        // synchronous standby ("canceling wait for synchronous replication").
+        PQsetNoticeReceiver(c, { arg, result in
+            guard let arg, let result, let severity = PQresultErrorField(result, authgate_pg_diag_severity_nonlocalized()),
+                  String(cString: severity) == "WARNING" else { return }
+            arg.assumingMemoryBound(to: Int32.self).pointee = 1
+        }, UnsafeMutableRawPointer(warned))
         for sql in onConnect { try execScript(sql) }
         generation &+= 1
     }
@@ -79,6 +135,12 @@ final class PostgresConnection: Connection {
         }
         try connect()
         return conn!
+    }
+
+    /// Drops the link (a COMMIT that answered nothing, not even its cancel): the next use reconnects.
+    func abandon() {
+        if let conn { PQfinish(conn) }
+        conn = nil
     }
 
     var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
@@ -101,6 +163,9 @@ final class PostgresConnection: Connection {
 
     // MARK: statements
 
+    /// Behind a transaction-mode pooler: the translated text, run as an unnamed statement.
+    private var translated: [String: String] = [:]
+
     private func statementName(_ sql: String, _ c: OpaquePointer) throws -> String {
         if let name = prepared[sql] { return name }
         let name = "s\(prepared.count + 1)"
@@ -114,7 +179,7 @@ final class PostgresConnection: Connection {
     /// Runs `sql` with `arguments` bound; the caller clears the result.
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> OpaquePointer {
         let c = try open()
-        let name = try statementName(sql, c)
+        let name = behaviour.transactionPooler ? nil : try statementName(sql, c)
         var owned: [UnsafeMutablePointer<CChar>?] = []
         owned.reserveCapacity(arguments.count)
         defer { owned.forEach { free($0) } }
@@ -132,13 +197,19 @@ final class PostgresConnection: Connection {
         }
         var params: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0) } }
         let result = params.withUnsafeMutableBufferPointer { buf in
-            PQexecPrepared(c, name, Int32(arguments.count), buf.baseAddress, nil, nil, 0)
+            if let name { return PQexecPrepared(c, name, Int32(arguments.count), buf.baseAddress, nil, nil, 0) }
+            let text: String
+            if let known = translated[sql] { text = known } else {
+                text = PostgresSQL.translate(sql)
+                translated[sql] = text
+            }
+            return PQexecParams(c, text, Int32(arguments.count), nil, buf.baseAddress, nil, nil, 0)
         }
         do { try check(result, sql: sql) } catch { PQclear(result); throw error }
         return result!
     }
 
-    private func check(_ result: OpaquePointer?, sql: String?) throws {
+    func check(_ result: OpaquePointer?, sql: String?) throws {
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return }
         let state = result.flatMap { PQresultErrorField($0, authgate_pg_diag_sqlstate()) }.map { String(cString: $0) }
@@ -213,12 +284,13 @@ final class PostgresConnection: Connection {
         }
         // Writers: READ COMMITTED with row locks (FOR UPDATE) and conditional updates, the
         // PostgreSQL way; a read (immediate: false) is one snapshot.
-        try execScript(immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        // A writer's durability (AUTH_DB_SYNC_COMMIT) rides with its BEGIN: one round trip.
+        try execScript(immediate ? "BEGIN" + behaviour.writeSettings : "BEGIN ISOLATION LEVEL REPEATABLE READ")
         transactionOpen = true
         defer { transactionOpen = false }
         do {
             let result = try body()
-            try execScript("COMMIT")
+            if immediate && behaviour.syncCommit != nil { try commitSynchronously() } else { try execScript("COMMIT") }
             return result
         } catch {
             if isInTransaction { _ = try? execScript("ROLLBACK") }

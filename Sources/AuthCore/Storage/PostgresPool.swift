@@ -12,25 +12,37 @@ final class PooledPostgresConnection: Connection {
     init(pool: PostgresPool) { self.pool = pool }
     var path: String { pool.description }
 
-    private func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+    /// A statement outside a transaction runs on a connection checked out for it alone. A write
+    /// (`INSERT`, `UPDATE`, `DELETE`: a logout is one `UPDATE`) becomes a transaction of its own when
+    /// its commit must be synchronous (`AUTH_DB_SYNC_COMMIT`): `SET LOCAL` needs one.
+    private func with<T>(_ sql: String, _ body: (PostgresConnection) throws -> T) throws -> T {
         if let pinned { return try body(pinned) }
+        if pool.behaviour.syncCommit != nil && Self.writes(sql) {
+            return try transaction(immediate: true) { try body(pinned!) }
+        }
         let c = try pool.checkout()
         defer { pool.checkin(c) }
         return try body(c)
     }
 
+    static func writes(_ sql: String) -> Bool {
+        let head = sql.utf8.drop { $0 == 32 || $0 == 10 || $0 == 9 }.prefix(6)
+        let word = String(decoding: head, as: UTF8.self).uppercased()
+        return word == "UPDATE" || word == "INSERT" || word == "DELETE"
+    }
+
     @discardableResult
-    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int { try with { try $0.execute(sql, arguments) } }
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int { try with(sql) { try $0.execute(sql, arguments) } }
     func query<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> [T] {
-        try with { try $0.query(sql, arguments, decode) }
+        try with(sql) { try $0.query(sql, arguments, decode) }
     }
     func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws -> Void) throws {
-        try with { try $0.forEachRow(sql, arguments, body) }
+        try with(sql) { try $0.forEachRow(sql, arguments, body) }
     }
     func queryFirst<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Row) throws -> T) throws -> T? {
-        try with { try $0.queryFirst(sql, arguments, decode) }
+        try with(sql) { try $0.queryFirst(sql, arguments, decode) }
     }
-    func execScript(_ sql: String) throws { try with { try $0.execScript(sql) } }
+    func execScript(_ sql: String) throws { try with("") { try $0.execScript(sql) } }
     var isInTransaction: Bool { pinned?.isInTransaction ?? false }
 
     func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
@@ -46,18 +58,25 @@ final class PooledPostgresConnection: Connection {
 }
 
 /// The process's PostgreSQL connections for one URL: at most `size`, opened on demand; a
-/// caller waits up to 5 s for a free one, then gets 503 (`busy`).
+/// caller waits up to 5 s for a free one, then gets 503 (`busy`). One closed after
+/// `idleSeconds` unused (a reaper thread shared by every pool), so an idle process holds none:
+/// the pool grows with a burst and shrinks back to 0 after it (issue 24).
 final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
     let url: String
     let size: Int
+    let idleSeconds: Double
+    let behaviour: PostgresConnection.Behaviour
+    /// Most recently checked in last: the hot ones are reused, the cold ones age out.
     private var idle: [PostgresConnection] = []
     private var open = 0
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
 
-    init(url: String, size: Int) {
+    init(url: String, options: PostgresOptions) {
         self.url = url
-        self.size = max(1, size)
+        self.size = max(1, options.poolSize)
+        self.idleSeconds = options.idleSeconds
+        self.behaviour = PostgresConnection.Behaviour(options)
         pthread_mutex_init(&mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -66,7 +85,20 @@ final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
         pthread_condattr_destroy(&attr)
     }
 
+    convenience init(url: String, size: Int) {
+        var options = PostgresOptions()
+        options.poolSize = size
+        self.init(url: url, options: options)
+    }
+
     var description: String { PostgresURL.redacted(url) }
+
+    /// Connections open now (idle + checked out), and idle.
+    var counts: (open: Int, idle: Int) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return (open, idle.count)
+    }
 
     func checkout() throws -> PostgresConnection {
         pthread_mutex_lock(&mutex)
@@ -86,7 +118,7 @@ final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
         open += 1
         pthread_mutex_unlock(&mutex)
         do {
-            return try PostgresConnection(url: url)
+            return try PostgresConnection(url: url, behaviour: behaviour)
         } catch {
             pthread_mutex_lock(&mutex)
             open -= 1
@@ -99,21 +131,65 @@ final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
     func checkin(_ c: PostgresConnection) {
         // A connection left inside a transaction (a bug, or a dropped link) is not reused as is.
         if c.isInTransaction { _ = try? c.execScript("ROLLBACK") }
+        c.idleSince = PostgresConnection.monotonic()
         pthread_mutex_lock(&mutex)
         idle.append(c)
         pthread_cond_signal(&cond)
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Takes out the connections idle longer than `idleSeconds` (closed by the caller, outside the lock).
+    private func expired(now: Double) -> [PostgresConnection] {
+        guard idleSeconds > 0 else { return [] }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let n = idle.prefix { now - $0.idleSince >= idleSeconds }.count
+        guard n > 0 else { return [] }
+        let old = Array(idle.prefix(n))
+        idle.removeFirst(n)
+        open -= n
+        pthread_cond_signal(&cond)
+        return old
+    }
+
     private static let pools = Locked<[String: PostgresPool]>([:])
 
-    /// One pool per URL per process.
-    static func shared(url: String, size: Int) -> PostgresPool {
-        pools.withLock { pools in
+    /// One pool per URL per process (the first caller's options win).
+    static func shared(url: String, options: PostgresOptions) -> PostgresPool {
+        let pool = pools.withLock { pools in
             if let p = pools[url] { return p }
-            let p = PostgresPool(url: url, size: size)
+            let p = PostgresPool(url: url, options: options)
             pools[url] = p
             return p
         }
+        if pool.idleSeconds > 0 { startReaper() }
+        return pool
+    }
+
+    /// The pool for `url` if this process has made one.
+    static func existing(url: String) -> PostgresPool? { pools.withLock { $0[url] } }
+
+    static func shared(url: String, size: Int) -> PostgresPool {
+        var options = PostgresOptions()
+        options.poolSize = size
+        return shared(url: url, options: options)
+    }
+
+    private static let reaperStarted = Locked(false)
+
+    /// One thread for every pool of the process: a few times per idle period it closes what expired.
+    private static func startReaper() {
+        guard reaperStarted.withLock({ started in defer { started = true }; return !started }) else { return }
+        let thread = Thread {
+            while true {
+                let all = pools.withLock { Array($0.values) }
+                let shortest = all.map(\.idleSeconds).filter { $0 > 0 }.min() ?? 30
+                let now = PostgresConnection.monotonic()
+                for pool in all { _ = pool.expired(now: now) }   // closed (PQfinish) as the array goes
+                usleep(UInt32(max(0.05, min(1, shortest / 4)) * 1_000_000))
+            }
+        }
+        thread.name = "authgate-db-pool-reaper"
+        thread.start()
     }
 }

@@ -121,7 +121,7 @@ public final class VerifyState: @unchecked Sendable {
     /// connection that LISTENs for the change notifications).
     public convenience init(settings: Settings, log: Logger = Logger()) throws {
         let store: any VerifyStore
-        if let url = settings.dbURL {
+        if let url = settings.dbListenURL {
             store = try PostgresVerifyStore(url: url, heartbeatSeconds: min(0.25, settings.stateMaxStaleSeconds / 4))
         } else {
             store = try SQLiteVerifyStore(path: settings.dbPath)
