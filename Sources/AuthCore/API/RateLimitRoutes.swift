@@ -11,6 +11,8 @@ extension Worker {
         // Second factor (issue 21): every code guess, and the enrolment's confirmation.
         "/api/v1/auth/mfa/verify", "/api/v1/auth/mfa/totp/confirm",
         "/api/v1/auth/session/mfa", "/api/v1/auth/session/mfa/confirm",
+        // Issue 23: a forgot request may send a mail; a reset or an invite accepted hashes a password.
+        "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset", "/api/v1/auth/invite/accept",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),
