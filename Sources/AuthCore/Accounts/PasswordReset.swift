@@ -63,7 +63,8 @@ extension Worker {
                 }
             }
         }
-        if !eligible.isEmpty { app.mail.poke() }
+        // No poke of the sender here: a sender waking right after this answer would make the
+        // answers of existing accounts measurably slower. It looks every second instead.
         if kind == .form && !BrowserBody.answersJSON(request, kind) { return seeOther("/auth/forgot?sent=1") }
         return profile.respond(202, Self.forgotAccepted)
     }
