@@ -83,14 +83,20 @@ final class SendmailCapture: @unchecked Sendable {
 
     var environment: [String: String] { ["AUTH_MAIL_SENDMAIL": program] }
     func messages() -> [String] { MailCapture.messages(in: mailDir) }
-    func arguments(_ n: Int) -> String { (try? String(contentsOfFile: mailDir + "/\(n).args", encoding: .utf8)) ?? "" }
+    /// The arguments of the `n`-th run (1-based, in time order).
+    func arguments(_ n: Int) -> String {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: mailDir)) ?? []).filter { $0.hasSuffix(".args") }.sorted()
+        guard names.count >= n else { return "" }
+        return (try? String(contentsOfFile: mailDir + "/" + names[n - 1], encoding: .utf8)) ?? ""
+    }
 }
 
 enum MailCapture {
-    /// Every `<n>.eml` in order.
+    /// Every `*.eml` in the order received (the SMTP server numbers them 1, 2, …; the sendmail
+    /// script names them by the time in nanoseconds).
     static func messages(in dir: String) -> [String] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".eml") }
-        return names.sorted { Int($0.dropLast(4)) ?? 0 < Int($1.dropLast(4)) ?? 0 }
+        return names.sorted { ($0.count, $0) < ($1.count, $1) }
             .compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }
     }
 
