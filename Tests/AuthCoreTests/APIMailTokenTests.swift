@@ -114,6 +114,14 @@ import Testing
         Self.forgot(h, "ann@mail.test")
         let token = try Self.mailedToken(h)
         let app = h.app
+        // Forced, not hoped for: every submission has found the token live before any consumes it.
+        let arrived = Locked(0)
+        h.app.testHooks.afterTokenCheck = { _ in
+            arrived.withLock { $0 += 1 }
+            let deadline = Date().addingTimeInterval(10)
+            while arrived.withLock({ $0 }) < 6 && Date() < deadline { usleep(1000) }
+        }
+        defer { h.app.testHooks.afterTokenCheck = nil }
         let statuses = try onThreads(6) { i -> Int in
             let w = try app.makeWorker()
             let body = #"{"token":"\#(token)","new_password":"racing passphrase \#(i)x"}"#
@@ -122,6 +130,7 @@ import Testing
             return w.handle(req).status
         }.map { try $0.get() }
         #expect(statuses.filter { $0 == 200 }.count == 1 && statuses.filter { $0 == 400 }.count == 5, "\(statuses)")
+        #expect(arrived.withLock { $0 } == 6, "all six passed the live check before the first consume")
     }
 
     @Test func invitesAndRequireVerifiedEmail() throws {

@@ -105,6 +105,7 @@ extension Worker {
                 throw AuthError.weakPassword(problem)
             }
             let newHash = try makeHash(new)
+            app.testHooks.afterTokenCheck?(user.id)
             let done: Bool = try write {
                 guard try db.accountTokens.consume(hash: hash, purpose: "reset", now: now) != nil,
                       let current = try db.users.byIDForUpdate(user.id), current.status == "active" else { return false }
