@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Issue 23 through nginx with real mail: the password reset over SMTP (aiosmtpd, STARTTLS with a
-/// test certificate) and invites over the sendmail transport; each flow is completed from the
+/// test certificate), invites, an email change and a reset over the sendmail transport; each flow is completed from the
 /// message the server actually received (link, code, headers).
 @Suite("Mail flows through nginx")
 struct MailFlowTests {
@@ -128,8 +128,29 @@ struct MailFlowTests {
             #expect(try stack.login("bob@acme.test", password: "another good passphrase").status == 200)
             #expect(try stack.get("/demo/echo", token: access).status == 401, "the reset revoked the invite's session")
 
+            // An email change: a link to the new address, a notice to the old one; the address
+            // changes only when the link's token comes back.
+            let bob = try stack.tokens("bob@acme.test", password: "another good passphrase")
+            let wrong = try stack.post("/api/v1/auth/me/email", json: ["new_email": "robert@acme.test", "password": "not it at all"], token: bob.access)
+            #expect(wrong.status == 401 && wrong.errorCode == "invalid_credentials")
+            let change = try stack.post("/api/v1/auth/me/email", json: ["new_email": "Robert@acme.test", "password": "another good passphrase"],
+                                        token: bob.access)
+            #expect(change.status == 202, "\(change.text)")
+            _ = try MailCapture.wait(sendmail.messages, count: 4, what: "the verification and the notice")
+            let pair = Array(sendmail.messages().suffix(2))
+            let verifyMail = try #require(pair.first { MailCapture.header($0, "To") == "robert@acme.test" }, "\(pair)")
+            let notice = try #require(pair.first { MailCapture.header($0, "To") == "bob@acme.test" }, "\(pair)")
+            #expect(notice.contains("robert@acme.test") && !notice.contains("#token="), "the notice holds no link")
+            #expect(try stack.login("bob@acme.test", password: "another good passphrase").status == 200, "not changed yet")
+            let emailToken = try #require(MailCapture.linkToken(verifyMail, page: "verify-email"))
+            let verified = try stack.post("/api/v1/auth/email/verify", json: ["token": emailToken])
+            #expect(verified.status == 200, "\(verified.text)")
+            #expect(try stack.post("/api/v1/auth/email/verify", json: ["token": emailToken]).errorCode == "invalid_link")
+            #expect(try stack.login("robert@acme.test", password: "another good passphrase").status == 200)
+            #expect(try stack.login("bob@acme.test", password: "another good passphrase").status == 401)
+
             let logs = stack.allLogs()
-            for secret in [token, carolToken, code] { #expect(!logs.contains(secret), "a token in a log") }
+            for secret in [token, carolToken, code, emailToken] { #expect(!logs.contains(secret), "a token in a log") }
         }
     }
 }

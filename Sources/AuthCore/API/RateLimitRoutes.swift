@@ -13,6 +13,7 @@ extension Worker {
         "/api/v1/auth/session/mfa", "/api/v1/auth/session/mfa/confirm",
         // Issue 23: a forgot request may send a mail; a reset or an invite accepted hashes a password.
         "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset", "/api/v1/auth/invite/accept",
+        "/api/v1/auth/me/email", "/api/v1/auth/email/verify",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),

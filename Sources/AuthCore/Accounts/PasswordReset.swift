@@ -12,6 +12,7 @@ extension Worker {
         r.add("GET", "/auth/forgot", { w, req, _ throws(AuthError) in w.forgotPage(req) })
         r.add("GET", "/auth/reset", { w, req, _ throws(AuthError) in w.resetPage(req, error: nil, token: "") })
         r.add("GET", "/auth/invite", { w, req, _ throws(AuthError) in w.invitePage(req, error: nil, token: "") })
+        registerEmailRoutes(&r)
     }
 
     /// A reset or invite link, its token or code is wrong, used, replaced or expired (400).

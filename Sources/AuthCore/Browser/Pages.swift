@@ -32,6 +32,8 @@ extension Worker {
         var notice = loggedOut ? #"<p id="notice" class="notice" role="status">You are signed out.</p>"# : ""
         if request.rawQueryValues("reset").first == "1" {
             notice = #"<p id="notice" class="notice" role="status">Your password was changed. Sign in with the new one.</p>"#
+        } else if request.rawQueryValues("email_changed").first == "1" {
+            notice = #"<p id="notice" class="notice" role="status">Your email address is confirmed. Sign in with it.</p>"#
         } else if request.rawQueryValues("invited").first == "1" {
             notice = #"<p id="notice" class="notice" role="status">Your password is set. Sign in with it.</p>"#
         }

@@ -58,6 +58,7 @@ public struct ConfigFile: Sendable {
         ("AUTH_PUBLIC_URL", "AUTH_SITE_ORIGIN, else https:// + Host", "origin the links in mails point to"),
         ("AUTH_RESET_TTL_SECONDS", "1800", "password reset links' lifetime"),
         ("AUTH_INVITE_TTL_SECONDS", "604800", "invite links' lifetime"),
+        ("AUTH_EMAIL_CHANGE_TTL_SECONDS", "86400", "lifetime of the link that verifies a new email address"),
         ("AUTH_MAIL_MAX_ATTEMPTS", "8", "delivery attempts before a message is dead"),
         ("AUTH_MAIL_RETRY_SECONDS", "30", "delay before the first retry (doubles each time, at most an hour)"),
         ("AUTH_MAIL_TIMEOUT_SECONDS", "30", "deadline of one delivery attempt (sendmail run, SMTP transfer)"),

@@ -53,7 +53,10 @@ public final class MailOutbox: Sendable {
             try db.outbox.markFailed(id: row.id, error: "no message text left", dead: true, retryAtMillis: nowMillis)
             return true
         }
-        let result = transport.deliver(from: settings.from, to: row.recipient, message: message)
+        // An address that would need quoting in a header or the SMTP envelope is never handed on.
+        let result = MailMessage.isPlainAddress(row.recipient)
+            ? transport.deliver(from: settings.from, to: row.recipient, message: message)
+            : .permanent("the recipient is not a plain address")
         let now = Int64(Date().timeIntervalSince1970)
         switch result {
         case .sent:

@@ -22,6 +22,8 @@ public struct MailSettings: Sendable, Equatable {
     public var publicURL: String?
     public var resetTTL: Int64
     public var inviteTTL: Int64
+    /// `AUTH_EMAIL_CHANGE_TTL_SECONDS`: the new address's verification link.
+    public var emailChangeTTL: Int64
     public var maxAttempts: Int
     /// The first retry's delay; each next one doubles, at most an hour.
     public var retrySeconds: Double
@@ -65,6 +67,7 @@ public struct MailSettings: Sendable, Equatable {
         }
         resetTTL = try int("AUTH_RESET_TTL_SECONDS", 1800)
         inviteTTL = try int("AUTH_INVITE_TTL_SECONDS", 604_800)
+        emailChangeTTL = try int("AUTH_EMAIL_CHANGE_TTL_SECONDS", 86400)
         maxAttempts = Int(try int("AUTH_MAIL_MAX_ATTEMPTS", 8))
         retrySeconds = try seconds("AUTH_MAIL_RETRY_SECONDS", 30)
         timeoutSeconds = try seconds("AUTH_MAIL_TIMEOUT_SECONDS", 30)
