@@ -80,7 +80,7 @@ extension Worker {
     func verifyEmailChange(_ request: Request) throws(AuthError) -> Response {
         let (body, kind) = try BrowserBody.parse(request)
         let plainForm = kind == .form && !BrowserBody.answersJSON(request, kind)
-        let rawToken = (try? body.string("token", maxBytes: 256)) ?? nil
+        let rawToken = (try? body.string("token", maxBytes: 4096)) ?? nil
         var changedTo = ""
         do throws(AuthError) {
             guard let rawToken, !rawToken.isEmpty else { throw AuthError.invalidRequest("missing token") }

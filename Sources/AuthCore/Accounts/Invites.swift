@@ -24,7 +24,7 @@ extension Worker {
     func acceptInvite(_ request: Request) throws(AuthError) -> Response {
         let (body, kind) = try BrowserBody.parse(request)
         let plainForm = kind == .form && !BrowserBody.answersJSON(request, kind)
-        let rawToken = (try? body.string("token", maxBytes: 256)) ?? nil
+        let rawToken = (try? body.string("token", maxBytes: 4096)) ?? nil
         do throws(AuthError) {
             guard let password = try body.string("password", maxBytes: Validation.maxPasswordLength), !password.isEmpty,
                   let rawToken, !rawToken.isEmpty else { throw AuthError.invalidRequest("missing token or password") }

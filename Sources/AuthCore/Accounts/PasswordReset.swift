@@ -93,7 +93,7 @@ extension Worker {
     func resetPassword(_ request: Request) throws(AuthError) -> Response {
         let (body, kind) = try BrowserBody.parse(request)
         let plainForm = kind == .form && !BrowserBody.answersJSON(request, kind)
-        let rawToken = (try? body.string("token", maxBytes: 256)) ?? nil
+        let rawToken = (try? body.string("token", maxBytes: 4096)) ?? nil
         do throws(AuthError) {
             guard let new = try body.string("new_password", maxBytes: Validation.maxPasswordLength), !new.isEmpty,
                   let rawToken, !rawToken.isEmpty else { throw AuthError.invalidRequest("missing token or new_password") }
