@@ -162,3 +162,23 @@ import Testing
         #expect(accept(String(third.link.split(separator: "=").last!)).json?.errorCode == "invalid_link")
     }
 }
+
+extension APIMailTokenTests {
+    /// The hourly maintenance: used or expired tokens after a day, sent rows' metadata and dead
+    /// rows' text after the audit retention.
+    @Test func maintenancePrunesTokensAndOldOutboxRows() throws {
+        let h = try APIHarness(env: Self.env)
+        let t = try h.tenant("mail.test")
+        let user = try h.user("ann@mail.test", tenant: t)
+        Self.forgot(h, "ann@mail.test")
+        Self.forgot(h, "nobody@mail.test")
+        let row = try #require(try h.db.outbox.recent(limit: 1).first)
+        try h.db.outbox.markSent(id: row.id, now: Time.now())
+        #expect(try h.db.outbox.byID(row.id)?.message == nil, "sent: the text is gone at once")
+        _ = h.app.runMaintenance(db: h.db, now: Time.now() + 2 * 86_400)
+        #expect(try h.db.accountTokens.forUser(user.id).isEmpty, "an expired token after a day")
+        #expect(try h.db.outbox.byID(row.id) != nil, "metadata kept within the retention")
+        _ = h.app.runMaintenance(db: h.db, now: Time.now() + 91 * 86_400)
+        #expect(try h.db.outbox.byID(row.id) == nil)
+    }
+}
