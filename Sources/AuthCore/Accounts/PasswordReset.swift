@@ -37,8 +37,9 @@ extension Worker {
         let now = Time.now()
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         // The same work on every path: a token made, hashed and its mail rendered, then one write
-        // transaction with the same statements; without an account it writes a token row that
-        // belongs to no one and deletes it again, in the transaction that writes the audit row.
+        // transaction with the same statements; without an account it writes a token row and an
+        // outbox row that belong to no one and deletes them again, in the transaction that writes
+        // the audit row.
         var prepared: [(user: User?, hash: String, message: String)] = []
         for user in eligible.isEmpty ? [nil] : eligible.map(Optional.some) {
             let token = AccountTokenCode.generate()
@@ -55,10 +56,14 @@ extension Worker {
                                           message: p.message, now: now, nowMillis: nowMillis)
                     try recordAudit("password_reset_requested", tenantID: user.tenantID, actor: user.id, request: request)
                 } else {
-                    try db.accountTokens.revoke(userID: p.hash, purpose: "reset")
+                    // The same statements for no account: a token row of no user and an outbox
+                    // row, both deleted again before the commit (never visible to anyone).
+                    let nobody = StorageIDs.random()
+                    try db.accountTokens.create(hash: p.hash, userID: nobody, purpose: "reset", now: now, ttl: settings.mail.resetTTL)
                     let id = try db.outbox.enqueue(kind: "reset", recipient: "nobody@invalid", subject: "Reset your password",
                                                    message: p.message, now: now, nowMillis: nowMillis)
                     try db.outbox.discard(id: id)
+                    try db.accountTokens.revoke(userID: nobody, purpose: nil)
                     try recordAudit("password_reset_requested", tenantID: nil, actor: nil, request: request,
                                     detail: candidates.isEmpty ? "unknown account" : "account disabled")
                 }

@@ -2,7 +2,10 @@
 /// email change), `users.email_verified_at` and the tenants' `require_verified_email`. Only new
 /// tables and new columns, so it applies on top of any other issue's migration.
 ///
-/// `account_tokens`: a token is stored as its SHA-256 only; at most one live token per user and
+/// `account_tokens`: a token is stored as its SHA-256 only; `user_id` has no foreign key on
+/// purpose (the forgot route's work for no account writes and deletes a row of no user, the
+/// same statements as for an account: a key check would make the two paths differ; a user's
+/// delete removes its tokens); at most one live token per user and
 /// purpose (a new request deletes the older one in the same transaction); `used_at` set by the
 /// one compare-and-swap that consumes it. `mail_outbox`: `message` holds the rendered RFC 5322
 /// message (with its link) only until it is delivered; a sent row keeps the metadata only.
@@ -15,7 +18,7 @@ extension Migrations {
 
         CREATE TABLE account_tokens (
             token_hash TEXT PRIMARY KEY NOT NULL,
-            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id    TEXT NOT NULL,
             purpose    TEXT NOT NULL CHECK (purpose IN ('reset', 'invite', 'email')),
             new_email  TEXT,
             created_at INTEGER NOT NULL,
@@ -49,7 +52,7 @@ extension PostgresMigrations {
 
         CREATE TABLE account_tokens (
             token_hash TEXT PRIMARY KEY NOT NULL,
-            user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id    TEXT NOT NULL,
             purpose    TEXT NOT NULL CHECK (purpose IN ('reset', 'invite', 'email')),
             new_email  TEXT,
             created_at BIGINT NOT NULL,

@@ -139,6 +139,7 @@ public struct UserRepository {
             try connection.execute(
                 "UPDATE sessions SET revoked_at = ?, revoked_reason = 'user_deleted' WHERE user_id = ? AND revoked_at IS NULL",
                 [.int(now), .text(userID)])
+            try connection.execute("DELETE FROM account_tokens WHERE user_id = ?", [.text(userID)])
             return try connection.execute("DELETE FROM users WHERE id = ?", [.text(userID)]) > 0
         }
     }
