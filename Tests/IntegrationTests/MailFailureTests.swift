@@ -132,7 +132,13 @@ struct MailFailureTests {
                 }.joined(separator: ", ")
                 print("mail: forgot-password medians, \(name), \(rounds) rounds: \(line)")
                 // Printed against the issue's ±10 %; asserted only loosely (a shared 2-core machine).
-                for (kind, m) in medians { #expect(m < overall * 2 && m > overall / 2, "\(name) \(kind): \(m) vs \(overall)") }
+                // Asserted within a factor of 2 only (the issue's ±10 % is printed): on this shared
+                // 2-core machine PostgreSQL's medians move by up to +75 % between runs under load.
+                // The bound still caught the foreign key's row lock (existing +100 %, locked +123 %).
+                let bound = 1.0
+                for (kind, m) in medians {
+                    #expect(m < overall * (1 + bound) && m > overall / (1 + bound), "\(name) \(kind): \(m) vs \(overall)")
+                }
             }
             // Only the active accounts (live, and locked: a reset clears the lock) were mailed.
             let mails = try MailCapture.wait(sendmail.messages, count: 2 * (rounds + 3), what: "for live and locked")
