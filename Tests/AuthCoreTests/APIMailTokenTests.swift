@@ -182,3 +182,33 @@ extension APIMailTokenTests {
         #expect(try h.db.outbox.byID(row.id) == nil)
     }
 }
+
+extension APIMailTokenTests {
+    /// Both API profiles: the same routes and statuses, each profile's envelope; an accepted invite
+    /// answers with the profile's login answer (Get2Dial's user object has its `status`; 2Signal's
+    /// gains nothing).
+    @Test(arguments: ["2signal", "get2dial"])
+    func bothProfiles(profile: String) throws {
+        let h = try APIHarness(profile: profile, env: Self.env)
+        let t = try h.tenant("mail.test")
+        try h.user("ann@mail.test", tenant: t)
+        let asked = h.call("POST", "/api/v1/auth/password/forgot", json: #"{"email":"ann@mail.test"}"#)
+        let nobody = h.call("POST", "/api/v1/auth/password/forgot", json: #"{"email":"nobody@mail.test"}"#)
+        #expect(asked.status == 202 && asked.response.body == nobody.response.body)
+        if profile == "get2dial" { #expect(asked.json?["status"]?.stringValue == "success") } else { #expect(asked.json?["error"] == .null) }
+        #expect(Self.reset(h, try Self.mailedToken(h)).status == 200)
+        let bad = h.call("POST", "/api/v1/auth/password/reset", json: #"{"token":"AAAA","new_password":"x"}"#)
+        #expect(bad.status == 400 && bad.json?.errorCode == "invalid_link")
+        let invited = try Invites.invite(db: h.db, settings: h.app.settings, tenantID: t.id, email: "new@mail.test", role: "agent", mail: false)
+        let token = String(invited.link.split(separator: "=").last!)
+        let accepted = h.call("POST", "/api/v1/auth/invite/accept", json: #"{"token":"\#(token)","password":"\#(Self.newPassword)"}"#)
+        #expect(accepted.status == 200)
+        let data = try #require(accepted.json?.data)
+        let user = try #require(data["user"])
+        if profile == "get2dial" {
+            #expect(data["token"]?.stringValue != nil && user["status"]?.stringValue == "active")
+        } else {
+            #expect(data["access_token"]?.stringValue != nil && user["status"] == nil && user["email_verified_at"] == nil)
+        }
+    }
+}

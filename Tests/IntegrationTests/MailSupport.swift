@@ -85,7 +85,8 @@ final class SendmailCapture: @unchecked Sendable {
     func messages() -> [String] { MailCapture.messages(in: mailDir) }
     /// The arguments of the `n`-th run (1-based, in time order).
     func arguments(_ n: Int) -> String {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: mailDir)) ?? []).filter { $0.hasSuffix(".args") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: mailDir)) ?? []).filter { $0.hasSuffix(".args") }
+            .sorted(by: MailCapture.order)
         guard names.count >= n else { return "" }
         return (try? String(contentsOfFile: mailDir + "/" + names[n - 1], encoding: .utf8)) ?? ""
     }
@@ -96,8 +97,15 @@ enum MailCapture {
     /// script names them by the time in nanoseconds).
     static func messages(in dir: String) -> [String] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".eml") }
-        return names.sorted { ($0.count, $0) < ($1.count, $1) }
+        return names.sorted(by: order)
             .compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }
+    }
+
+    /// By the number before the first dot (the SMTP server's 1, 2, …; the script's nanoseconds):
+    /// never by length (the script's names end in its pid, of any length).
+    static func order(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> Int64 { Int64(s.prefix { $0 != "." }) ?? 0 }
+        return (key(a), a) < (key(b), b)
     }
 
     /// Waits for the `count`-th message and returns it.
@@ -108,6 +116,18 @@ enum MailCapture {
             return got.count >= count
         }
         return got[count - 1]
+    }
+
+    /// Waits for the newest message to `to` with `subject` (a transport may deliver a message twice
+    /// when an attempt outlived its deadline: never pick mail by its position).
+    static func wait(_ read: () -> [String], to: String, subject: String, after skipped: Int = 0, timeout: Double = 20) throws -> String {
+        var found: String?
+        try waitFor("a message to \(to) with subject '\(subject)'", timeout: timeout) {
+            let matching = read().filter { header($0, "To") == to && header($0, "Subject") == subject }
+            found = matching.count > skipped ? matching.last : nil
+            return found != nil
+        }
+        return found!
     }
 
     /// The token of the link's fragment (`…/auth/<page>#token=<token>`).

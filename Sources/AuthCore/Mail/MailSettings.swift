@@ -58,7 +58,8 @@ public struct MailSettings: Sendable, Equatable {
         caFile = value("AUTH_SMTP_CA_FILE")
         passwordFile = value("AUTH_SMTP_PASSWORD_FILE")
         from = value("AUTH_MAIL_FROM") ?? "authgate@localhost"
-        guard MailMessage.isPlainAddress(MailMessage.address(in: from)) else {
+        guard MailMessage.isPlainAddress(MailMessage.address(in: from)),
+              !from.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw ConfigError("AUTH_MAIL_FROM must be an address (or Name <address>), got '\(from)'")
         }
         publicURL = value("AUTH_PUBLIC_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
