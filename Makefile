@@ -16,7 +16,7 @@ PRODUCTS := authgate-fcgi authgate-ws authgate authgate-demo-upstream
 .PHONY: test-failover deps build build-static run run-pg test bench install uninstall install-check clean fuzz test-asan test-tsan crash soak faults clock deb deb-repro test-systemd
 
 # make install: binaries linked with the Swift runtime statically (-static-stdlib), so a host
-# needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5, libqrencode4 (and glibc). Built in a scratch
+# needs no Swift toolchain, only libfcgi0ldbl, libssl3, libsqlite3-0, libpq5, libqrencode4, libcurl4 (and glibc). Built in a scratch
 # dir of its own so it never invalidates the plain release build make run uses.
 STATIC_DIR ?= .build/static
 BIN_DIR ?= $(STATIC_DIR)/release

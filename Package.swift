@@ -23,12 +23,16 @@ let package = Package(
         // The enrolment page's QR code (issue 21), rendered as inline SVG on the server.
         .systemLibrary(name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
                        providers: [.apt(["libqrencode-dev"])]),
+        // The mail outbox's SMTP transport (issue 23): STARTTLS, certificate checks and AUTH from a
+        // well-kept client library instead of an SMTP client of our own.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         // Crypto primitives and token formats: no storage, no transport.
         .target(name: "AuthCrypto", dependencies: ["COpenSSL"]),
         // Everything that is not transport: config, storage, accounts, sessions, verify, API.
         // WebAuthn relying-party checks (issue 22): strict CBOR, COSE keys, attestation, assertion.
         .target(name: "AuthWebAuthn", dependencies: ["AuthCrypto", "COpenSSL"]),
-        .target(name: "AuthCore", dependencies: ["AuthCrypto", "AuthWebAuthn", "CSQLite", "CLibpq", "CQREncode"]),
+        .target(name: "AuthCore", dependencies: ["AuthCrypto", "AuthWebAuthn", "CSQLite", "CLibpq", "CQREncode", "CCurl"]),
         // The one strict HTTP/1.1 request/response head parser: the companion's upgrade requests
         // and the responder's HTTP verify door (AUTH_VERIFY_HTTP_SOCKET). No dependencies.
         .target(name: "AuthHTTP"),

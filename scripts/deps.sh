@@ -19,17 +19,19 @@ set -euo pipefail
 # package also adds its `caddy` user to www-data: the responder's socket-group warning says so.)
 # pgbouncer (issue 24): PgBouncerTests start their own in transaction mode; its system service is
 # never started (the policy-rc.d below), and one that runs anyway is stopped.
+# libcurl4-openssl-dev (issue 23): the CCurl target, the mail outbox's SMTP transport (runtime: libcurl4).
+# python3-aiosmtpd (issue 23): the mail tests' SMTP server (STARTTLS, Tests/mail/smtp_server.py).
 packages=(libfcgi-dev libssl-dev libsqlite3-dev sqlite3 openssl curl jq python3-httpx python3 chromium chromium-driver
-          postgresql libpq-dev pkg-config faketime libqrencode-dev caddy pgbouncer)
+          postgresql libpq-dev pkg-config faketime libqrencode-dev caddy pgbouncer libcurl4-openssl-dev python3-aiosmtpd)
 # deps.sh --build (make build-static, make install): only what compiling needs, nothing a server
 # does not want (no browser, no web servers, no database server).
 build_only=0
-if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev); fi
+if [ "${1:-}" = --build ]; then build_only=1; packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev libcurl4-openssl-dev); fi
 # deps.sh --deb (make deb): the same, and Debian's packaging tools (dpkg-buildpackage, dh, lintian;
 # build-essential: dpkg-checkbuilddeps requires it).
 if [ "${1:-}" = --deb ]; then
     build_only=1
-    packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev build-essential dpkg-dev debhelper lintian)
+    packages=(libfcgi-dev libssl-dev libsqlite3-dev libpq-dev pkg-config libqrencode-dev libcurl4-openssl-dev build-essential dpkg-dev debhelper lintian)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -107,6 +107,8 @@ enum Responder {
             fail("cannot start the connection reader: \(error)")
         }
         MaintenanceThread.start(context)
+        // Issue 23: the outbox's sender (none without a mail transport: mail waits in the outbox).
+        app.mail.startSender(app: app)
         if let door {
             log.info("authgate-fcgi: HTTP verify door on \(door.listener.path)\(door.shared ? " (inherited)" : "") at \(doorConfig.path), original URI from \(doorConfig.uriSource == .original ? "X-Original-URI" : "X-Forwarded-Uri")")
         }

@@ -17,7 +17,7 @@ enum CLI {
         InitCommand.commands + TenantCommands.commands + UserCommands.commands
         + SessionCommands.commands + KeysCommands.commands + ProjectCommands.commands
         + APIKeyCommands.commands + NodeCommands.commands + AuditCommands.commands
-        + OpsCommands.commands + MFACommands.commands
+        + OpsCommands.commands + MFACommands.commands + MailCommands.commands
 
     /// Runs one command line; returns the process exit status.
     static func run(_ original: [String]) -> Int32 {

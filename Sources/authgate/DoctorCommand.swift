@@ -146,6 +146,24 @@ enum DoctorCommand {
         } else {
             r.ok("passkeys off (AUTH_WEBAUTHN_RP_ID unset)")
         }
+        // Mail (issue 23): the transport can deliver (nothing is sent), the outbox has no dead mail.
+        if let transport = s.mail.makeTransport() {
+            if let file = s.mail.passwordFile, let st = info(file) {
+                r.check(st.st_mode & 0o077 == 0, "SMTP password file \(file) mode \(octal(st.st_mode))", fix: "chmod 600 \(file)")
+            }
+            switch transport.probe() {
+            case .sent: r.ok("mail transport \(s.mail.transportDescription) answers")
+            case let .temporary(detail), let .permanent(detail):
+                r.fail("mail transport \(s.mail.transportDescription): \(detail)",
+                       fix: "check AUTH_MAIL_SENDMAIL / AUTH_SMTP_URL, AUTH_SMTP_CA_FILE, AUTH_SMTP_PASSWORD_FILE; then authgate mail test --to ADDR")
+            }
+        } else {
+            r.ok("mail: no transport (AUTH_MAIL_SENDMAIL, AUTH_SMTP_URL unset): reset and invite mails wait in the outbox")
+        }
+        if let db = try? Database(settings: s), let summary = try? db.outbox.summary(now: now) {
+            r.check(summary.dead == 0, "mail outbox: \(summary.pending) pending (oldest \(summary.oldestPendingSeconds) s), \(summary.dead) dead",
+                    fix: "authgate mail status; fix the transport, then authgate mail retry")
+        }
         if r.failed > 0 { throw CLIError.failure("doctor: \(r.failed) problem(s)") }
     }
 

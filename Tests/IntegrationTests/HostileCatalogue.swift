@@ -218,6 +218,37 @@ enum HostileCatalogue {
         }
         add("passkey session login: no Origin", Hostile.json("/api/v1/auth/session/passkey", cred(unknownChallenge)), 403, "forbidden")
         // ---- end of issue 22 (i22-flows) ----
+        // ---- Issue 23 (mail): forgot, reset, invite accept, email change and their pages through nginx ----
+        let forgot = "/api/v1/auth/password/forgot", reset = "/api/v1/auth/password/reset"
+        for (name, body) in [("empty object", "{}"), ("email number", #"{"email":7}"#), ("email array", #"{"email":["a@b.c"]}"#),
+                             ("truncated", #"{"email":"a@"#), ("empty email", #"{"email":""}"#)] {
+            add("forgot: \(name)", Hostile.json(forgot, body), 400, "invalid_request")
+        }
+        for (name, email) in [("unknown address", "nobody@hostile.test"), ("SQL in email", "x' OR '1'='1' --@hostile.test"),
+                              ("CR LF header injection", "admin@hostile.test\\r\\nBcc: victim@evil.example"), ("no at sign", "not-an-address")] {
+            add("forgot: \(name)", Hostile.json(forgot, "{\"email\":\"\(email)\"}"), 202, nil)
+        }
+        add("forgot: text/plain body", Hostile.request("POST", forgot, headers: [("Content-Type", "text/plain")],
+                                                       body: Array(#"{"email":"admin@hostile.test"}"#.utf8)), 403, "forbidden")
+        add("forgot: GET", Hostile.request("GET", forgot), 405, "method_not_allowed")
+        let fakeToken = String(repeating: "A", count: 32)
+        for (name, token) in [("unknown token", fakeToken), ("lower-case unknown", fakeToken.lowercased()), ("SQL", "x' OR '1'='1"),
+                              ("NUL", "AAAA\\u0000AAAA"), ("too short", "ABCD-EFGH"), ("digits 0 and 1", String(repeating: "01", count: 16)),
+                              ("access token as token", access), ("refresh token as token", refresh)] {
+            add("reset: \(name)", Hostile.json(reset, "{\"token\":\"\(token)\",\"new_password\":\"a long enough passphrase\"}"), 400, "invalid_link")
+        }
+        add("reset: missing new_password", Hostile.json(reset, "{\"token\":\"\(fakeToken)\"}"), 400, "invalid_request")
+        add("reset: token number", Hostile.json(reset, #"{"token":7,"new_password":"a long enough passphrase"}"#), 400, "invalid_request")
+        add("invite accept: unknown token", Hostile.json("/api/v1/auth/invite/accept", "{\"token\":\"\(fakeToken)\",\"password\":\"a long enough passphrase\"}"),
+            400, "invalid_link")
+        add("email verify: unknown token", Hostile.json("/api/v1/auth/email/verify", "{\"token\":\"\(fakeToken)\"}"), 400, "invalid_link")
+        add("email change: no token", Hostile.json("/api/v1/auth/me/email", #"{"new_email":"x@y.z","password":"x"}"#), 401, "invalid_token")
+        add("email change: header injection", Hostile.json("/api/v1/auth/me/email", "{\"new_email\":\"x@y.z\\r\\nBcc: a@b.c\",\"password\":\"x\"}", bearer: access),
+            400, "invalid_request")
+        for page in ["/auth/reset", "/auth/invite", "/auth/forgot", "/auth/verify-email"] {
+            add("page \(page): script in the query", Hostile.request("GET", page + "?error=%3Cscript%3Ealert(1)%3C/script%3E&token=\(fakeToken)"), 200, nil)
+        }
+        // ---- end of issue 23 (mail) ----
         return t
     }
 }

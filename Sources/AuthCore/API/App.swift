@@ -43,6 +43,8 @@ public final class App: Sendable {
     let renewals = RenewalThrottle()
     /// The last readiness and health outcomes (at most one check a second: ProbeCache).
     public let probes = ProbeCache()
+    /// The mail outbox's sender and counters (Mail/MailSender.swift).
+    public let mail = MailOutbox()
 
     /// `oneShot`: a process that answers one request and exits (CGI mode): no verify refresher
     /// thread (the state is loaded once, here).

@@ -182,7 +182,7 @@ extension Worker {
     /// `GET /api/v1/metrics`: Prometheus text format; nginx allows it from loopback only.
     static let metricsRoute: Router.Handler = { worker, _, _ throws(AuthError) in
         Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                 body: Array(worker.app.metrics.render(app: worker.app).utf8))
+                 body: Array((worker.app.metrics.render(app: worker.app) + worker.mailMetrics()).utf8))
     }
 
     @inline(__always) static func micros() -> Int {

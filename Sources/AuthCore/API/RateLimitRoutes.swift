@@ -14,6 +14,9 @@ extension Worker {
         // Passkeys (issue 22): the ceremonies' options (each writes a challenge) and answers.
         "/api/v1/auth/passkey/options", "/api/v1/auth/passkey/login", "/api/v1/auth/session/passkey",
         "/api/v1/auth/mfa/webauthn/options",
+        // Issue 23: a forgot request may send a mail; a reset or an invite accepted hashes a password.
+        "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset", "/api/v1/auth/invite/accept",
+        "/api/v1/auth/me/email", "/api/v1/auth/email/verify",
     ]
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),

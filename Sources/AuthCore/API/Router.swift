@@ -64,6 +64,7 @@ public struct Router: Sendable {
         Worker.registerAuthRoutes(&r)
         Worker.registerKeyRoutes(&r)
         Worker.registerBrowserRoutes(&r)
+        Worker.registerMailRoutes(&r)
         return r
     }
 }

@@ -5,6 +5,7 @@ import AuthCrypto
 public final class TestHooks: Sendable {
     private let passwordChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
     private let codeChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
+    private let tokenChecked = Locked<(@Sendable (_ userID: String) -> Void)?>(nil)
 
     public init() {}
 
@@ -20,5 +21,12 @@ public final class TestHooks: Sendable {
     public var afterCodeCheck: (@Sendable (_ userID: String) -> Void)? {
         get { codeChecked.withLock { $0 } }
         set { codeChecked.withLock { $0 = newValue } }
+    }
+
+    /// Called by a password reset after its token was found live and the new hash made, before
+    /// the transaction that consumes the token (issue 23: concurrent submissions of one token).
+    public var afterTokenCheck: (@Sendable (_ userID: String) -> Void)? {
+        get { tokenChecked.withLock { $0 } }
+        set { tokenChecked.withLock { $0 = newValue } }
     }
 }

@@ -71,6 +71,7 @@ extension Worker {
             throw outcome.map { AuthError.invalidCredentials.noting($0) } ?? AuthError.invalidCredentials
         }
         app.testHooks.afterPasswordCheck?(user.id)
+        try requireVerifiedEmailIfAsked(user, request)
         // Made outside the transaction (never hash inside one), written inside it as a CAS.
         let upgraded = upgradedHash(for: user, password: password)
         // The success writes as one: counts reset, the hash upgrade, the session, its audit row.

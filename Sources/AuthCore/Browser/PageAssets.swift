@@ -18,6 +18,14 @@ enum PageAssets {
         var field = form.querySelector("input[name=return_to]");
         return field ? field.value : "/";
       }
+      // A reset or invite link carries its token in the fragment (#token=...): into the code
+      // field, and out of the address bar and the history.
+      var fragment = /^#token=([A-Za-z0-9-]{1,80})$/.exec(location.hash);
+      var tokenField = document.getElementById("token");
+      if (fragment && tokenField) {
+        tokenField.value = fragment[1];
+        history.replaceState(null, "", location.pathname + location.search);
+      }
       var form = document.querySelector("form[data-authgate]");
       if (!form) return;
       if (form.getAttribute("data-authgate") === "login" && !/[?&]logged_out=1/.test(location.search)) {

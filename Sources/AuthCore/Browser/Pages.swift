@@ -34,7 +34,14 @@ extension Worker {
         let back = ReturnTo.orFallback(Query.decode(request.rawQueryValues("return_to").first ?? ""))
         let code = String(request.rawQueryValues("error").first ?? "")
         let loggedOut = request.rawQueryValues("logged_out").first == "1"
-        let notice = loggedOut ? #"<p id="notice" class="notice" role="status">You are signed out.</p>"# : ""
+        var notice = loggedOut ? #"<p id="notice" class="notice" role="status">You are signed out.</p>"# : ""
+        if request.rawQueryValues("reset").first == "1" {
+            notice = #"<p id="notice" class="notice" role="status">Your password was changed. Sign in with the new one.</p>"#
+        } else if request.rawQueryValues("email_changed").first == "1" {
+            notice = #"<p id="notice" class="notice" role="status">Your email address is confirmed. Sign in with it.</p>"#
+        } else if request.rawQueryValues("invited").first == "1" {
+            notice = #"<p id="notice" class="notice" role="status">Your password is set. Sign in with it.</p>"#
+        }
         return page(title: "Sign in", body: """
             <h1>Sign in</h1>
             \(notice)
@@ -52,6 +59,7 @@ extension Worker {
               <button type="submit">Sign in</button>
             </form>
             \(passkeyLoginPart)
+            <p><a href="/auth/forgot">Forgot your password?</a></p>
             """)
     }
 

@@ -60,6 +60,8 @@ public struct Settings: Sendable {
     /// `AUTH_RATE_LIMIT`: the responder's per-address limit on the routes that hash a password
     /// (API/RateLimit.swift); nil: `off`.
     public var rateLimit: RateLimit?
+    /// Issue 23: the mail transport, addresses, link origin, token lifetimes, outbox retries.
+    public var mail: MailSettings
     /// Problems worth a warning but not a refusal, found while reading the configuration
     /// (`ConfigFileAudit`); the responder logs them at start.
     public var startupWarnings: [String] = []
@@ -132,6 +134,7 @@ public struct Settings: Sendable {
             throw ConfigError("AUTH_METRICS must be on or off, got '\(metricsSwitch)'")
         }
         metrics = metricsSwitch == "on"
+        mail = try MailSettings(environment: env)
         rateLimit = try env["AUTH_RATE_LIMIT"].flatMap { $0.isEmpty ? nil : $0 }.map(RateLimit.parse) ?? .default
     }
 

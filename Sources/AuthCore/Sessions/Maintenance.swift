@@ -8,6 +8,12 @@ extension App {
     public func runMaintenance(db: Database, now: Int64 = Time.now()) -> (sessions: Int, audit: Int) {
         // The verify change log: a day is far more than any process lags behind.
         do { try db.pruneVerifyChanges(before: now - 86_400) } catch { log.error("maintenance: verify_changes prune failed: \(error)") }
+        // Issue 23: used or expired account tokens after a day; the outbox's sent rows (metadata)
+        // and dead rows' text after the audit retention, like the audit rows.
+        do {
+            try db.accountTokens.prune(before: now - 86_400)
+            try db.outbox.prune(before: now - Int64(settings.auditRetentionDays) * 86_400)
+        } catch { log.error("maintenance: mail prune failed: \(error)") }
         // A revoked session's row must outlive every access token it issued (a reuse-window
         // replay issues one up to AUTH_REFRESH_REUSE_SECONDS after the last rotation).
         let sessionCutoff = now - max(settings.refreshTTL, settings.jwtTTL + settings.clockLeeway + settings.refreshReuse)

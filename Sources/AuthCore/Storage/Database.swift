@@ -106,6 +106,8 @@ public final class Database {
     public var audit: AuditRepository { AuditRepository(connection: connection) }
     public var mfa: MFARepository { MFARepository(connection: connection) }
     public var webauthn: WebAuthnRepository { WebAuthnRepository(connection: connection) }
+    public var accountTokens: AccountTokenRepository { AccountTokenRepository(connection: connection) }
+    public var outbox: OutboxRepository { OutboxRepository(connection: connection) }
 }
 
 enum StorageIDs {

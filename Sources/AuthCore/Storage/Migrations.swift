@@ -1,7 +1,7 @@
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 /// Only ever append a migration; never edit or drop one that shipped.
 enum Migrations {
-    static let all: [String] = [v1, v2, v3, v4]
+    static let all: [String] = [v1, v2, v3, v4, v5]
 
     /// Each pending migration runs in its own BEGIN IMMEDIATE transaction, and the version
     /// is re-read under that lock, so two processes starting together apply it once.

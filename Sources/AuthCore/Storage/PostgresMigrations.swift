@@ -13,7 +13,7 @@
 ///   reader's watermark never skips a change committed late. Every logged change also sends
 ///   `NOTIFY authgate_verify` (delivered at commit; duplicates in one transaction fold into one).
 enum PostgresMigrations {
-    static let all: [String] = [v1, v2, v3]
+    static let all: [String] = [v1, v2, v3, v4]
     /// pg_advisory_xact_lock key: "authgate" in ASCII.
     static let lockKey: Int64 = 0x6175_7468_6761_7465
 

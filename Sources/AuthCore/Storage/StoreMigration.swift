@@ -9,8 +9,8 @@ import Foundation
 public enum StoreMigration {
     /// Tables in foreign-key order with the columns copied.
     static let tables: [(name: String, columns: String)] = [
-        ("tenants", "id, name, domain, is_platform, created_at"),
-        ("users", "id, tenant_id, email, password_hash, role, status, must_change_password, failed_attempts, locked_until, created_at, updated_at"),
+        ("tenants", "id, name, domain, is_platform, created_at, require_verified_email"),
+        ("users", "id, tenant_id, email, password_hash, role, status, must_change_password, failed_attempts, locked_until, created_at, updated_at, email_verified_at"),
         ("sessions", "id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at, user_agent, ip, aal, amr"),
         ("projects", "id, tenant_id, name, created_at"),
         ("api_keys", "id, project_id, tenant_id, name, prefix, key_hash, created_at, last_used_at, revoked_at"),
@@ -20,6 +20,9 @@ public enum StoreMigration {
         ("mfa_recovery_codes", "user_id, code_hash, created_at, used_at"),
         ("webauthn_user_handles", "user_id, handle, created_at"),
         ("webauthn_credentials", "id, user_id, credential_id, public_key, alg, sign_count, transports, backup_eligible, backup_state, aaguid, name, created_at, last_used_at"),
+        // Issue 23: live reset/invite/email links keep working after the move; the outbox too.
+        ("account_tokens", "token_hash, user_id, purpose, new_email, created_at, expires_at, used_at"),
+        ("mail_outbox", "id, kind, recipient, subject, message, status, attempts, next_attempt_ms, created_at, sent_at, last_error"),
     ]
 
     public struct Failure: Error, CustomStringConvertible {
@@ -95,6 +98,7 @@ public enum StoreMigration {
                 """)
             // The audit ids were copied: the sequence continues after them.
             try target.connection.execScript("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), greatest((SELECT max(id) FROM audit_events), 1))")
+            try target.connection.execScript("SELECT setval(pg_get_serial_sequence('mail_outbox', 'id'), greatest((SELECT max(id) FROM mail_outbox), 1))")
         }
         return counts
     }

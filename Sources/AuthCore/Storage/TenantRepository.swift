@@ -4,8 +4,10 @@ public struct Tenant: Sendable, Equatable {
     public var domain: String
     public var isPlatform: Bool
     public var createdAt: Int64
+    /// Issue 23: logins of users whose address is not verified are refused (`email_not_verified`).
+    public var requireVerifiedEmail: Bool
 
-    static let columns = "id, name, domain, is_platform, created_at"
+    static let columns = "id, name, domain, is_platform, created_at, require_verified_email"
 
     init(row: Row) {
         id = row.text(0)
@@ -13,11 +15,18 @@ public struct Tenant: Sendable, Equatable {
         domain = row.text(2)
         isPlatform = row.bool(3)
         createdAt = row.int(4)
+        requireVerifiedEmail = row.bool(5)
     }
 }
 
 public struct TenantRepository {
     let connection: Connection
+
+    /// Issue 23: the tenant's `require_verified_email`; false for an unknown tenant.
+    @discardableResult
+    public func setRequireVerifiedEmail(tenantID: String, _ on: Bool) throws -> Bool {
+        try connection.execute("UPDATE tenants SET require_verified_email = ? WHERE id = ?", [.bool(on), .text(tenantID)]) > 0
+    }
 
     /// Throws a StorageError with `isUniqueViolation` when the domain (any case) exists,
     /// or when a second platform tenant is created.

@@ -13,10 +13,13 @@ public struct User: Sendable, Equatable {
     public var lockedUntil: Int64?
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// Issue 23: when the address was proven (an invite accepted, a reset or an email change
+    /// completed from a mailed link); nil: never.
+    public var emailVerifiedAt: Int64?
 
     static let columns = """
         id, tenant_id, email, password_hash, role, status, must_change_password, \
-        failed_attempts, locked_until, created_at, updated_at
+        failed_attempts, locked_until, created_at, updated_at, email_verified_at
         """
 
     init(row: Row) {
@@ -31,6 +34,7 @@ public struct User: Sendable, Equatable {
         lockedUntil = row.optionalInt(8)
         createdAt = row.int(9)
         updatedAt = row.int(10)
+        emailVerifiedAt = row.optionalInt(11)
     }
 
     /// Locked out at `now` (the lock ends at `lockedUntil`).
@@ -91,9 +95,23 @@ public struct UserRepository {
     @discardableResult
     public func setPassword(userID: String, hash: String, mustChange: Bool, now: Int64) throws -> Bool {
         try connection.execute("DELETE FROM mfa_challenges WHERE user_id = ?", [.text(userID)])
+        // Issue 23: a reset link dies with any password change (whoever made it).
+        try connection.execute("DELETE FROM account_tokens WHERE user_id = ? AND purpose = 'reset'", [.text(userID)])
         return try connection.execute(
             "UPDATE users SET password_hash = ?, must_change_password = ?, updated_at = ? WHERE id = ?",
             [.text(hash), .bool(mustChange), .int(now), .text(userID)]) > 0
+    }
+
+    /// Issue 23: the address is proven (an invite accepted, a reset completed, an email change verified).
+    public func markEmailVerified(userID: String, now: Int64) throws {
+        try connection.execute("UPDATE users SET email_verified_at = ? WHERE id = ? AND email_verified_at IS NULL",
+                               [.int(now), .text(userID)])
+    }
+
+    /// Issue 23: a verified email change (unique per tenant: a taken address throws `isUniqueViolation`).
+    public func changeEmail(userID: String, to email: String, now: Int64) throws -> Bool {
+        try connection.execute("UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?",
+                               [.text(email), .int(now), .int(now), .text(userID)]) > 0
     }
 
     /// `active` or `disabled` (anything else violates a CHECK constraint).
@@ -121,6 +139,7 @@ public struct UserRepository {
             try connection.execute(
                 "UPDATE sessions SET revoked_at = ?, revoked_reason = 'user_deleted' WHERE user_id = ? AND revoked_at IS NULL",
                 [.int(now), .text(userID)])
+            try connection.execute("DELETE FROM account_tokens WHERE user_id = ?", [.text(userID)])
             return try connection.execute("DELETE FROM users WHERE id = ?", [.text(userID)]) > 0
         }
     }
