@@ -49,8 +49,9 @@ for t in $targets; do
     objs=()
     for m in $(deps_for "$t"); do objs+=("$out/modules/$m.o"); done
     extra=()
-    if [ "$t" = fcgi_params ]; then extra+=(Sources/authgate-fcgi/FastCGIParams.swift); fi
-    if [ "$t" = http_door ]; then extra+=(Sources/authgate-fcgi/HTTPDoorRequest.swift Sources/authgate-fcgi/HTTPDoorConfig.swift); fi
+    if [ "$t" = fcgi_params ]; then extra+=(Sources/authgate-fcgi/FastCGIParams.swift Sources/authgate-fcgi/GatePolicyParams.swift); fi
+    if [ "$t" = http_door ]; then extra+=(Sources/authgate-fcgi/HTTPDoorRequest.swift Sources/authgate-fcgi/HTTPDoorConfig.swift
+                                          Sources/authgate-fcgi/TransportLimits.swift Sources/authgate-fcgi/GatePolicyParams.swift); fi
     bin="$out/fuzz-$t"
     newest="$(find Tests/Fuzz/targets "${objs[@]}" -newer "$bin" -print -quit 2>/dev/null || echo rebuild)"
     if [ ! -x "$bin" ] || [ -n "$newest" ]; then

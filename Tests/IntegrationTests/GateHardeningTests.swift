@@ -61,8 +61,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func policiesNeverShareACachedAllow() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func policiesNeverShareACachedAllow(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let root = try stack.tokens("root@platform.local").access
@@ -86,6 +86,13 @@ struct GateHardeningTests {
             let cache = try String(contentsOfFile: snippets + "authgate-verify-cache.conf", encoding: .utf8)
             // The required level (AUTH_REQUIRE_AAL) is part of the policy in the key too.
             #expect(cache.contains(#"fastcgi_cache_key "$uri|$authgate_allow|$authgate_roles|$authgate_require_aal|"#))
+            // The HTTP door's locations and key the same way: user, api_key, node, user-aal2, admin,
+            // browser, browser-aal2.
+            let http = try String(contentsOfFile: snippets + "authgate-verify-http.conf", encoding: .utf8)
+            let httpBlocks = http.components(separatedBy: "location = /_authgate/verify-http/").dropFirst()
+            #expect(httpBlocks.count == 7 && httpBlocks.allSatisfy { $0.contains("include snippets/authgate-verify-http-location.conf;") })
+            let httpCache = try String(contentsOfFile: snippets + "authgate-verify-http-cache.conf", encoding: .utf8)
+            #expect(httpCache.contains(#"proxy_cache_key "$uri|$authgate_allow|$authgate_roles|$authgate_require_aal|"#))
         }
     }
 
