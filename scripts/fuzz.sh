@@ -15,7 +15,7 @@ targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
 san=(-sanitize=fuzzer,address)
-inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I "$out/modules")
+inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -I Sources/CQREncode -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I "$out/modules")
 opt=(-O -g -enable-testing -parse-as-library -swift-version 6)
 
 # module NAME SOURCE_DIR: one whole-module object per library target, rebuilt when a source is newer.
@@ -31,7 +31,8 @@ module() {
 deps_for() {
     case "$1" in
         json|jwt|credential|query) echo "AuthCrypto" ;;
-        body|fcgi_params) echo "AuthCrypto AuthCore" ;;
+        body) echo "AuthCrypto AuthCore" ;;
+        fcgi_params) echo "AuthCrypto AuthCore AuthFastCGI" ;;
         ws_upgrade|ws_frame) echo "AuthCrypto AuthCore AuthHTTP AuthWS" ;;
         http_door) echo "AuthCrypto AuthCore AuthHTTP" ;;
         fcgi_records) echo "AuthFastCGI" ;;
@@ -58,7 +59,7 @@ for t in $targets; do
         echo "fuzz: linking $t"
         swiftc "${opt[@]}" "${san[@]}" "${inc[@]}" -module-name "fuzz_$t" -o "$bin" \
             Tests/Fuzz/targets/Common.swift "Tests/Fuzz/targets/$t.swift" ${extra[@]+"${extra[@]}"} "${objs[@]}" \
-            -lcrypto -lsqlite3 -lpq > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
+            -lcrypto -lsqlite3 -lpq -lqrencode > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
     fi
 done
 if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then exit 0; fi
