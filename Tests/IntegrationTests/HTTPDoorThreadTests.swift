@@ -1,3 +1,5 @@
+import AuthCore
+import AuthCrypto
 import Foundation
 import TestSupport
 import Testing
@@ -68,7 +70,7 @@ struct HTTPDoorThreadTests {
 
     /// A door verify is answered on the door's own thread: it never queues behind the worker pool.
     /// With one worker thread (AUTH_THREADS=1) held by a browser renewal that waits for the
-    /// database's write lock (this test holds it), bearer verifies on other door connections are
+    /// database's write lock (this test holds it; on PostgreSQL the session's row), bearer verifies on other door connections are
     /// answered while the renewal is still unanswered. (Handed to the pool, as before issue 20's
     /// last step, they waited behind it until the lock went or the 5 s busy handler gave up.)
     @Test func doorVerifiesDoNotWaitBehindABusyWorkerPool() throws {
@@ -79,11 +81,14 @@ struct HTTPDoorThreadTests {
             let refresh = try #require(try GateBrowserHardeningTests().signIn(stack, "alice@demo.local")["__Host-authgate-refresh"])
             let signedIn = Date()
             try waitFor("the renewal throttle (1 s) to pass since the sign-in", timeout: 5) { Date().timeIntervalSince(signedIn) > 1.2 }
+            let session = try #require(RefreshToken.parse(refresh, ring: try stack.keyRing())?.sessionID)
             let db = try stack.database()
             let renewal = try DoorClient(stack.verifyHTTPSocketPath, receiveTimeout: 30)
             var statuses: [Int] = []
             var renewalWaiting = false
             try db.transaction(immediate: true) {
+                // SQLite: the write lock; PostgreSQL: the session's row, which the renewal locks first.
+                _ = try db.sessions.byIDForUpdate(session)
                 try renewal.send(DoorClient.request(uri: "/demo/dashboard/", allow: "user browser",
                                                     extra: [("Cookie", "__Host-authgate-refresh=\(refresh)")]))
                 for _ in 0..<3 {
