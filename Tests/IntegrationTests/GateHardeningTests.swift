@@ -20,8 +20,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func cacheLivesInTheRunDirAndNeverHoldsKeys() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func cacheLivesInTheRunDirAndNeverHoldsKeys(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             for _ in 0..<2 {
@@ -30,12 +30,14 @@ struct GateHardeningTests {
                 #expect(try stack.get("/demo/node", token: w.nodeKey).status == 200)
             }
             let http = try String(contentsOfFile: stack.dir + "/nginx/snippets/authgate-http.conf", encoding: .utf8)
-            let cachePath = http.split(separator: "\n").filter { $0.hasPrefix("fastcgi_cache_path ") }
-            #expect(cachePath.count == 1 && cachePath[0].hasPrefix("fastcgi_cache_path \(stack.dir)/verify-cache "), "\(cachePath)")
+            // The FastCGI door's cache, or the HTTP door's own (proxy_cache, "$CACHE_DIR-http").
+            let (directive, name) = door == .http ? ("proxy_cache_path ", "verify-cache-http") : ("fastcgi_cache_path ", "verify-cache")
+            let cachePath = http.split(separator: "\n").filter { $0.hasPrefix(directive) }
+            #expect(cachePath.count == 1 && cachePath[0].hasPrefix("\(directive)\(stack.dir)/\(name) "), "\(cachePath)")
             let shm = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
             #expect(!shm.contains { $0.contains("authgate") && $0.contains("-\(stack.port)-") }, "\(shm)")
 
-            let cache = stack.dir + "/verify-cache"
+            let cache = stack.dir + "/" + name
             let attributes = try FileManager.default.attributesOfItem(atPath: cache)
             #expect((attributes[.posixPermissions] as? Int) == 0o700)
             if geteuid() == 0, let nginx = getpwnam("www-data") {
