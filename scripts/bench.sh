@@ -11,6 +11,8 @@
 #   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core mfa ws idle pg revocation" skips sections)
 #   BENCH_PG_TRIALS=200     (revocation propagation trials between the two PostgreSQL hosts)
 #                               user1 vs user1nometrics: the verify counters' cost (AUTH_METRICS=on/off)
+#   BENCH_PEERS_DIR=DIR  (../shared/peers: bench-all.sh's rows in the same table; BENCH_SKIP="peers" leaves
+#                          them out; BENCH_PEER_LIST="c-http c-nokeep ceiling" which of its peers)
 #   BENCH_PERF="user1 nocred"  (perf record -g the responder, or nginx with BENCH_PERF_TARGET=nginx,
 #                               during round 1's gated run of those pairs)
 set -eu
@@ -235,6 +237,23 @@ for round in $(seq "$ROUNDS"); do
 done
 round=0
 skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
+# ---- the peers (../shared/peers/bench-all.sh), right after the rounds above, same machine ----
+# Optional: run when the peers' script is there (BENCH_PEERS_DIR, default ../shared/peers) and
+# BENCH_SKIP has no "peers". Its own nginx (port 18092, /tmp/peerall) and verifiers, the same
+# DUR and ROUNDS, the peers in BENCH_PEER_LIST; its summary lands in raw/peers.txt and its
+# rows are printed beside ours (summarize.py). A failure there is reported, never fatal.
+PEERS_DIR="${BENCH_PEERS_DIR:-$root/../shared/peers}"
+: > "$T/peers.txt"
+if ! skip peers && [ -x "$PEERS_DIR/bench-all.sh" ]; then
+    log "peers: $PEERS_DIR/bench-all.sh (${BENCH_PEER_LIST:-c-http c-nokeep ceiling})"
+    if ! DUR="$DUR" ROUNDS="$ROUNDS" PEERS="${BENCH_PEER_LIST:-c-http c-nokeep ceiling}" OUT="$T/peers-raw.txt" \
+            "$PEERS_DIR/bench-all.sh" > "$T/peers.txt" 2> "$T/peers-err.txt"; then
+        log "peers: bench-all.sh failed (rows left out): $(tail -3 "$T/peers-err.txt" | tr '\n' ' ')"
+        : > "$T/peers.txt"
+    fi
+elif ! skip peers; then
+    log "peers: no $PEERS_DIR/bench-all.sh; their rows are left out"
+fi
 # ---- PostgreSQL: the same gate and two hosts on one PostgreSQL (scripts/bench/postgres.sh) ----
 . scripts/bench/postgres.sh
 if ! skip pg; then pg_bench; fi
@@ -384,6 +403,7 @@ sed "s|$T/wrk/|$OUT/raw/|" "$T/runs.tsv" > "$OUT/raw/runs.tsv"
 cp "$T/ws.tsv" "$T/core.json" "$T/idle.json" "$T/hash.json" "$T/mfa.json" "$OUT/raw/"
 cp "$T/conc-codes.txt" "$T/conc-time.txt" "$T/revocation.txt" "$T/servers.txt" "$T/cgi.json" "$OUT/raw/"
 cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
+cp "$T/peers.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/pg-propagation.json" "$T/pg-meta.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
 echo "$checks" > "$OUT/raw/checks.txt"

@@ -25,7 +25,7 @@ limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
 pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests|BrowserRenewalRulesTests|MFAFlowTests)'
 pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests'
 pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests'
-pg_suites+='|GateBrowserHardeningTests|ClockStepTests|MFAGateTests|MFASecretsTests|PasskeyGateTests|PasskeyAccountTests|MailFlowTests|MailFailureTests)'
+pg_suites+='|GateBrowserHardeningTests|ClockStepTests|MFAGateTests|MFASecretsTests|PasskeyGateTests|PasskeyAccountTests|MailFlowTests|MailFailureTests|GateAALDoorTests|HTTPDoorThreadTests)'
 
 swift build --build-tests
 

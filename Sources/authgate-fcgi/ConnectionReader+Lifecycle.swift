@@ -77,7 +77,8 @@ extension ConnectionReader {
                 _ = authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, UInt32(EPOLLIN.rawValue), Self.listenerToken + UInt64(i))
             }
         }
-        app.metrics.transport.setWaiting(waiting)
+        app.metrics.transport.addWaiting(waiting - reportedWaiting)
+        reportedWaiting = waiting
         drops.flush(now)
     }
 

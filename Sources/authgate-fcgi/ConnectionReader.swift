@@ -55,13 +55,20 @@ final class ConnectionReader: @unchecked Sendable {
     var maxBody: Int
     var settingsSeen: Int
     var nextSweep = 0
+    /// What this reader last added to the shared waiting gauge (several readers add to it).
+    var reportedWaiting = 0
+    /// A door reader (ConnectionReader+Door.swift): answers the HTTP door's verifies on its own
+    /// thread with its own `Worker` (made when the thread starts) instead of handing them over.
+    let servesDoorInline: Bool
+    var doorExchange: HTTPDoorExchange?
 
     static let wakeToken: UInt64 = 1 << 33
     static let listenerToken: UInt64 = 1 << 32
 
     init(app: App, limits: TransportLimits, door: HTTPDoorConfig = HTTPDoorConfig(), listeners: [Listening],
-         unixQueue: RequestQueue, tcpQueue: RequestQueue?) throws(StartupError) {
+         unixQueue: RequestQueue, tcpQueue: RequestQueue?, servesDoorInline: Bool = false) throws(StartupError) {
         self.app = app
+        self.servesDoorInline = servesDoorInline
         self.limits = limits
         self.door = door
         self.listeners = listeners
@@ -113,6 +120,12 @@ final class ConnectionReader: @unchecked Sendable {
     }
 
     func loop() {
+        if servesDoorInline {
+            do { doorExchange = HTTPDoorExchange(worker: try app.makeWorker()) } catch {
+                app.log.error("authgate-fcgi: cannot start an HTTP door thread's worker: \(error)")
+                exit(1)
+            }
+        }
         let size = authgate_epoll_event_size()
         let capacity = 256
         let events = UnsafeMutableRawPointer.allocate(byteCount: size * capacity, alignment: 8)
@@ -144,6 +157,9 @@ final class ConnectionReader: @unchecked Sendable {
     // MARK: accepting
 
     func acceptAll(_ index: Int) {
+        // Several door readers share the door's listening socket and the first of them closes it
+        // at the stop: after the stop was asked for, none accepts from it again.
+        if stopRequested.load(ordering: .sequentiallyConsistent) { return }
         let listener = listeners[index]
         for _ in 0..<64 {
             let fd = authgate_accept_nonblocking(listener.fd)
@@ -166,6 +182,7 @@ final class ConnectionReader: @unchecked Sendable {
             let now = monotonicMicros()
             let parser = RequestParser(maxBody: currentMaxBody(), maxConnections: limits.maxWaiting)
             let c = FastCGIConnection(fd: fd, tcp: listener.tcp, parser: parser, now: now, deadline: now + limits.readTimeout)
+            c.owner = self
             if listener.http { c.http = HTTPDoorState(config: door) }
             guard authgate_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, UInt32(EPOLLIN.rawValue), UInt64(fd)) == 0 else {
                 Glibc.close(fd)
@@ -233,40 +250,6 @@ final class ConnectionReader: @unchecked Sendable {
                 return
             }
         }
-    }
-
-    /// The HTTP door: one request head at a time. A complete head goes to the pool; bytes past it
-    /// (a pipelined next request) wait in `leftover` until the answer is written, so answers go
-    /// out in request order and two requests are never read into one. A refused head is answered
-    /// at once and the connection closed (counted as a protocol drop).
-    func parseHTTP(_ c: FastCGIConnection, _ bytes: UnsafeRawBufferPointer) {
-        guard var state = c.http else { return }
-        let result = state.parser.feed(bytes)
-        switch result {
-        case .needMore:
-            c.http = state
-        case let .failed(error):
-            let refusal = error == .tooLarge ? HTTPDoorRefusal(status: 400, code: "header_too_large")
-                                             : HTTPDoorRefusal(status: 400, code: "bad_request")
-            refuse(c, refusal, detail: "http door: \(error)")
-        case let .complete(head, consumed):
-            state.parser = HTTPDoorState.parser(door)
-            state.served += 1
-            c.http = state
-            switch HTTPDoorRequestReader.read(head, config: door, served: state.served) {
-            case let .failure(refusal):
-                refuse(c, refusal, detail: "http door: \(refusal.status) \(refusal.code)")
-            case let .success(request):
-                c.leftover = consumed < bytes.count ? Array(bytes[consumed...]) : []
-                hand(c, .http(request), id: 0, keep: !request.close)
-            }
-        }
-    }
-
-    func refuse(_ c: FastCGIConnection, _ refusal: HTTPDoorRefusal, detail: String) {
-        let answer = HTTPDoorResponse.refusal(refusal)
-        _ = answer.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, authgate_msg_nosignal() | Int32(MSG_DONTWAIT)) }
-        drop(c, reason: .protocolError, detail: detail)
     }
 
     /// A complete request: to its worker pool, or shed with 503 when the queue is full.

@@ -25,6 +25,9 @@ final class FastCGIConnection: @unchecked Sendable {
     /// connection once it is.
     var pending: [UInt8] = []
     var keepAfterWrite = false
+    /// The connection reader that accepted it, and takes it back after a worker's answer
+    /// (readers live as long as the process).
+    unowned(unsafe) var owner: ConnectionReader?
 
     init(fd: Int32, tcp: Bool, parser: RequestParser, now: Int, deadline: Int) {
         self.fd = fd

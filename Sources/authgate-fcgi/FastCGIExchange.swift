@@ -22,10 +22,18 @@ struct FastCGIExchange {
         var request = params.makeRequest()
         var response: Response
 
-        if request.verify != nil {
+        if let policy = request.verify {
             // The subrequest has no body and its CONTENT_LENGTH is the original's: never
             // cap or trust it (the reader read STDIN to its end whatever it held).
-            response = worker.handle(request)
+            var credentialSent = false
+            let (decision, now) = worker.verifyDecision(request, policy: policy, credentialSent: &credentialSent)
+            if case let .allow(identity, nil, cacheable) = decision,
+               let out = VerifyAllowBytes.fastcgi(identity, cacheable: cacheable, now: now) {
+                app.log.request(method: request.method, path: params.logPath, status: 204,
+                                micros: monotonicMicros() - started, client: params.remoteAddress, requestID: params.requestID)
+                return out
+            }
+            response = worker.verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
             if !Self.verifyStatuses.contains(response.status) {
                 app.log.error("verify answered \(response.status); sent 401 instead (nginx would turn it into a 500)")
                 response = Response(status: 401, headers: [("WWW-Authenticate", "Bearer")])

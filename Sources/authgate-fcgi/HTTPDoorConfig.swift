@@ -32,6 +32,12 @@ struct HTTPDoorConfig: Sendable {
     /// gateway that copies every client header and cannot set its own (Traefik's forwardAuth).
     var fixedAllow: String?
     var fixedRoles: String?
+    /// AUTH_VERIFY_HTTP_REQUIRE_AAL (1 or 2, with AUTH_VERIFY_HTTP_ALLOW): the fixed policy's level;
+    /// X-Authgate-Require-AAL is then ignored too.
+    var fixedRequireAAL: Int64 = 1
+    /// AUTH_VERIFY_HTTP_THREADS (default 2): door threads, each with its own epoll set and its own
+    /// database connection, answering the door's verifies where it reads them (ConnectionReader+Door).
+    var threads = 2
     /// The request head: at most this many bytes and header lines (over it: 400 and close).
     var maxHeadSize = 16 * 1024
     var maxHeaders = 64
@@ -53,6 +59,7 @@ struct HTTPDoorConfig: Sendable {
             config.path = raw
         }
         if let n = try env.count("AUTH_VERIFY_HTTP_MAX_REQUESTS", 1...100_000_000) { config.maxRequests = n }
+        if let n = try env.count("AUTH_VERIFY_HTTP_THREADS", 1...64) { config.threads = n }
         if let micros = try env.micros("AUTH_VERIFY_HTTP_IDLE_SECONDS", 0.1...3600) { config.idle = micros }
         if let raw = env["AUTH_VERIFY_HTTP_ALLOW"], !raw.isEmpty {
             let kinds = raw.split(whereSeparator: { $0 == " " || $0 == "," })
@@ -61,8 +68,16 @@ struct HTTPDoorConfig: Sendable {
             }
             config.fixedAllow = raw
             config.fixedRoles = env["AUTH_VERIFY_HTTP_ROLES"] ?? ""
+            if let raw = env["AUTH_VERIFY_HTTP_REQUIRE_AAL"], !raw.isEmpty {
+                guard raw == "1" || raw == "2" else {
+                    throw StartupError("AUTH_VERIFY_HTTP_REQUIRE_AAL must be 1 or 2, got '\(raw)'")
+                }
+                config.fixedRequireAAL = raw == "2" ? 2 : 1
+            }
         } else if let raw = env["AUTH_VERIFY_HTTP_ROLES"], !raw.isEmpty {
             throw StartupError("AUTH_VERIFY_HTTP_ROLES needs AUTH_VERIFY_HTTP_ALLOW (a fixed policy)")
+        } else if let raw = env["AUTH_VERIFY_HTTP_REQUIRE_AAL"], !raw.isEmpty {
+            throw StartupError("AUTH_VERIFY_HTTP_REQUIRE_AAL needs AUTH_VERIFY_HTTP_ALLOW (a fixed policy)")
         }
         return config
     }

@@ -13,7 +13,18 @@ struct HTTPDoorExchange {
     func serve(_ door: HTTPDoorRequest) -> [UInt8] {
         let started = monotonicMicros()
         worker.takeReloadedSettings()
-        var response = worker.handle(door.request)
+        let request = door.request
+        let policy = request.verify ?? GatePolicy()
+        var credentialSent = false
+        let (decision, now) = worker.verifyDecision(request, policy: policy, credentialSent: &credentialSent)
+        if case let .allow(identity, nil, cacheable) = decision,
+           let out = VerifyAllowBytes.http(identity, cacheable: cacheable, now: now,
+                                           tail: door.close ? HTTPDoorResponse.tailClose : HTTPDoorResponse.tailKeep) {
+            worker.app.log.request(method: request.method, path: door.logPath, status: 204,
+                                   micros: monotonicMicros() - started, client: request.remoteAddress, requestID: door.requestID)
+            return out
+        }
+        var response = worker.verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
         if !Self.verifyStatuses.contains(response.status) {
             worker.app.log.error("verify answered \(response.status); sent 401 instead (nginx would turn it into a 500)")
             response = Response(status: 401, headers: [("WWW-Authenticate", "Bearer")])
@@ -45,21 +56,16 @@ enum HTTPDoorResponse {
         var hasError = false
         var named: UInt16 = 0
         for (name, value) in response.headers {
-            guard isToken(name), isFieldValue(value) else {
+            // The name's class over its contiguous bytes, never a lowercased copy (the verify path).
+            var name = name
+            let which = name.withUTF8 { Self.classify($0, identity: response.status == 204) }
+            if which == Self.skip { continue }
+            // Validated and copied in one pass (ResponseBytes.append, as the FastCGI door's answer).
+            guard ResponseBytes.append(name, value, to: &out) != nil else {
                 log.error("dropped invalid response header '\(name.filter { $0.isASCII && !$0.isNewline })'")
                 continue
             }
-            let lower = name.lowercased()
-            switch lower {
-            case "content-length", "connection", "transfer-encoding", "keep-alive": continue
-            case "x-auth-error": hasError = true
-            default:
-                if response.status == 204, let i = identityLower.firstIndex(of: lower) { named |= 1 << i }
-            }
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+            if which == Self.error { hasError = true } else if which >= 0 { named |= 1 << which }
         }
         if response.status == 204 {
             for (i, empty) in identityEmpty.enumerated() where named & (1 << i) == 0 { out.append(contentsOf: empty) }
@@ -79,20 +85,31 @@ enum HTTPDoorResponse {
     /// The identity headers of an allow (CONTRACT.md "Verify", authgate-identity.conf).
     static let identityHeaders = ["X-Auth-Kind", "X-Auth-User-Id", "X-Auth-Tenant-Id", "X-Auth-Home-Tenant-Id", "X-Auth-Role",
                                   "X-Auth-Email", "X-Auth-Session-Id", "X-Auth-Project-Id", "X-Auth-Node-Id"]
-    private static let identityLower = identityHeaders.map { $0.lowercased() }
+    private static let identityLower = identityHeaders.map { Array($0.lowercased().utf8) }
+    private static let skipped = ["content-length", "connection", "transfer-encoding", "keep-alive"].map { Array($0.utf8) }
+    private static let errorLower = Array("x-auth-error".utf8)
+    private static let skip = -1, error = -2, other = -3
+
+    /// A header name's class: one the door writes itself (`skip`), `X-Auth-Error`, the index of
+    /// an identity header (when `identity`), or `other`. ASCII case-insensitive.
+    private static func classify(_ name: UnsafeBufferPointer<UInt8>, identity: Bool) -> Int {
+        if skipped.contains(where: { same(name, $0) }) { return skip }
+        if same(name, errorLower) { return error }
+        if identity, let i = identityLower.firstIndex(where: { same(name, $0) }) { return i }
+        return other
+    }
+
+    @inline(__always) private static func same(_ name: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard name.count == lower.count else { return false }
+        for i in 0..<name.count where name[i] | (name[i] &- 65 < 26 ? 0x20 : 0) != lower[i] { return false }
+        return true
+    }
+
     private static let identityEmpty = identityHeaders.map { Array("\($0): \r\n".utf8) }
 
     private static let status204 = Array("HTTP/1.1 204 \(reasonPhrase(204))\r\n".utf8)
     private static let status401 = Array("HTTP/1.1 401 \(reasonPhrase(401))\r\n".utf8)
     private static let status403 = Array("HTTP/1.1 403 \(reasonPhrase(403))\r\n".utf8)
-    private static let tailKeep = Array("Content-Length: 0\r\n\r\n".utf8)
-    private static let tailClose = Array("Content-Length: 0\r\nConnection: close\r\n\r\n".utf8)
-
-    private static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { b in b > 32 && b < 127 && b != UInt8(ascii: ":") }
-    }
-
-    private static func isFieldValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { b in b == 9 || (b >= 32 && b != 127) }
-    }
+    static let tailKeep = Array("Content-Length: 0\r\n\r\n".utf8)
+    static let tailClose = Array("Content-Length: 0\r\nConnection: close\r\n\r\n".utf8)
 }

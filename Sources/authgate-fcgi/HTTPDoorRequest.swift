@@ -21,15 +21,18 @@ struct HTTPDoorRefusal: Error, Sendable, Equatable {
 /// - `GET`/`HEAD` of the door's path (AUTH_VERIFY_HTTP_PATH), HTTP/1.1 only;
 /// - no body: a `Content-Length` other than 0, or any `Transfer-Encoding` -> 400 (and close: the
 ///   body's bytes would otherwise be read as the next request);
-/// - the policy only from `X-Authgate-Allow` / `X-Authgate-Roles` (the snippet sets both and nginx
-///   drops a client's copy of a header it sets), each at most once, unless the door has a fixed
-///   one (AUTH_VERIFY_HTTP_ALLOW);
+/// - the policy only from `X-Authgate-Allow` / `X-Authgate-Roles` / `X-Authgate-Require-AAL` (the
+///   snippet sets them and nginx drops a client's copy of a header it sets), each at most once,
+///   unless the door has a fixed one (AUTH_VERIFY_HTTP_ALLOW, AUTH_VERIFY_HTTP_REQUIRE_AAL);
+///   `X-Authgate-Require-AAL: 2` is the FastCGI door's `AUTH_REQUIRE_AAL 2` (any other value, or
+///   none: level 1 is enough);
 /// - the original URI and method from the headers AUTH_VERIFY_HTTP_URI names, each exactly once,
 ///   never from whichever happen to be present;
 /// - those headers never reach the verifier as request headers.
 enum HTTPDoorRequestReader {
     static let allowHeader = "x-authgate-allow"
     static let rolesHeader = "x-authgate-roles"
+    static let aalHeader = "x-authgate-require-aal"
 
     static func read(_ head: HTTPHead, config: HTTPDoorConfig, served: Int) -> Result<HTTPDoorRequest, HTTPDoorRefusal> {
         guard head.version == "HTTP/1.1" else { return .failure(.init(status: 400, code: "http_version")) }
@@ -47,7 +50,7 @@ enum HTTPDoorRequestReader {
 
         var headers: [String: String] = [:]
         headers.reserveCapacity(head.headers.count)
-        var uri: String?, method: String?, host: String?, allow: String?, roles: String?
+        var uri: String?, method: String?, host: String?, allow: String?, roles: String?, aal: String?
         var client = "", requestID = ""
         var close = false
         for header in head.headers {
@@ -72,6 +75,9 @@ enum HTTPDoorRequestReader {
                 continue
             case rolesHeader:
                 guard once(&roles) else { return .failure(.init(status: 400, code: "duplicate_header")) }
+                continue
+            case aalHeader:
+                guard once(&aal) else { return .failure(.init(status: 400, code: "duplicate_header")) }
                 continue
             case uriName:
                 guard once(&uri) else { return .failure(.init(status: 400, code: "duplicate_header")) }
@@ -110,8 +116,9 @@ enum HTTPDoorRequestReader {
             path = String(uri[..<mark])
             query = String(uri[uri.index(after: mark)...])
         }
-        let policy = config.fixedAllow != nil ? VerifyPolicy(allow: config.fixedAllow, roles: config.fixedRoles)
-                                               : VerifyPolicy(allow: allow, roles: roles)
+        let policy = config.fixedAllow != nil
+            ? VerifyPolicy(allow: config.fixedAllow, roles: config.fixedRoles, requireAAL: config.fixedRequireAAL)
+            : VerifyPolicy(allow: allow, roles: roles, requireAAL: aal == "2" ? 2 : 1)
         let request = Request(method: method, path: path, query: query, headers: headers, remoteAddress: client, verify: policy)
         return .success(HTTPDoorRequest(request: request, close: close || served >= config.maxRequests,
                                         logPath: config.path, requestID: requestID))

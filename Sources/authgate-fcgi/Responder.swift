@@ -77,10 +77,20 @@ enum Responder {
         let tcpQueue = tcp.map { RequestQueue(soft: limits.queueSoftLimit(threads: $0.threads)) }
         var listening = [ConnectionReader.Listening(fd: listener.fd, tcp: false, shared: shared)]
         if let tcp { listening.append(ConnectionReader.Listening(fd: tcp.fd, tcp: true, shared: tcp.inherited)) }
-        if let door { listening.append(ConnectionReader.Listening(fd: door.listener.fd, tcp: false, shared: door.shared, http: true)) }
         let reader: ConnectionReader
+        var doorReaders: [ConnectionReader] = []
         do {
             reader = try ConnectionReader(app: app, limits: limits, door: doorConfig, listeners: listening, unixQueue: unixQueue, tcpQueue: tcpQueue)
+            // The HTTP door: its own readers, all accepting from its socket, each answering its
+            // connections' verifies itself (ConnectionReader+Door). The first one closes the
+            // socket at the stop (unless it is shared); the others only stop accepting.
+            if let door {
+                for index in 0..<doorConfig.threads {
+                    let listening = ConnectionReader.Listening(fd: door.listener.fd, tcp: false, shared: door.shared || index > 0, http: true)
+                    doorReaders.append(try ConnectionReader(app: app, limits: limits, door: doorConfig, listeners: [listening],
+                                                            unixQueue: unixQueue, tcpQueue: nil, servesDoorInline: true))
+                }
+            }
         } catch {
             removeFiles()
             fail(error.description)
@@ -102,7 +112,10 @@ enum Responder {
             }
             log.info("authgate-fcgi: also listening on tcp \(tcp.address) (loopback\(tcp.inherited ? ", inherited" : "")) with \(tcp.threads) threads")
         }
-        do { try reader.start() } catch {
+        do {
+            try reader.start()
+            for doorReader in doorReaders { try doorReader.start() }
+        } catch {
             removeFiles()
             fail("cannot start the connection reader: \(error)")
         }
@@ -110,7 +123,7 @@ enum Responder {
         // Issue 23: the outbox's sender (none without a mail transport: mail waits in the outbox).
         app.mail.startSender(app: app)
         if let door {
-            log.info("authgate-fcgi: HTTP verify door on \(door.listener.path)\(door.shared ? " (inherited)" : "") at \(doorConfig.path), original URI from \(doorConfig.uriSource == .original ? "X-Original-URI" : "X-Forwarded-Uri")")
+            log.info("authgate-fcgi: HTTP verify door on \(door.listener.path)\(door.shared ? " (inherited)" : "") at \(doorConfig.path) with \(doorConfig.threads) threads, original URI from \(doorConfig.uriSource == .original ? "X-Original-URI" : "X-Forwarded-Uri")")
         }
         log.info("authgate-fcgi \(App.version) listening on \(listener.path) with \(settings.threads) threads, profile \(settings.profile.rawValue)")
 
@@ -121,25 +134,28 @@ enum Responder {
             if received == SIGHUP { inForce = reload(app, started: config, current: inForce); continue }
             break
         }
-        stop(listener, reader: reader, shared: shared, door: door, log: log, signal: received)
+        stop(listener, readers: [reader] + doorReaders, shared: shared, door: door, log: log, signal: received)
     }
 
     /// Stop: no new connections (a socket we bound is closed and its file removed; a shared one
     /// stays open and untouched, its queued connections are the successor's), requests already
     /// accepted finish (TransportLimits.stopGrace for a partly sent one), exit within 2 s.
-    private static func stop(_ listener: Listener, reader: ConnectionReader, shared: Bool, door: HTTPDoorListener.Opened?,
+    private static func stop(_ listener: Listener, readers: [ConnectionReader], shared: Bool, door: HTTPDoorListener.Opened?,
                              log: Logger, signal: Int32) -> Never {
         stopping.store(true, ordering: .sequentiallyConsistent)
         log.info("authgate-fcgi: signal \(signal), stopping: no new connections, finishing in-flight requests"
             + (shared ? "; the socket stays open for the next process" : ""))
-        reader.stop()
+        // The door readers after the first before it (it closes the door's socket; the others
+        // must not accept from it by then), the FastCGI reader last.
+        for reader in readers.reversed() { reader.stop() }
         if !shared { listener.removeFile() }
         if let door, !door.shared { door.listener.removeFile() }
         let deadline = monotonicMicros() + 1_800_000
-        while !reader.drained.load(ordering: .sequentiallyConsistent) && monotonicMicros() < deadline {
+        let drained = { readers.allSatisfy { $0.drained.load(ordering: .sequentiallyConsistent) } }
+        while !drained() && monotonicMicros() < deadline {
             usleep(2_000)
         }
-        if !reader.drained.load(ordering: .sequentiallyConsistent) {
+        if !drained() {
             log.error("authgate-fcgi: requests still in flight after 1.8 s; exiting anyway")
         }
         log.info("authgate-fcgi: stopped")

@@ -66,7 +66,7 @@ enum WorkerThread {
                 connection.keepAfterWrite = false
             }
             context.queue.done()
-            context.reader.giveBack(connection)
+            (connection.owner ?? context.reader).giveBack(connection)
         }
     }
 }

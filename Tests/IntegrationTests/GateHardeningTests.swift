@@ -20,8 +20,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func cacheLivesInTheRunDirAndNeverHoldsKeys() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func cacheLivesInTheRunDirAndNeverHoldsKeys(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             for _ in 0..<2 {
@@ -30,12 +30,14 @@ struct GateHardeningTests {
                 #expect(try stack.get("/demo/node", token: w.nodeKey).status == 200)
             }
             let http = try String(contentsOfFile: stack.dir + "/nginx/snippets/authgate-http.conf", encoding: .utf8)
-            let cachePath = http.split(separator: "\n").filter { $0.hasPrefix("fastcgi_cache_path ") }
-            #expect(cachePath.count == 1 && cachePath[0].hasPrefix("fastcgi_cache_path \(stack.dir)/verify-cache "), "\(cachePath)")
+            // The FastCGI door's cache, or the HTTP door's own (proxy_cache, "$CACHE_DIR-http").
+            let (directive, name) = door == .http ? ("proxy_cache_path ", "verify-cache-http") : ("fastcgi_cache_path ", "verify-cache")
+            let cachePath = http.split(separator: "\n").filter { $0.hasPrefix(directive) }
+            #expect(cachePath.count == 1 && cachePath[0].hasPrefix("\(directive)\(stack.dir)/\(name) "), "\(cachePath)")
             let shm = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
             #expect(!shm.contains { $0.contains("authgate") && $0.contains("-\(stack.port)-") }, "\(shm)")
 
-            let cache = stack.dir + "/verify-cache"
+            let cache = stack.dir + "/" + name
             let attributes = try FileManager.default.attributesOfItem(atPath: cache)
             #expect((attributes[.posixPermissions] as? Int) == 0o700)
             if geteuid() == 0, let nginx = getpwnam("www-data") {
@@ -61,8 +63,8 @@ struct GateHardeningTests {
         }
     }
 
-    @Test func policiesNeverShareACachedAllow() throws {
-        try Stack.with { stack in
+    @Test(arguments: GateDoor.allCases) func policiesNeverShareACachedAllow(door: GateDoor) throws {
+        try Stack.with(door.options()) { stack in
             let w = try GateWorld(stack)
             let alice = try stack.tokens("alice@demo.local").access
             let root = try stack.tokens("root@platform.local").access
@@ -86,6 +88,13 @@ struct GateHardeningTests {
             let cache = try String(contentsOfFile: snippets + "authgate-verify-cache.conf", encoding: .utf8)
             // The required level (AUTH_REQUIRE_AAL) is part of the policy in the key too.
             #expect(cache.contains(#"fastcgi_cache_key "$uri|$authgate_allow|$authgate_roles|$authgate_require_aal|"#))
+            // The HTTP door's locations and key the same way: user, api_key, node, user-aal2, admin,
+            // browser, browser-aal2.
+            let http = try String(contentsOfFile: snippets + "authgate-verify-http.conf", encoding: .utf8)
+            let httpBlocks = http.components(separatedBy: "location = /_authgate/verify-http/").dropFirst()
+            #expect(httpBlocks.count == 7 && httpBlocks.allSatisfy { $0.contains("include snippets/authgate-verify-http-location.conf;") })
+            let httpCache = try String(contentsOfFile: snippets + "authgate-verify-http-cache.conf", encoding: .utf8)
+            #expect(httpCache.contains(#"proxy_cache_key "$uri|$authgate_allow|$authgate_roles|$authgate_require_aal|"#))
         }
     }
 

@@ -4,19 +4,19 @@ import Testing
 
 /// `authgate-protect-uwsgi.conf` through real nginx to a uwsgi app (a fake uwsgi server in the
 /// test reads nginx's uwsgi packets): every HTTP_X_AUTH_* var is Authgate's, exactly once, and
-/// the client's X-Auth-* / X-Original-* copies never reach the app.
+/// the client's X-Auth-* / X-Original-* copies never reach the app. Through both doors.
 @Suite("Gate: uWSGI protect snippet through nginx")
 struct GateUWSGITests {
-    @Test func uwsgiAppSeesOnlyAuthgatesIdentity() throws {
+    @Test(arguments: GateDoor.allCases) func uwsgiAppSeesOnlyAuthgatesIdentity(door: GateDoor) throws {
         let appDir = try TempDir("authgate-uwsgi", parent: "/tmp")
         chmod(appDir.path, 0o755)   // nginx's workers must reach the socket
         let requests = Recorder<[(String, String)]>()
         let app = try FakeUWSGI.serve(appDir.path + "/app.sock", into: requests)
         defer { try? app.stop() }
-        var options = Stack.Options()
+        var options = door.options()
         options.extraServerConfig = """
                 location = /demo/uwsgi {
-                    auth_request /_authgate/verify/user;
+                    auth_request /_authgate/\(door == .http ? "verify-http" : "verify")/user;
                     include snippets/authgate-protect-uwsgi.conf;
                     uwsgi_param REQUEST_METHOD $request_method;
                     uwsgi_param REQUEST_URI    $request_uri;

@@ -249,6 +249,16 @@ enum HostileCatalogue {
             add("page \(page): script in the query", Hostile.request("GET", page + "?error=%3Cscript%3Ealert(1)%3C/script%3E&token=\(fakeToken)"), 200, nil)
         }
         // ---- end of issue 23 (mail) ----
+        // ---- Issue 20 (i20-perf): the required level's header on the HTTP door, sent by a client ----
+        // nginx replaces a client's X-Authgate-Require-AAL (the snippet sets it, empty = not sent):
+        // it neither raises a level-1 location nor lowers a level-2 one (/demo/mfa: a level-1 token).
+        add("http door: client's level header 2", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Authgate-Require-AAL", "2")]), 200, nil)
+        add("http door: client's level header twice", Hostile.request("GET", "/demo/gated-http", headers: [
+            ("Authorization", "Bearer \(access)"), ("X-Authgate-Require-AAL", "2"), ("X-Authgate-Require-AAL", "1")]), 200, nil)
+        add("level-2 location: client's level header 1", Hostile.request("GET", "/demo/mfa", headers: [
+            ("Authorization", "Bearer \(access)"), ("Accept", "application/json"), ("X-Authgate-Require-AAL", "1")]), 401, "mfa_required")
+        // ---- end of issue 20 (i20-perf) ----
         return t
     }
 }

@@ -117,6 +117,38 @@ for k, name in labels.items():
           f"{f(s['p99_ms'], 3)} | {f(s['plain_p99_ms'], 3)} | {f(s['responder_us_per_req'], 1)} | "
           f"{f(s['nginx_us_per_req'], 1)} | {s['gated_non2xx']}/{s['gated_requests']} |")
 
+# The peers (../shared/peers/bench-all.sh, run by bench.sh right after the rounds above, same
+# machine): their rows in the same table. Its nginx has access_log off and serves a 3-byte file,
+# so compare ratios (gated/plain of the same nginx), not req/s.
+peer_labels = {"c-http": "peer: C verifier over HTTP/1.1 keep-alive (httpd.c)", "c-nokeep": "peer: C libfcgi, FastCGI",
+               "ceiling": "peer: auth_request -> return 204 (the ceiling)", "c-keep": "peer: C libfcgi, keep_conn on",
+               "c-cp0": "peer: C libfcgi, close-poll 0", "php": "peer: php-fpm", "njs": "peer: njs inside nginx",
+               "c-noverify": "peer: C libfcgi, no verification", "njs-set": "peer: njs (js_set)"}
+peers = {}
+try:
+    for line in open(f"{raw}/peers.txt"):
+        m = re.match(r'(\S+)\s+(\d+)\s+(\d+)\s+\d+\.\.\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+([\d.]+)\s+([\d.na]+)', line)
+        if m and m[1] != "peer":
+            peers[m[1]] = {"rps": float(m[3]), "ratio": float(m[4]), "p50_ms": float(m[5]), "p99_ms": float(m[6]),
+                           "nginx_us_per_req": float(m[7]), "backend_us_per_req": None if m[8] == "nan" else float(m[8])}
+except FileNotFoundError:
+    pass
+result["peers"] = peers
+plain_peer = peers.get("plain")
+for k, p in peers.items():
+    if k == "plain":
+        continue
+    print(f"| {peer_labels.get(k, 'peer: ' + k)} | {f(plain_peer and plain_peer['rps'])} | {f(p['rps'])} | {f(p['ratio'], 3)} | "
+          f"{f(p['p50_ms'], 3)} | {f(p['p99_ms'], 3)} | {f(plain_peer and plain_peer['p99_ms'], 3)} | "
+          f"{f(p['backend_us_per_req'], 1)} | {f(p['nginx_us_per_req'], 1)} | - |")
+if "c-http" in peers and "httpuser1" in gate and gate["httpuser1"]["ratio"]:
+    mine, theirs = gate["httpuser1"]["ratio"], peers["c-http"]["ratio"]
+    result["http_door_vs_c_http"] = mine / theirs
+    print(f"\nHTTP door (cache off) / C keep-alive peer, gated/plain ratios of this run: {f(mine, 3)} / {f(theirs, 3)} "
+          f"= {f(mine / theirs, 2)} (target >= 0.9)")
+elif not peers:
+    print("\n(peers: not run; ../shared/peers/bench-all.sh was missing, failed or skipped)")
+
 if "user1" in gate and "user1nometrics" in gate:
     on, off = gate["user1"], gate["user1nometrics"]
     result["metrics_cost"] = {

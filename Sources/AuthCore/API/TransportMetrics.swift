@@ -55,6 +55,8 @@ public final class TransportMetrics: Sendable {
     public var shedCount: Int { shed.load(ordering: .relaxed) }
     /// Connections accepted that have not yet delivered a complete request.
     public func setWaiting(_ n: Int) { waiting.store(n, ordering: .relaxed) }
+    /// Each connection reader adds the change of its own count (the HTTP door has readers of its own).
+    public func addWaiting(_ delta: Int) { if delta != 0 { waiting.add(delta, ordering: .relaxed) } }
 
     func render(into out: inout String) {
         out += "# HELP authgate_connections_dropped_total Connections closed before a complete request (or answer), by reason.\n"

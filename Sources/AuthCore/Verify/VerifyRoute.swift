@@ -9,6 +9,13 @@ extension Worker {
     func verify(_ request: Request, policy: GatePolicy) -> Response {
         let bearer = request.bearer
         let (decision, now) = verifyDecision(request, bearer: bearer, policy: policy)
+        return verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: bearer != nil)
+    }
+
+    /// A decision as the verify answer (`verify`'s second half; a door that renders the common
+    /// allow itself, as bytes, calls it for everything else).
+    public func verifyResponse(_ decision: Decision, now: Int64, request: Request, policy: GatePolicy,
+                               credentialSent: Bool) -> Response {
         switch decision {
         case let .allow(identity, renewal, cacheable):
             var headers: [(String, String)] = []
@@ -23,7 +30,7 @@ extension Worker {
             headers.append(("X-Accel-Expires", cacheable ? "@\(now)" : "0"))
             return Response(status: 204, headers: headers)
         case let .deny(error):
-            var denial = verifyDenial(error, credentialSent: bearer != nil)
+            var denial = verifyDenial(error, credentialSent: credentialSent)
             if policy.allowBrowser { denial.headers += request.browserDenialHeaders(error) }
             return denial
         }
@@ -49,6 +56,14 @@ extension Worker {
     /// counted in the verify metrics, with the wall-clock second it was taken at.
     public func verifyDecision(_ request: Request, policy: GatePolicy) -> (Decision, now: Int64) {
         verifyDecision(request, bearer: request.bearer, policy: policy)
+    }
+
+    /// The same, also saying whether the request carried a credential in `Authorization` (the
+    /// denial's challenge depends on it): for a door that renders the answer itself.
+    public func verifyDecision(_ request: Request, policy: GatePolicy, credentialSent: inout Bool) -> (Decision, now: Int64) {
+        let bearer = request.bearer
+        credentialSent = bearer != nil
+        return verifyDecision(request, bearer: bearer, policy: policy)
     }
 
     func verifyDecision(_ request: Request, bearer: String?, policy: GatePolicy) -> (Decision, now: Int64) {
