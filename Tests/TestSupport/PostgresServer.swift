@@ -38,8 +38,13 @@ public final class PostgresServer: @unchecked Sendable {
     /// The TCP port (also the socket's name); fixed at the first `start()`, kept on restarts.
     public var port: Int { lock.withLock { chosenPort } }
 
+    /// `-c` settings after the defaults (a later one wins), e.g. a durable server that loads
+    /// pg_stat_statements for the eight-host measurements.
+    public let extraSettings: [String]
+
     /// Runs initdb in a new temp dir; does not start the server (`start()`).
-    public init(prefix: String = "authgate-pg") throws {
+    public init(prefix: String = "authgate-pg", extraSettings: [String] = []) throws {
+        self.extraSettings = extraSettings
         guard let bin = PostgresServer.findBinDirectory() else {
             throw SupportError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
                                + "(Debian package postgresql: make deps installs it; or set AUTHGATE_PG_BIN)")
@@ -126,7 +131,7 @@ public final class PostgresServer: @unchecked Sendable {
                     "-c", "fsync=off", "-c", "full_page_writes=off",
                     "-c", "max_connections=400", "-c", "shared_buffers=32MB",
                     "-c", "log_line_prefix=%m [%p] ",
-                ]), environment: PostgresServer.environment, stdout: logPath, stderr: logPath, processGroup: true)
+                ] + extraSettings.flatMap { ["-c", $0] }), environment: PostgresServer.environment, stdout: logPath, stderr: logPath, processGroup: true)
                 postmaster = child
                 try startWatchdog(guarding: child.pid)
                 let deadline = Deadline(timeout)

@@ -235,7 +235,7 @@ public final class VerifyState: @unchecked Sendable {
     private func rebuild(_ w: inout Writer, now: Int64) throws {
         let cutoff = now - bounds.retainSeconds
         let load = try w.store.loadAll(revokedSince: cutoff, disabledSince: cutoff)
-        let (revoked, _) = revokedSessions(load.revokedSessions, retain: bounds.retainSeconds, now: now)
+        let revoked = load.revoked.finish(cutoff: cutoff)
         var blocked: [String: SessionCheck] = [:]
         for u in load.blockedUsers { blocked[u.userID] = u.check }
         cell.publish(VerifySnapshot(base: revoked, recent: .empty, blockedUsers: blocked, apiKeys: load.apiKeys,
@@ -251,11 +251,12 @@ public final class VerifyState: @unchecked Sendable {
         var base = s.base
         var recent = s.recent
         if !sessions.isEmpty {
-            let (added, removed) = revokedSessions(sessions, retain: bounds.retainSeconds, now: now)
-            recent = recent.merging(added, removed: removed, now: now)
-            if !removed.isEmpty { base = base.merging(.empty, removed: removed, now: now) }
+            let cutoff = now - bounds.retainSeconds
+            let (added, removed) = revokedSessions(sessions, cutoff: cutoff)
+            recent = recent.merging(added, removed: removed, cutoff: cutoff)
+            if !removed.isEmpty { base = base.merging(.empty, removed: removed, cutoff: cutoff) }
             if recent.count > VerifySnapshot.recentLimit {
-                base = base.merging(recent, now: now)
+                base = base.merging(recent, cutoff: cutoff)
                 recent = .empty
             }
         }
@@ -269,7 +270,7 @@ public final class VerifyState: @unchecked Sendable {
     private func compactIfDue(_ w: inout Writer, _ s: VerifySnapshot, now: Int64) {
         guard now - w.lastCompaction >= bounds.compactionSeconds else { return }
         w.lastCompaction = now
-        cell.publish(VerifySnapshot(base: s.base.merging(s.recent, now: now), recent: .empty,
+        cell.publish(VerifySnapshot(base: s.base.merging(s.recent, cutoff: now - bounds.retainSeconds), recent: .empty,
                                     blockedUsers: s.blockedUsers, apiKeys: s.apiKeys, nodes: s.nodes,
                                     watermark: s.watermark))
     }
