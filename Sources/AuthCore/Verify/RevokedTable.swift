@@ -97,50 +97,58 @@ final class RevokedTable: @unchecked Sendable {
     let entries: UnsafeMutablePointer<RevokedEntry>
     let count: Int
     private let index: UnsafeMutablePointer<UInt32>
-    private let indexMemory: TableMemory?
+    private let indexCount: Int
     private let shift: UInt64
     private let bits: Int
+    /// Top bits every entry shares (a shard's number): the bucket index looks past them.
+    private let skip: UInt64
 
     static let empty = RevokedTable()
 
     private init() {
         memory = nil
-        indexMemory = nil
         entries = UnsafeMutablePointer(bitPattern: MemoryLayout<RevokedEntry>.alignment)!
         count = 0
-        index = UnsafeMutablePointer(bitPattern: MemoryLayout<UInt32>.alignment)!
+        index = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
+        index[0] = 0
+        index[1] = 0
+        indexCount = 2
         shift = 0
         bits = 0
+        skip = 0
     }
 
-    /// `memory` holds `count` sorted, distinct entries.
-    fileprivate init(memory: TableMemory, count: Int) {
+    /// `memory` holds `count` sorted, distinct entries whose keys share their top `skip` bits.
+    fileprivate init(memory: TableMemory, count: Int, skip: Int) {
         memory.trim(to: count * MemoryLayout<RevokedEntry>.stride)
         self.memory = memory
         entries = memory.base.assumingMemoryBound(to: RevokedEntry.self)
         self.count = count
+        self.skip = UInt64(skip)
         var b = 0
-        while (1 << (b + 1)) * 8 <= count { b += 1 }
+        while (1 << (b + 1)) * 8 <= count && b < 64 - skip { b += 1 }
         bits = b
         shift = UInt64(64 - b)
         let buckets = 1 << b
-        let im = TableMemory(bytes: (buckets + 1) * MemoryLayout<UInt32>.stride)
-        indexMemory = im
-        index = im.base.assumingMemoryBound(to: UInt32.self)
+        indexCount = buckets + 1
+        index = UnsafeMutablePointer<UInt32>.allocate(capacity: indexCount)
         var i = 0
         for bucket in 0...buckets {
-            while i < count && (bucket == buckets || Self.bucket(entries[i].order, bits: b) < bucket) { i += 1 }
+            while i < count && (bucket == buckets || bucketOf(entries[i].order) < bucket) { i += 1 }
             index[bucket] = UInt32(i)
         }
     }
 
+    deinit { index.deallocate() }
+
     @inline(__always)
-    private static func bucket(_ order: UInt64, bits: Int) -> Int {
-        bits == 0 ? 0 : Int(truncatingIfNeeded: order &>> UInt64(64 - bits))
+    private func bucketOf(_ order: UInt64) -> Int {
+        bits == 0 ? 0 : Int(truncatingIfNeeded: (order &<< skip) &>> shift)
     }
 
-    /// Bytes held: entries and index (the structure's own accounting, page-rounded).
-    var memoryBytes: Int { (memory?.bytes ?? 0) + (indexMemory?.bytes ?? 0) }
+    /// Bytes held: entries (page-rounded, their own mapping) and index (the structure's own
+    /// accounting).
+    var memoryBytes: Int { (memory?.bytes ?? 0) + indexCount * MemoryLayout<UInt32>.stride }
 
     @inline(__always)
     func contains(_ k: TableKey) -> Bool { find(k) != nil }
@@ -149,7 +157,7 @@ final class RevokedTable: @unchecked Sendable {
     @inline(__always)
     func find(_ k: TableKey) -> UInt32? {
         if count == 0 { return nil }
-        let b = bits == 0 ? 0 : Int(truncatingIfNeeded: k.order &>> shift)
+        let b = bucketOf(k.order)
         var lo = Int(index[b]), hi = Int(index[b + 1])
         while lo < hi {
             let m = (lo &+ hi) &>> 1
@@ -171,13 +179,13 @@ final class RevokedTable: @unchecked Sendable {
     /// These entries and `added` (sorted, distinct), the later revoked_at where both hold a key,
     /// without those in `removed` and those revoked before `cutoff`: one linear pass into a new
     /// table; never more than the two tables in memory.
-    func merging(_ added: [(TableKey, UInt32)], removed: Set<TableKey>, cutoff: Int64) -> RevokedTable {
+    func merging(_ added: ArraySlice<(TableKey, UInt32)>, removed: Set<TableKey>, cutoff: Int64) -> RevokedTable {
         let floor = RevokedEntry.seconds(cutoff)
         let b = RevokedTableBuilder(capacity: count + added.count)
-        var i = 0, j = 0
-        while i < count || j < added.count {
+        var i = 0, j = added.startIndex
+        while i < count || j < added.endIndex {
             var e: RevokedEntry
-            if j == added.count || (i < count && entries[i].key < added[j].0) {
+            if j == added.endIndex || (i < count && entries[i].key < added[j].0) {
                 e = entries[i]; i += 1
             } else if i == count || added[j].0 < entries[i].key {
                 e = RevokedEntry(added[j].0, at: added[j].1); j += 1
@@ -187,7 +195,7 @@ final class RevokedTable: @unchecked Sendable {
             if e.at < floor || (!removed.isEmpty && removed.contains(e.key)) { continue }
             b.appendSorted(e)
         }
-        return b.finish(sorted: true, cutoff: cutoff)
+        return b.finish(sorted: true, cutoff: cutoff, skip: Int(skip))
     }
 }
 
@@ -227,7 +235,7 @@ final class RevokedTableBuilder: @unchecked Sendable {
         p = memory.base.assumingMemoryBound(to: RevokedEntry.self)
     }
 
-    func finish(sorted: Bool, cutoff: Int64) -> RevokedTable {
+    func finish(sorted: Bool, cutoff: Int64, skip: Int = 0) -> RevokedTable {
         if !sorted && count > 1 { Self.quicksort(p, 0, count - 1) }
         let floor = RevokedEntry.seconds(cutoff)
         var n = 0
@@ -243,7 +251,7 @@ final class RevokedTableBuilder: @unchecked Sendable {
         }
         if n > 0 && p[n - 1].at < floor { n -= 1 }
         if n == 0 { return .empty }
-        return RevokedTable(memory: memory, count: n)
+        return RevokedTable(memory: memory, count: n, skip: skip)
     }
 
     @inline(__always)

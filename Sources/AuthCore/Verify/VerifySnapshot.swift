@@ -71,38 +71,6 @@ final class RevokedSessions: Sendable {
     }
 }
 
-/// All the other revoked sessions: the compact table (20 bytes an entry, see RevokedTable) and
-/// the rare odd ids as strings. Immutable; replaced as a whole by a merge.
-final class RevokedBase: Sendable {
-    let table: RevokedTable
-    let others: [String: Int64]
-
-    static let empty = RevokedBase(table: .empty, others: [:])
-
-    init(table: RevokedTable, others: [String: Int64]) {
-        self.table = table
-        self.others = others
-    }
-
-    var count: Int { table.count + others.count }
-
-    /// These entries plus `recent`, minus `removed` and those revoked before `cutoff`: one
-    /// linear merge into a new table.
-    func merging(_ recent: RevokedSessions, removed: Set<String> = [], cutoff: Int64) -> RevokedBase {
-        var added: [(TableKey, UInt32)] = []
-        added.reserveCapacity(recent.keys.count)
-        for (k, at) in recent.keys where at >= cutoff { added.append((TableKey(k), RevokedEntry.seconds(at))) }
-        added.sort { $0.0 < $1.0 }
-        var gone: Set<TableKey> = []
-        var o = others.filter { $0.value >= cutoff }
-        for (key, at) in recent.others where at >= cutoff { o[key] = max(at, o[key] ?? at) }
-        for sid in removed {
-            if let k = SessionKey(sid) { gone.insert(TableKey(k)) } else { o[sid] = nil }
-        }
-        return RevokedBase(table: table.merging(added, removed: gone, cutoff: cutoff), others: o)
-    }
-}
-
 /// Everything a verify consults, immutable. A new snapshot shares the large `base` with the one
 /// before and copies only the small `recent` set, so applying a change costs what the change is,
 /// not what the state holds; `recent` is merged into a new `base` when it grows past
@@ -135,7 +103,7 @@ final class VerifySnapshot: Sendable {
 
     func isRevoked(_ sid: String) -> Bool {
         if let k = SessionKey(sid) {
-            return (!recent.keys.isEmpty && recent.keys[k] != nil) || base.table.contains(TableKey(k))
+            return (!recent.keys.isEmpty && recent.keys[k] != nil) || base.contains(TableKey(k))
         }
         return recent.others[sid] != nil || base.others[sid] != nil
     }

@@ -71,33 +71,38 @@ public struct VerifyLoad: Sendable {
     }
 }
 
-/// Revoked sessions as a store reads them, row by row, straight into the compact table's
-/// builder (20 bytes a row, no String); an id that is not a lowercase UUID (none made by
-/// Authgate) is kept as a string beside it. One use: `finish` hands the memory to the table.
+/// Revoked sessions as a store reads them, row by row, straight into the compact tables'
+/// builders (one per shard, 20 bytes a row, no String); an id that is not a lowercase UUID (none
+/// made by Authgate) is kept as a string beside them. One use: `finish` hands the memory to the
+/// tables.
 public final class RevokedRows: @unchecked Sendable {
-    let builder: RevokedTableBuilder
+    private let builders: [RevokedTableBuilder]
     private(set) var others: [String: Int64] = [:]
 
-    /// `capacity`: the rows expected (a count read first), so the memory is mapped once.
+    /// `capacity`: the rows expected (a count read first), so each shard's memory is mapped once
+    /// (keys are spread evenly over the shards; a shard that gets more grows by one copy of itself).
     public init(capacity: Int) {
-        builder = RevokedTableBuilder(capacity: capacity)
+        let per = capacity / RevokedBase.shardCount + capacity / (RevokedBase.shardCount * 16) + 16
+        builders = (0..<RevokedBase.shardCount).map { _ in RevokedTableBuilder(capacity: per) }
     }
 
-    public var count: Int { builder.count + others.count }
+    public var count: Int { builders.reduce(others.count) { $0 + $1.count } }
 
     /// One row: the id column's bytes and revoked_at.
     public func append(utf8 id: UnsafeBufferPointer<UInt8>, revokedAt: Int64) {
         if let k = SessionKey(utf8: id) {
-            builder.append(k, revokedAt: revokedAt)
+            let t = TableKey(k)
+            builders[RevokedBase.shard(t)].appendSorted(RevokedEntry(t, at: RevokedEntry.seconds(revokedAt)))
         } else {
             let sid = String(decoding: id, as: UTF8.self)
             others[sid] = max(revokedAt, others[sid] ?? revokedAt)
         }
     }
 
-    /// The base of a snapshot: sorted in place, entries revoked before `cutoff` dropped.
+    /// The base of a snapshot: each shard sorted in place, entries revoked before `cutoff` dropped.
     func finish(cutoff: Int64) -> RevokedBase {
-        RevokedBase(table: builder.finish(sorted: false, cutoff: cutoff), others: others.filter { $0.value >= cutoff })
+        RevokedBase(shards: builders.map { $0.finish(sorted: false, cutoff: cutoff, skip: RevokedBase.shardBits) },
+                    others: others.filter { $0.value >= cutoff })
     }
 }
 
