@@ -29,9 +29,11 @@ struct EightHostTests {
             try h.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             var report = ["eight hosts (started in \(String(format: "%.1f", Date().timeIntervalSince(started))) s), \(Self.trials) trials, AUTH_SCRYPT=ln=4,r=8,p=1 (hashing set aside)"]
             let n = h.hosts.count
-            _ = try h.hosts[0].makeTenant("demo.local")
+            let tenant = try h.hosts[0].makeTenant("demo.local")
             let users = (0..<n).map { "u\($0)@demo.local" }
-            for (i, u) in users.enumerated() { try h.hosts[i].makeUser(u, tenant: "demo.local") }
+            var userIDs: [String] = []
+            for (i, u) in users.enumerated() { userIDs.append(try h.hosts[i].makeUser(u, tenant: "demo.local")) }
+            report.append(try Self.loadedTables(h, tenant: tenant, user: userIDs[0]))
             let idle = try h.connections()
             report.append("connections idle: \(idle.hosts) on the hosts' database (\(idle.total) client backends on the server)")
 
@@ -121,6 +123,58 @@ struct EightHostTests {
             print("note: " + report.joined(separator: "\nnote: "))
             #expect(Date().timeIntervalSince(started) < 600)
         }
+    }
+
+    /// Every host's two processes hold `revoked` sessions revoked within the last minute (their
+    /// compact tables, issue 24; written in bulk as the change-log trigger writes them) while the
+    /// trials run; tokens of a sample of them are refused on every host, tokens of other sessions
+    /// allowed.
+    static let revoked = 20_000
+
+    static func id(_ i: Int) -> String {
+        let a = String(i, radix: 16), b = String(i &* 2_654_435_761 % 0xffff_ffff_ffff, radix: 16)
+        return String(repeating: "0", count: 8 - a.count) + a + "-0000-4000-8000-" + String(repeating: "0", count: 12 - b.count) + b
+    }
+
+    static func loadedTables(_ h: ManyHosts, tenant: String, user: String) throws -> String {
+        let now = Int(Date().timeIntervalSince1970)
+        _ = try h.sql("""
+            BEGIN;
+            SET LOCAL session_replication_role = replica;
+            CREATE TEMP TABLE bulk ON COMMIT DROP AS
+            SELECT i AS n, lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex((i::bigint * 2654435761) % 281474976710655), 12, '0') AS id,
+                   \(now) - (i % 60) AS at FROM generate_series(1, \(revoked)) AS g(i);
+            INSERT INTO sessions(id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at)
+            SELECT id, 'bulk-user', \(now) - 60, \(now) - 60, at, 'logout', 1, \(now) - 60 FROM bulk;
+            INSERT INTO verify_changes(seq, kind, ref, at) SELECT (SELECT seq FROM verify_seq) + n, 1, id, at FROM bulk;
+            UPDATE verify_seq SET seq = seq + \(revoked);
+            NOTIFY authgate_verify;
+            COMMIT;
+            """)
+        let started = Date()
+        try waitFor("every host's responder and companion to hold the \(revoked) revoked sessions", timeout: 120, every: 200_000) {
+            try h.hosts.allSatisfy { host in
+                let health = try PlainHTTP.request(port: host.plainPort, "GET", "/api/v1/health").json
+                let state = ((health["data"] as? [String: Any]) ?? health)["verify_state"] as? [String: Any]
+                let ws = try PlainHTTP.request(port: host.plainPort, "GET", "/api/v1/ws-metrics").text
+                return (state?["revoked_sessions"] as? Int ?? 0) >= revoked
+                    && ws.contains("authgate_verify_state_revoked_sessions \(revoked)")
+            }
+        }
+        var wrong: [String] = []
+        for k in 0..<10 {
+            let gone = try h.hosts[0].mintToken(sub: user, tid: tenant, sid: id(1 + k * 1_999))
+            let other = try h.hosts[0].mintToken(sub: user, tid: tenant, sid: UUID().uuidString.lowercased())
+            for i in h.hosts.indices {
+                for path in ["/demo/echo-nocache", "/demo/echo"] {
+                    if try h.status(path, gone, on: i) != 401 { wrong.append("revoked \(id(1 + k * 1_999)) allowed on host \(i) \(path)") }
+                    if try h.status(path, other, on: i) != 200 { wrong.append("a live session refused on host \(i) \(path)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        return "\(revoked) sessions revoked in bulk: held by all 16 processes \(String(format: "%.1f", Date().timeIntervalSince(started))) s "
+            + "after the commit; 10 of them refused and 10 other sessions allowed on every host (\(wrong.count) wrong)"
     }
 
     /// Operations per second: `total` operations by `clients` threads, operation k once.
