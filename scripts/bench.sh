@@ -8,7 +8,7 @@
 #   BENCH_BUILD_DIR=.build  (scratch path; default .build = plain `swift build -c release`)
 #   BENCH_NO_BUILD=1        (use the binaries already in $BENCH_BUILD_DIR/release)
 #   BENCH_BIN_DIR=DIR       (prebuilt binaries, nothing is built)
-#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core mfa ws idle pg revocation" skips sections)
+#   BENCH_PAIRS="user1 nocred"  (only those wrk pairs; BENCH_SKIP="login refresh core mfa ws idle pg revocation memory" skips sections)
 #   BENCH_PG_TRIALS=200     (revocation propagation trials between the two PostgreSQL hosts)
 #                               user1 vs user1nometrics: the verify counters' cost (AUTH_METRICS=on/off)
 #   BENCH_PEERS_DIR=DIR  (../shared/peers: bench-all.sh's rows in the same table; BENCH_SKIP="peers" leaves
@@ -337,6 +337,13 @@ print(json.dumps(out))
 PY
 fi
 
+# ---- the verify state's memory with 1,000,000 sessions revoked within the last minute (issue 24):
+# peak RSS (VmHWM) of a responder and a companion of their own, SQLite and PostgreSQL ----
+if ! skip memory; then
+    log "verify state memory: ${BENCH_REVOKED_MEMORY:-1000000} revocations arriving, then loaded at start"
+    scripts/bench/revoked-memory.sh "$BIN" "$T/revoked-memory.json" "${BENCH_REVOKED_MEMORY:-1000000}" >&2 || log "revoked-memory failed"
+fi
+
 # ---- login: latency (one client), then all cores busy ----
 if ! skip login; then
     log "login"
@@ -406,6 +413,7 @@ cp "$T/revload.tsv" "$OUT/raw/" 2>/dev/null || true
 cp "$T/peers.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/pg-propagation.json" "$T/pg-meta.txt" "$OUT/raw/" 2>/dev/null || true
 cp "$T/revload-latency.json" "$OUT/raw/" 2>/dev/null || true
+cp "$T/revoked-memory.json" "$OUT/raw/" 2>/dev/null || true
 echo "$checks" > "$OUT/raw/checks.txt"
 {
     echo "date=$(date -u +%FT%TZ) quick=$quick dur=$DUR rounds=$ROUNDS nproc=$(nproc) clk_tck=$(getconf CLK_TCK)"

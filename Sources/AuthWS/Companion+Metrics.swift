@@ -23,6 +23,9 @@ extension Companion {
         for code in Set(["1000", "1001", "4001", "4003"]).union(closesByCode.keys).sorted() {
             out += "authgate_ws_closes_total{code=\"\(code)\"} \(closesByCode[code] ?? 0)\n"
         }
+        let vs = auth.verifyState.health
+        out += "# HELP authgate_verify_state_revoked_sessions Revoked sessions the verify state holds (bounded by token lifetime).\n"
+        out += "# TYPE authgate_verify_state_revoked_sessions gauge\nauthgate_verify_state_revoked_sessions \(vs.revokedSessions)\n"
         return out
     }
 

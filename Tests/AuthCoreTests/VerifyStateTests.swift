@@ -273,7 +273,7 @@ import Testing
             #expect(SessionKey(bad) == nil, "\(bad)")
         }
         // Odd ids still work, as exact strings.
-        let set = RevokedSessions.empty.merging(revokedSessions([("odd-id", 100), (id, 100)], retain: 10, now: 0).0, now: 0)
+        let set = RevokedSessions.empty.merging(revokedSessions([("odd-id", 100), (id, 100)], cutoff: 0).0, cutoff: 0)
         #expect(set.contains("odd-id") && set.contains(id) && !set.contains("ODD-ID") && set.keys.count == 1)
     }
 }

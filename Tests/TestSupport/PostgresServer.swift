@@ -47,8 +47,11 @@ public final class PostgresServer: @unchecked Sendable {
     public var port: Int { lock.withLock { chosenPort } }
 
     /// Runs initdb in a new temp dir; does not start the server (`start()`).
-    public convenience init(prefix: String = "authgate-pg") throws {
+    /// `extraSettings`: `-c` settings after the defaults (a later one wins), e.g. a durable server
+    /// that loads pg_stat_statements for the eight-host measurements.
+    public convenience init(prefix: String = "authgate-pg", extraSettings: [String] = []) throws {
         try self.init(prefix: prefix, dataFrom: nil)
+        self.extraSettings = extraSettings
     }
 
     /// `dataFrom`: nil runs initdb; else it fills the empty data dir (pg_basebackup of a standby)

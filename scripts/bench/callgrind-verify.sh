@@ -8,6 +8,8 @@
 # refresher thread and the main thread are left out), for AUTH_METRICS=on and off; then the same
 # for N requests without any credential (the 401 the issue-20 ratio compares an allow with).
 #   usage: scripts/bench/callgrind-verify.sh [BIN_DIR=.build/release]   env: N=2000 WARM=200
+#   REVOKED=100000: that many other sessions revoked within the last minute first (issue 24: the
+#   lookup in a loaded revoked-session table, not an empty one)
 #   CALLGRIND_KEEP=DIR keeps the callgrind.out files (callgrind_annotate them)
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,6 +32,19 @@ CLI keys rotate >/dev/null
 CLI init >/dev/null
 CLI tenant create --name Bench --domain bench.local >/dev/null
 printf 'bench-password-0123456789' | CLI user create --tenant bench.local --email agent@bench.local --role agent --password-stdin >/dev/null
+if [ "${REVOKED:-0}" -gt 0 ]; then
+    python3 - "$AUTH_DB_PATH" "$REVOKED" "$(date +%s)" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+n, now = int(sys.argv[2]), int(sys.argv[3])
+db.execute(f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+INSERT INTO sessions(id, user_id, created_at, refreshed_at, revoked_at, revoked_reason, counter, rotated_at)
+SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+             || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+       'bench-user', {now} - 60, {now} - 60, {now} - (i * 60 / {n}), 'logout', 1, {now} - 60 FROM n""")
+db.commit()
+PY
+fi
 TOKEN="$("$BIN/authgate-bench" tokens --db "$AUTH_DB_PATH" --keys "$AUTH_KEYS_FILE" --tenant bench.local --email agent@bench.local --count 1)"
 
 for metrics in on off; do

@@ -324,6 +324,17 @@ if "pg_user1" in gate or os.path.exists(f"{raw}/pg-propagation.json"):
           f"p99 {pr.get('p99_ms')} ms, max {pr.get('max_ms')} ms (errors {pr.get('errors')}, over 5 s {pr.get('timeouts')}; "
           f"denied on B's first verify after A's answer: {pr.get('first_poll_denied')})")
 
+if os.path.exists(f"{raw}/revoked-memory.json"):
+    mem = json.load(open(f"{raw}/revoked-memory.json"))
+    result["revoked_memory"] = mem
+    mib = lambda k: f"{k / 1024:.1f}"
+    print("\n| verify state memory (issue 24) | revoked | idle RSS MiB fcgi / ws | arrival: peak MiB fcgi / ws | after | start (full load): peak MiB fcgi / ws | load ms |")
+    print("|---|---|---|---|---|---|---|")
+    for m in mem:
+        a, s = m["arrival"], m["start"]
+        print(f"| {m['store']} | {m['count']:,} | {mib(m['idle_rss_kib']['fcgi'])} / {mib(m['idle_rss_kib']['ws'])} | "
+              f"{mib(a['peak_kib']['fcgi'])} / {mib(a['peak_kib']['ws'])} | {mib(a['rss_kib']['fcgi'])} / {mib(a['rss_kib']['ws'])} | "
+              f"{mib(s['peak_kib']['fcgi'])} / {mib(s['peak_kib']['ws'])} | {s['ms']} |")
 print(f"\n{meta.get('nginx_errors', '?')} nginx error-log lines, {meta.get('fcgi_errors', '?')} responder error lines; "
       f"raw wrk outputs: {raw}/")
 json.dump(result, open(out_json, "w"), indent=1, default=str)

@@ -61,7 +61,7 @@ struct Row {
             switch p.pointee {
             case 0x74: return 1   // "t"
             case 0x66: return 0   // "f"
-            default: return Int64(String(cString: p)) ?? 0
+            default: return Row.decimal(p) ?? Int64(String(cString: p)) ?? 0
             }
         }
     }
@@ -93,6 +93,36 @@ struct Row {
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    /// The column's text as bytes, valid only inside `body` (no String is made: the verify
+    /// state reads a million session ids this way).
+    func withTextBytes<R>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        switch source {
+        case let .sqlite(h):
+            guard let bytes = sqlite3_column_text(h, column) else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            return try body(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(h, column))))
+        case let .postgres(r, i):
+            guard let p = PQgetvalue(r, i, column) else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            let count = Int(PQgetlength(r, i, column))
+            return try p.withMemoryRebound(to: UInt8.self, capacity: count) {
+                try body(UnsafeBufferPointer(start: $0, count: count))
+            }
+        }
+    }
+
+    /// A plain decimal integer in place (PostgreSQL's text format); nil for anything else.
+    private static func decimal(_ p: UnsafePointer<CChar>) -> Int64? {
+        var i = 0, negative = false, value: Int64 = 0
+        if p[0] == 0x2D { negative = true; i = 1 }
+        guard p[i] != 0, i < 20 else { return nil }
+        while p[i] != 0 {
+            let d = Int64(p[i]) - 48
+            guard d >= 0 && d <= 9, i < 18 + (negative ? 1 : 0) else { return nil }
+            value = value * 10 + d
+            i += 1
+        }
+        return negative ? -value : value
+    }
 
     /// The column as a bindable value, keeping SQLite's storage class (integer, NULL, text).
     func value(_ column: Int32) -> SQLValue {

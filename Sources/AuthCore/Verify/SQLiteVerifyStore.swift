@@ -34,10 +34,7 @@ enum VerifyChangeLog {
     static func loadAll(_ c: Connection, revokedSince: Int64, disabledSince: Int64) throws -> VerifyLoad {
         return try c.transaction(immediate: false) {
             let watermark = try Self.lastSeq(c)
-            var revoked: [(String, Int64)] = []
-            try c.forEachRow("SELECT id, revoked_at FROM sessions WHERE revoked_at >= ?", [.int(revokedSince)]) { row in
-                revoked.append((row.text(0), row.int(1)))
-            }
+            let revoked = try Self.revokedRows(c, since: revokedSince)
             var blocked: [VerifyUserChange] = []
             try c.forEachRow("""
                 SELECT id, status <> 'active' FROM users
@@ -46,7 +43,7 @@ enum VerifyChangeLog {
                 blocked.append(VerifyUserChange(userID: row.text(0), check: row.bool(1) ? .userDisabled : .passwordChangeRequired))
             }
             let keys = try Self.liveCredentials(c)
-            return VerifyLoad(watermark: watermark, revokedSessions: revoked, blockedUsers: blocked,
+            return VerifyLoad(watermark: watermark, revoked: revoked, blockedUsers: blocked,
                               apiKeys: keys.apiKeys, nodes: keys.nodes)
         }
     }
@@ -94,6 +91,38 @@ enum VerifyChangeLog {
             return .changes(watermark: seq, revokedSessions: sessions, users: users,
                             keys: keysChanged ? try Self.liveCredentials(c) : nil)
         }
+    }
+
+    /// The sessions revoked at or after `since`, straight into the compact table's builder,
+    /// sized by a count first (the same snapshot: the transaction is open). SQLite steps the
+    /// statement row by row; PostgreSQL would hold a whole result in libpq's memory (about 80
+    /// bytes a row), so it reads through a cursor, 10,000 rows at a time.
+    static let fetchRows = 10_000
+
+    private static func revokedRows(_ c: Connection, since: Int64) throws -> RevokedRows {
+        let expected = try c.queryFirst("SELECT count(*) FROM sessions WHERE revoked_at >= ?", [.int(since)]) {
+            $0.int(0)
+        } ?? 0
+        let rows = RevokedRows(capacity: Int(expected))
+        let add = { (row: Row) in row.withTextBytes(0) { rows.append(utf8: $0, revokedAt: row.int(1)) } }
+        guard c.dialect == .postgres else {
+            try c.forEachRow("SELECT id, revoked_at FROM sessions WHERE revoked_at >= ?", [.int(since)], add)
+            return rows
+        }
+        // `since` is an integer: written into the statement, which then needs no parameter
+        // (a cursor is declared through the simple protocol).
+        try c.execScript("DECLARE authgate_verify_revoked NO SCROLL CURSOR FOR "
+                         + "SELECT id, revoked_at FROM sessions WHERE revoked_at >= \(since)")
+        while true {
+            var fetched = 0
+            try c.forEachRow("FETCH \(fetchRows) FROM authgate_verify_revoked", []) { row in
+                fetched += 1
+                add(row)
+            }
+            if fetched < fetchRows { break }
+        }
+        try c.execScript("CLOSE authgate_verify_revoked")
+        return rows
     }
 
     private static func lastSeq(_ c: Connection) throws -> Int64 {

@@ -7,31 +7,37 @@ struct SessionKey: Hashable, Sendable {
     /// nil for anything but `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lowercase hex.
     init?(_ id: String) {
         var text = id
-        guard let parsed = text.withUTF8({ b -> (UInt64, UInt64)? in
-            guard b.count == 36 else { return nil }
-            var hi: UInt64 = 0, lo: UInt64 = 0, n = 0
-            for (i, c) in b.enumerated() {
-                if i == 8 || i == 13 || i == 18 || i == 23 {
-                    guard c == UInt8(ascii: "-") else { return nil }
-                    continue
-                }
-                let v: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c &- UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c &- UInt8(ascii: "a") &+ 10
-                default: return nil
-                }
-                if n < 16 { hi = hi << 4 | UInt64(v) } else { lo = lo << 4 | UInt64(v) }
-                n += 1
+        guard let k = text.withUTF8({ SessionKey(utf8: $0) }) else { return nil }
+        self = k
+    }
+
+    /// The same from the bytes of a column, without making a String.
+    @inline(__always)
+    init?(utf8 b: UnsafeBufferPointer<UInt8>) {
+        guard b.count == 36 else { return nil }
+        var hi: UInt64 = 0, lo: UInt64 = 0, n = 0
+        for i in 0..<36 {
+            let c = b[i]
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return nil }
+                continue
             }
-            return (hi, lo)
-        }) else { return nil }
-        (hi, lo) = parsed
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c &- UInt8(ascii: "a") &+ 10
+            default: return nil
+            }
+            if n < 16 { hi = hi << 4 | UInt64(v) } else { lo = lo << 4 | UInt64(v) }
+            n += 1
+        }
+        self.hi = hi
+        self.lo = lo
     }
 }
 
-/// Revoked sessions with the time after which their entry no longer matters (every access
-/// token of the session has expired by then). Immutable; shared between snapshots.
+/// Recently revoked sessions (a few thousand at most) with their revoked_at: the small set a
+/// change copies. Immutable; shared between snapshots.
 final class RevokedSessions: Sendable {
     let keys: [SessionKey: Int64]
     /// Ids that are not lowercase UUIDs (none made by Authgate), kept as exact strings.
@@ -51,13 +57,13 @@ final class RevokedSessions: Sendable {
         return others[sid] != nil
     }
 
-    /// These entries plus `added`, minus `removed` and those whose end is before `now`.
-    func merging(_ added: RevokedSessions, removed: Set<String> = [], now: Int64) -> RevokedSessions {
-        var k = keys.filter { $0.value >= now }
-        var o = others.filter { $0.value >= now }
+    /// These entries plus `added`, minus `removed` and those revoked before `cutoff`.
+    func merging(_ added: RevokedSessions, removed: Set<String> = [], cutoff: Int64) -> RevokedSessions {
+        var k = keys.filter { $0.value >= cutoff }
+        var o = others.filter { $0.value >= cutoff }
         k.reserveCapacity(k.count + added.keys.count)
-        for (key, end) in added.keys where end >= now { k[key] = max(end, k[key] ?? end) }
-        for (key, end) in added.others where end >= now { o[key] = max(end, o[key] ?? end) }
+        for (key, at) in added.keys where at >= cutoff { k[key] = max(at, k[key] ?? at) }
+        for (key, at) in added.others where at >= cutoff { o[key] = max(at, o[key] ?? at) }
         for sid in removed {
             if let key = SessionKey(sid) { k[key] = nil } else { o[sid] = nil }
         }
@@ -65,14 +71,14 @@ final class RevokedSessions: Sendable {
     }
 }
 
-/// Everything a verify consults, immutable. A new snapshot shares the large `base` set with
-/// the one before and copies only the small `recent` set, so applying a change costs what the
-/// change is, not what the state holds; `recent` is folded into a new `base` when it grows past
+/// Everything a verify consults, immutable. A new snapshot shares the large `base` with the one
+/// before and copies only the small `recent` set, so applying a change costs what the change is,
+/// not what the state holds; `recent` is merged into a new `base` when it grows past
 /// `recentLimit` and at each compaction (which also drops expired entries).
 final class VerifySnapshot: Sendable {
     static let recentLimit = 4096
 
-    let base: RevokedSessions
+    let base: RevokedBase
     let recent: RevokedSessions
     let blockedUsers: [String: SessionCheck]
     let apiKeys: [String: APIKeyIdentity]
@@ -80,7 +86,7 @@ final class VerifySnapshot: Sendable {
     /// The store's watermark these contents are current to.
     let watermark: Int64
 
-    init(base: RevokedSessions, recent: RevokedSessions, blockedUsers: [String: SessionCheck],
+    init(base: RevokedBase, recent: RevokedSessions, blockedUsers: [String: SessionCheck],
          apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity], watermark: Int64) {
         self.base = base
         self.recent = recent
@@ -96,29 +102,32 @@ final class VerifySnapshot: Sendable {
     var revokedCount: Int { base.count + recent.count }
 
     func isRevoked(_ sid: String) -> Bool {
-        if let k = SessionKey(sid) { return recent.keys[k] != nil || base.keys[k] != nil }
+        if let k = SessionKey(sid) {
+            return (!recent.keys.isEmpty && recent.keys[k] != nil) || base.contains(TableKey(k))
+        }
         return recent.others[sid] != nil || base.others[sid] != nil
     }
 
     /// Revocation wins over the user's state.
     func sessionCheck(sid: String, userID: String) -> SessionCheck {
         if isRevoked(sid) { return .revoked }
+        if blockedUsers.isEmpty { return .ok }
         return blockedUsers[userID] ?? .ok
     }
 }
 
-/// Builds the `RevokedSessions` for a list of (id, revoked_at), ending at revoked_at + `retain`.
-func revokedSessions(_ rows: [(String, Int64)], retain: Int64, now: Int64) -> (RevokedSessions, removed: Set<String>) {
+/// Builds the `RevokedSessions` for a list of (id, revoked_at), without those revoked before
+/// `cutoff`; `Int64.min` as revoked_at means "no longer revoked" (returned in `removed`).
+func revokedSessions(_ rows: [(String, Int64)], cutoff: Int64) -> (RevokedSessions, removed: Set<String>) {
     var keys: [SessionKey: Int64] = [:]
     var others: [String: Int64] = [:]
     var removed: Set<String> = []
     keys.reserveCapacity(rows.count)
     for (sid, revokedAt) in rows {
         if revokedAt == Int64.min { removed.insert(sid); continue }
-        let (end, overflow) = revokedAt.addingReportingOverflow(retain)
-        let until = overflow ? Int64.max : end
-        guard until >= now else { continue }
-        if let k = SessionKey(sid) { keys[k] = until } else { others[sid] = until }
+        guard revokedAt >= cutoff else { continue }
+        if let k = SessionKey(sid) { keys[k] = max(revokedAt, keys[k] ?? revokedAt) }
+        else { others[sid] = max(revokedAt, others[sid] ?? revokedAt) }
     }
     return (RevokedSessions(keys: keys, others: others), removed)
 }

@@ -221,10 +221,10 @@ public final class VerifyState: @unchecked Sendable {
                 return
             case let .changes(watermark, sessions, users, keys):
                 guard watermark != snapshot.watermark || keys != nil else {
-                    compactIfDue(&w, snapshot, now: now)
+                    compactIfDue(&w, &snapshot, now: now)
                     return
                 }
-                snapshot = apply(snapshot, watermark: watermark, sessions: sessions, users: users, keys: keys, now: now)
+                apply(&snapshot, watermark: watermark, sessions: sessions, users: users, keys: keys, now: now)
                 cell.publish(snapshot)
                 incrementalApplies.add(1, ordering: .relaxed)
                 if sessions.count + users.count < Self.batch { return }
@@ -235,7 +235,7 @@ public final class VerifyState: @unchecked Sendable {
     private func rebuild(_ w: inout Writer, now: Int64) throws {
         let cutoff = now - bounds.retainSeconds
         let load = try w.store.loadAll(revokedSince: cutoff, disabledSince: cutoff)
-        let (revoked, _) = revokedSessions(load.revokedSessions, retain: bounds.retainSeconds, now: now)
+        let revoked = load.revoked.finish(cutoff: cutoff)
         var blocked: [String: SessionCheck] = [:]
         for u in load.blockedUsers { blocked[u.userID] = u.check }
         cell.publish(VerifySnapshot(base: revoked, recent: .empty, blockedUsers: blocked, apiKeys: load.apiKeys,
@@ -245,33 +245,37 @@ public final class VerifyState: @unchecked Sendable {
         fullLoads.add(1, ordering: .relaxed)
     }
 
-    private func apply(_ s: VerifySnapshot, watermark: Int64, sessions: [(String, Int64)], users: [VerifyUserChange],
-                       keys: (apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity])?,
-                       now: Int64) -> VerifySnapshot {
-        var base = s.base
-        var recent = s.recent
-        if !sessions.isEmpty {
-            let (added, removed) = revokedSessions(sessions, retain: bounds.retainSeconds, now: now)
-            recent = recent.merging(added, removed: removed, now: now)
-            if !removed.isEmpty { base = base.merging(.empty, removed: removed, now: now) }
-            if recent.count > VerifySnapshot.recentLimit {
-                base = base.merging(recent, now: now)
-                recent = .empty
-            }
-        }
+    private func apply(_ s: inout VerifySnapshot, watermark: Int64, sessions: [(String, Int64)], users: [VerifyUserChange],
+                       keys: (apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity])?, now: Int64) {
         var blocked = s.blockedUsers
         for u in users { blocked[u.userID] = u.check }
-        return VerifySnapshot(base: base, recent: recent, blockedUsers: blocked, apiKeys: keys?.apiKeys ?? s.apiKeys,
-                              nodes: keys?.nodes ?? s.nodes, watermark: watermark)
+        let apiKeys = keys?.apiKeys ?? s.apiKeys, nodes = keys?.nodes ?? s.nodes
+        var recent = s.recent
+        if !sessions.isEmpty {
+            let cutoff = now - bounds.retainSeconds
+            let (added, removed) = revokedSessions(sessions, cutoff: cutoff)
+            recent = recent.merging(added, removed: removed, cutoff: cutoff)
+            if !removed.isEmpty || recent.count > VerifySnapshot.recentLimit {
+                // Folded into the tables (which drop their removed entries too); `recent` stays
+                // beside them until the last shard is done.
+                let full = recent.count > VerifySnapshot.recentLimit
+                fold(&s, adding: full ? recent : .empty, recent: recent, removed: removed, cutoff: cutoff, blocked: blocked,
+                     apiKeys: apiKeys, nodes: nodes)
+                if full { recent = .empty }
+            }
+        }
+        s = VerifySnapshot(base: s.base, recent: recent, blockedUsers: blocked, apiKeys: apiKeys, nodes: nodes, watermark: watermark)
     }
 
     /// Drops entries whose tokens have all expired, at most once a minute.
-    private func compactIfDue(_ w: inout Writer, _ s: VerifySnapshot, now: Int64) {
+    private func compactIfDue(_ w: inout Writer, _ s: inout VerifySnapshot, now: Int64) {
         guard now - w.lastCompaction >= bounds.compactionSeconds else { return }
         w.lastCompaction = now
-        cell.publish(VerifySnapshot(base: s.base.merging(s.recent, now: now), recent: .empty,
-                                    blockedUsers: s.blockedUsers, apiKeys: s.apiKeys, nodes: s.nodes,
-                                    watermark: s.watermark))
+        fold(&s, adding: s.recent, recent: s.recent, removed: [], cutoff: now - bounds.retainSeconds, blocked: s.blockedUsers,
+             apiKeys: s.apiKeys, nodes: s.nodes)
+        s = VerifySnapshot(base: s.base, recent: .empty, blockedUsers: s.blockedUsers, apiKeys: s.apiKeys, nodes: s.nodes,
+                           watermark: s.watermark)
+        cell.publish(s)
     }
 
     /// Starts the refresher thread: every `intervalMillis` it checks the store's marker and

@@ -45,18 +45,64 @@ public struct VerifyUserChange: Sendable, Equatable {
 
 public struct VerifyLoad: Sendable {
     public var watermark: Int64
-    /// (session id, revoked_at)
-    public var revokedSessions: [(String, Int64)]
+    /// The revoked sessions, as read into the compact table's builder.
+    public var revoked: RevokedRows
     public var blockedUsers: [VerifyUserChange]
     public var apiKeys: [String: APIKeyIdentity]
     public var nodes: [String: NodeIdentity]
-    public init(watermark: Int64, revokedSessions: [(String, Int64)], blockedUsers: [VerifyUserChange],
+    public init(watermark: Int64, revoked: RevokedRows, blockedUsers: [VerifyUserChange],
                 apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity]) {
         self.watermark = watermark
-        self.revokedSessions = revokedSessions
+        self.revoked = revoked
         self.blockedUsers = blockedUsers
         self.apiKeys = apiKeys
         self.nodes = nodes
+    }
+
+    /// From (session id, revoked_at) pairs (tests, small stores).
+    public init(watermark: Int64, revokedSessions: [(String, Int64)], blockedUsers: [VerifyUserChange],
+                apiKeys: [String: APIKeyIdentity], nodes: [String: NodeIdentity]) {
+        let rows = RevokedRows(capacity: revokedSessions.count)
+        for (sid, at) in revokedSessions {
+            var id = sid
+            id.withUTF8 { rows.append(utf8: $0, revokedAt: at) }
+        }
+        self.init(watermark: watermark, revoked: rows, blockedUsers: blockedUsers, apiKeys: apiKeys, nodes: nodes)
+    }
+}
+
+/// Revoked sessions as a store reads them, row by row, straight into the compact tables'
+/// builders (one per shard, 20 bytes a row, no String); an id that is not a lowercase UUID (none
+/// made by Authgate) is kept as a string beside them. One use: `finish` hands the memory to the
+/// tables.
+public final class RevokedRows: @unchecked Sendable {
+    private let builders: [RevokedTableBuilder]
+    private(set) var others: [String: Int64] = [:]
+
+    /// `capacity`: the rows expected (a count read first), so each shard's memory is mapped once
+    /// (keys are spread evenly over the shards; a shard that gets more grows by one copy of itself).
+    public init(capacity: Int) {
+        let per = capacity / RevokedBase.shardCount + capacity / (RevokedBase.shardCount * 16) + 16
+        builders = (0..<RevokedBase.shardCount).map { _ in RevokedTableBuilder(capacity: per) }
+    }
+
+    public var count: Int { builders.reduce(others.count) { $0 + $1.count } }
+
+    /// One row: the id column's bytes and revoked_at.
+    public func append(utf8 id: UnsafeBufferPointer<UInt8>, revokedAt: Int64) {
+        if let k = SessionKey(utf8: id) {
+            let t = TableKey(k)
+            builders[RevokedBase.shard(t)].appendSorted(RevokedEntry(t, at: RevokedEntry.seconds(revokedAt)))
+        } else {
+            let sid = String(decoding: id, as: UTF8.self)
+            others[sid] = max(revokedAt, others[sid] ?? revokedAt)
+        }
+    }
+
+    /// The base of a snapshot: each shard sorted in place, entries revoked before `cutoff` dropped.
+    func finish(cutoff: Int64) -> RevokedBase {
+        RevokedBase(shards: builders.map { $0.finish(sorted: false, cutoff: cutoff, skip: RevokedBase.shardBits) },
+                    others: others.filter { $0.value >= cutoff })
     }
 }
 
