@@ -42,8 +42,15 @@ public final class PgBouncer: @unchecked Sendable {
             """
         try ini.write(toFile: temp.path + "/pgbouncer.ini", atomically: false, encoding: .utf8)
         try "\"\(PostgresServer.superuser)\" \"\"\n".write(toFile: temp.path + "/userlist.txt", atomically: false, encoding: .utf8)
+        // The files' mode is set, not left to the umask: the umask is process-wide, and another
+        // test's stack narrows it to 0077 for a moment (pgbouncer, not root, must read them).
+        for file in ["pgbouncer.ini", "userlist.txt"] where chmod(temp.path + "/" + file, 0o644) != 0 {
+            throw SupportError("chmod \(temp.path)/\(file): \(String(cString: strerror(errno)))")
+        }
         if let account = PostgresServer.account {
-            guard chown(temp.path, account.uid, account.gid) == 0 else { throw SupportError("chown \(temp.path): \(String(cString: strerror(errno)))") }
+            for path in [temp.path, temp.path + "/pgbouncer.ini", temp.path + "/userlist.txt"] where chown(path, account.uid, account.gid) != 0 {
+                throw SupportError("chown \(path): \(String(cString: strerror(errno)))")
+            }
         }
         let args = [temp.path + "/pgbouncer.ini"]
         let spawned: Child
