@@ -104,7 +104,18 @@ struct EightHostTests {
             let held = peak.stop()
             let after = try h.connections()
             report.append(String(format: "throughput (16 clients over 8 hosts): %.0f logins/s, %.0f refreshes/s", loginRate, refreshRate))
-            report.append("connections: idle \(idle.hosts), peak \(held) under the bursts, \(after.hosts) right after")
+            // Then the pools shrink: two LISTEN connections a host remain.
+            let bursted = Date()
+            let settled = Deadline(Double(ManyHosts.poolIdleSeconds) + 30)
+            var now = after.hosts
+            while now > 2 * n && !settled.passed {
+                usleep(200_000)
+                now = try h.connections().hosts
+            }
+            report.append("connections: \(idle.hosts) after the start, peak \(held) under the bursts, \(after.hosts) right after, "
+                          + "\(now) (the \(2 * n) LISTENs) \(String(format: "%.1f", Date().timeIntervalSince(bursted))) s later "
+                          + "(AUTH_DB_POOL_IDLE_SECONDS=\(ManyHosts.poolIdleSeconds))")
+            #expect(now == 2 * n, "waited for the pools to shrink to the \(2 * n) LISTEN connections, still \(now)")
 
             // Commits and fsyncs from pg_stat_wal / pg_stat_database: a backend reports them up to
             // 10 s after it went idle; wait for the figures to settle.
