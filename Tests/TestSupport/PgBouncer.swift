@@ -43,7 +43,11 @@ public final class PgBouncer: @unchecked Sendable {
         try ini.write(toFile: temp.path + "/pgbouncer.ini", atomically: false, encoding: .utf8)
         try "\"\(PostgresServer.superuser)\" \"\"\n".write(toFile: temp.path + "/userlist.txt", atomically: false, encoding: .utf8)
         if let account = PostgresServer.account {
-            guard chown(temp.path, account.uid, account.gid) == 0 else { throw SupportError("chown \(temp.path): \(String(cString: strerror(errno)))") }
+            // The files too: another suite's Stack may hold the process's umask at 077 while they
+            // were written (pgbouncer then failed with "could not load file ... Permission denied").
+            for path in [temp.path, temp.path + "/pgbouncer.ini", temp.path + "/userlist.txt"] {
+                guard chown(path, account.uid, account.gid) == 0 else { throw SupportError("chown \(path): \(String(cString: strerror(errno)))") }
+            }
         }
         let args = [temp.path + "/pgbouncer.ini"]
         let spawned: Child
