@@ -22,7 +22,7 @@ limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
 # rules), clock steps and the CLI. The rest are transport, crypto,
 # parsers, or SQLite machinery (VerifyStateTests drives the SQLite verify store itself; backups).
 # The two-host suite runs on PostgreSQL in the first pass already.
-pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|VerifyCompactStateTests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests|BrowserRenewalRulesTests|MFAFlowTests)'
+pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|VerifyCompactStateTests|VerifyBulkRevocationTests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests|BrowserRenewalRulesTests|MFAFlowTests)'
 pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests'
 pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests'
 pg_suites+='|GateBrowserHardeningTests|ClockStepTests|MFAGateTests|MFASecretsTests|PasskeyGateTests|PasskeyAccountTests|MailFlowTests|MailFailureTests|GateAALDoorTests|HTTPDoorThreadTests)'

@@ -12,6 +12,8 @@ final class ManyHosts: @unchecked Sendable {
     let server: PostgresServer
     let database: String
     let hosts: [Stack]
+    /// AUTH_DB_POOL_IDLE_SECONDS of every host.
+    static let poolIdleSeconds = 5
 
     private init(server: PostgresServer, database: String, hosts: [Stack]) {
         self.server = server
@@ -55,6 +57,8 @@ final class ManyHosts: @unchecked Sendable {
             o.extraServerConfig = uncachedLocation
             o.environment["AUTH_DB_URL"] = server.url(database: database)
             o.environment["AUTH_STATE_MAX_STALE_SECONDS"] = "1"
+            // The pools shrink to nothing 5 s after their last use (default 30): the test waits for it.
+            o.environment["AUTH_DB_POOL_IDLE_SECONDS"] = "\(poolIdleSeconds)"
             // Hashing set aside: the login figures are the server's work, not scrypt's.
             o.environment["AUTH_SCRYPT"] = "ln=4,r=8,p=1"
             o.environment["AUTH_RATE_LIMIT"] = "off"

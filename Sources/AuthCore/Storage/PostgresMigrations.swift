@@ -12,8 +12,9 @@
 ///   lock in the writing transaction: gapless and in commit order (a SEQUENCE is neither), so a
 ///   reader's watermark never skips a change committed late. Every logged change also sends
 ///   `NOTIFY authgate_verify` (delivered at commit; duplicates in one transaction fold into one).
+///   Since v5 (Migrations+ChangeLog.swift) the counter moves once a statement, not once a row.
 enum PostgresMigrations {
-    static let all: [String] = [v1, v2, v3, v4]
+    static let all: [String] = [v1, v2, v3, v4, v5]
     /// pg_advisory_xact_lock key: "authgate" in ASCII.
     static let lockKey: Int64 = 0x6175_7468_6761_7465
 
