@@ -47,7 +47,7 @@ enum VerifyAllowBytes {
         while let field = Identity.Field(rawValue: i) {
             if var value = identity[field] {
                 let written = value.withUTF8 { v in
-                    guard v.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else { return false }
+                    guard HeaderValueBytes.isSafe(v) else { return false }
                     out.append(contentsOf: names[i])
                     out.append(contentsOf: v)
                     out.append(13)
