@@ -6,53 +6,83 @@ import AuthCore
 /// `HTTPDoorResponse` produce (the exact-header tests of both doors hold it), without the
 /// intermediate `Response` and its header strings: that detour was about 10k of the 22k
 /// instructions an allowed verify cost more than a 401 (callgrind-verify.sh). Everything else
-/// (denials, renewals) still goes through `verifyResponse`.
+/// (denials, renewals) still goes through `verifyResponse`. Written with `memcpy` into one
+/// buffer of `capacity` bytes (Array appends were 2k instructions of an allow); an answer that
+/// would not fit (a very long e-mail address) takes the generic path, which writes the same bytes.
 enum VerifyAllowBytes {
+    static let capacity = 640
+
     /// `Status: 204 No Content` + headers + the blank line (FastCGI STDOUT), or nil when a value
     /// cannot be written as is (then the caller takes the generic path, which drops and logs it).
     static func fastcgi(_ identity: Identity, cacheable: Bool, now: Int64) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(320)
-        out.append(contentsOf: fastcgiStatus)
-        guard appendIdentity(identity, to: &out) != nil else { return nil }
-        appendAccel(cacheable: cacheable, now: now, to: &out)
-        out.append(13)
-        out.append(10)
-        return out
+        write { w in
+            guard w.put(fastcgiStatus), writeIdentity(identity, to: &w) != nil,
+                  writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
+            return w.put(crlf)
+        }
     }
 
     /// The HTTP door's answer: status line, the identity, `X-Accel-Expires`, then each of the
     /// door's nine identity headers the identity lacks, empty (as `HTTPDoorResponse` writes them),
     /// and `tail` (`Content-Length: 0`, + `Connection: close`).
     static func http(_ identity: Identity, cacheable: Bool, now: Int64, tail: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(400)
-        out.append(contentsOf: httpStatus)
-        guard let present = appendIdentity(identity, to: &out) else { return nil }
-        appendAccel(cacheable: cacheable, now: now, to: &out)
-        for i in 0..<HTTPDoorResponse.identityHeaders.count where present & (1 << i) == 0 {
-            out.append(contentsOf: names[i])
-            out.append(13)
-            out.append(10)
+        write { w in
+            guard w.put(httpStatus), let present = writeIdentity(identity, to: &w),
+                  writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
+            for i in 0..<HTTPDoorResponse.identityHeaders.count where present & (1 << i) == 0 {
+                guard w.put(names[i]), w.put(crlf) else { return false }
+            }
+            return w.put(tail)
         }
-        out.append(contentsOf: tail)
-        return out
+    }
+
+    /// Bytes written from the start of a fixed buffer; `put` refuses what would not fit.
+    struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        var count = 0
+
+        @inline(__always)
+        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard bytes.count <= capacity - count else { return false }
+            if let from = bytes.baseAddress { (base + count).update(from: from, count: bytes.count) }
+            count += bytes.count
+            return true
+        }
+
+        @inline(__always)
+        mutating func put(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { put($0) } }
+
+        @inline(__always)
+        mutating func put(_ byte: UInt8) -> Bool {
+            guard count < capacity else { return false }
+            base[count] = byte
+            count += 1
+            return true
+        }
+    }
+
+    /// The answer `body` writes, or nil when it returned false (nothing of it is used).
+    @inline(__always)
+    private static func write(_ body: (inout Writer) -> Bool) -> [UInt8]? {
+        var complete = false
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var w = Writer(base: buffer.baseAddress!, capacity: buffer.count)
+            complete = body(&w)
+            count = complete ? w.count : 0
+        }
+        return complete ? out : nil
     }
 
     /// The present fields, in order; the set of them (bit i: field i), or nil when a value holds
-    /// a control character (nothing is then used of `out`).
-    private static func appendIdentity(_ identity: Identity, to out: inout [UInt8]) -> UInt32? {
+    /// a control character or does not fit.
+    private static func writeIdentity(_ identity: Identity, to w: inout Writer) -> UInt32? {
         var present: UInt32 = 0
         var i = 0
         while let field = Identity.Field(rawValue: i) {
             if var value = identity[field] {
                 let written = value.withUTF8 { v in
-                    guard v.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else { return false }
-                    out.append(contentsOf: names[i])
-                    out.append(contentsOf: v)
-                    out.append(13)
-                    out.append(10)
-                    return true
+                    HeaderValueBytes.isSafe(v) && w.put(names[i]) && w.put(v) && w.put(crlf)
                 }
                 guard written else { return nil }
                 present |= 1 << i
@@ -62,41 +92,37 @@ enum VerifyAllowBytes {
         return present
     }
 
-    private static func appendAccel(cacheable: Bool, now: Int64, to out: inout [UInt8]) {
-        out.append(contentsOf: accelName)
+    private static func writeAccel(cacheable: Bool, now: Int64, to w: inout Writer) -> Bool {
+        guard w.put(accelName) else { return false }
         if cacheable {
-            out.append(UInt8(ascii: "@"))
-            appendDecimal(now, to: &out)
+            guard w.put(UInt8(ascii: "@")), writeDecimal(now, to: &w) else { return false }
         } else {
-            out.append(UInt8(ascii: "0"))
+            guard w.put(UInt8(ascii: "0")) else { return false }
         }
-        out.append(13)
-        out.append(10)
+        return w.put(crlf)
     }
 
-    private static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        guard value > 0 else {
-            out.append(contentsOf: Array(String(value).utf8))
-            return
-        }
+    private static func writeDecimal(_ value: Int64, to w: inout Writer) -> Bool {
+        guard value > 0 else { return w.put(Array(String(value).utf8)) }
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = value
         var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        return withUnsafeMutableBytes(of: &digits) { buffer in
             while n > 0 {
                 buffer[19 - count] = UInt8(ascii: "0") + UInt8(n % 10)
                 n /= 10
                 count += 1
             }
-            out.append(contentsOf: buffer[(20 - count)...])
+            return w.put(UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[(20 - count)...]))
         }
     }
 
     /// `X-Auth-Kind: ` ... in `Identity.Field` order.
     private static let names: [[UInt8]] = (0..<Identity.Field.count).map { Array("\(Identity.Field(rawValue: $0)!.header): ".utf8) }
     private static let accelName = Array("X-Accel-Expires: ".utf8)
+    private static let crlf: [UInt8] = [13, 10]
     private static let fastcgiStatus = Array("Status: 204 \(reasonPhrase(204))\r\n".utf8)
     private static let httpStatus = Array("HTTP/1.1 204 \(reasonPhrase(204))\r\n".utf8)
 }

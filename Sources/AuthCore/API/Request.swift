@@ -29,22 +29,22 @@ public struct Request: Sendable {
 
     /// The bearer credential of the `Authorization` header, if any.
     public var bearer: String? {
-        guard let value = headers["authorization"] else { return nil }
-        // "bearer " in any ASCII case, then the credential without surrounding spaces/tabs;
-        // on the UTF-8 view (no lowercased copy, no Character walk: it is on the verify path).
-        let utf8 = value.utf8
-        let prefix: [UInt8] = [0x62, 0x65, 0x61, 0x72, 0x65, 0x72, 0x20]   // "bearer "
-        guard utf8.count > prefix.count else { return nil }
-        var i = utf8.startIndex
-        for p in prefix {
-            let b = utf8[i]
-            guard ((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) == p else { return nil }
-            i = utf8.index(after: i)
+        guard var value = headers["authorization"] else { return nil }
+        // "bearer " in any ASCII case, then the credential without surrounding spaces/tabs; on
+        // the contiguous UTF-8 bytes (no lowercased copy, no index walk: it is on the verify path).
+        let bounds = value.withUTF8 { v -> (Int, Int)? in
+            guard v.count > 7,
+                  v[0] | 0x20 == 0x62, v[1] | 0x20 == 0x65, v[2] | 0x20 == 0x61, v[3] | 0x20 == 0x72,
+                  v[4] | 0x20 == 0x65, v[5] | 0x20 == 0x72, v[6] == 0x20 else { return nil }   // "bearer "
+            var i = 7, end = v.count
+            while i < end, v[i] == 0x20 || v[i] == 0x09 { i += 1 }
+            while end > i, v[end - 1] == 0x20 || v[end - 1] == 0x09 { end -= 1 }
+            return (i, end)
         }
-        var end = utf8.endIndex
-        while i < end, utf8[i] == 0x20 || utf8[i] == 0x09 { i = utf8.index(after: i) }
-        while end > i, utf8[utf8.index(before: end)] == 0x20 || utf8[utf8.index(before: end)] == 0x09 { end = utf8.index(before: end) }
-        return String(value[i..<end])
+        guard let (i, end) = bounds else { return nil }
+        // Both bounds sit next to ASCII bytes: scalar boundaries, so the slice is valid UTF-8 as is.
+        let utf8 = value.utf8
+        return String(value[utf8.index(utf8.startIndex, offsetBy: i)..<utf8.index(utf8.startIndex, offsetBy: end)])
     }
 
     /// Values of one query parameter, raw (not percent-decoded), through the shared parser

@@ -53,44 +53,68 @@ public struct Identity: Sendable {
     }
 
     public let kind: Kind
-    private var userID, tenantID, homeTenantID, role, email, sessionID, projectID, nodeID, aal, amr: String?
-    /// Not rendered. User tokens: the token's `iat`/`exp` (the companion cuts a socket at `exp`).
-    public private(set) var issuedAt: Int64 = 0
-    public private(set) var expires: Int64 = 0
-    /// Not rendered. API keys: the key's id (its `last_used_at`).
-    public private(set) var keyID: String?
+    /// The fields, in a box: a decision is copied a few times between the gate and a door's
+    /// bytes, and a copy of the box is one retain where the eleven strings were eleven
+    /// (`scripts/bench/callgrind-verify.sh`). Never mutated while shared (the setter copies first).
+    private final class Fields: @unchecked Sendable {
+        var userID, tenantID, homeTenantID, role, email, sessionID, projectID, nodeID, aal, amr: String?
+        var issuedAt: Int64 = 0
+        var expires: Int64 = 0
+        var keyID: String?
 
-    init(kind: Kind) { self.kind = kind }
+        init() {}
+
+        func copy() -> Fields {
+            let c = Fields()
+            c.userID = userID; c.tenantID = tenantID; c.homeTenantID = homeTenantID; c.role = role
+            c.email = email; c.sessionID = sessionID; c.projectID = projectID; c.nodeID = nodeID
+            c.aal = aal; c.amr = amr; c.issuedAt = issuedAt; c.expires = expires; c.keyID = keyID
+            return c
+        }
+    }
+
+    private var fields: Fields
+    /// Not rendered. User tokens: the token's `iat`/`exp` (the companion cuts a socket at `exp`).
+    public var issuedAt: Int64 { fields.issuedAt }
+    public var expires: Int64 { fields.expires }
+    /// Not rendered. API keys: the key's id (its `last_used_at`).
+    public var keyID: String? { fields.keyID }
+
+    private init(kind: Kind, _ fields: Fields) {
+        self.kind = kind
+        self.fields = fields
+    }
 
     public subscript(field: Field) -> String? {
         get {
             switch field {
             case .kind: kind.rawValue
-            case .userID: userID
-            case .tenantID: tenantID
-            case .homeTenantID: homeTenantID
-            case .role: role
-            case .email: email
-            case .sessionID: sessionID
-            case .projectID: projectID
-            case .nodeID: nodeID
-            case .aal: aal
-            case .amr: amr
+            case .userID: fields.userID
+            case .tenantID: fields.tenantID
+            case .homeTenantID: fields.homeTenantID
+            case .role: fields.role
+            case .email: fields.email
+            case .sessionID: fields.sessionID
+            case .projectID: fields.projectID
+            case .nodeID: fields.nodeID
+            case .aal: fields.aal
+            case .amr: fields.amr
             }
         }
         set {
+            if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
             switch field {
             case .kind: break
-            case .userID: userID = newValue
-            case .tenantID: tenantID = newValue
-            case .homeTenantID: homeTenantID = newValue
-            case .role: role = newValue
-            case .email: email = newValue
-            case .sessionID: sessionID = newValue
-            case .projectID: projectID = newValue
-            case .nodeID: nodeID = newValue
-            case .aal: aal = newValue
-            case .amr: amr = newValue
+            case .userID: fields.userID = newValue
+            case .tenantID: fields.tenantID = newValue
+            case .homeTenantID: fields.homeTenantID = newValue
+            case .role: fields.role = newValue
+            case .email: fields.email = newValue
+            case .sessionID: fields.sessionID = newValue
+            case .projectID: fields.projectID = newValue
+            case .nodeID: fields.nodeID = newValue
+            case .aal: fields.aal = newValue
+            case .amr: fields.amr = newValue
             }
         }
     }
@@ -107,33 +131,44 @@ public struct Identity: Sendable {
     /// A session token's identity, acting in `tenant` (the token's own unless a platform admin
     /// named another one: then `home_tenant_id` is the token's).
     public static func user(_ claims: AccessClaims, tenant: String) -> Identity {
-        var id = Identity(kind: .user)
-        id.userID = claims.sub
-        id.tenantID = tenant
-        if tenant != claims.tid { id.homeTenantID = claims.tid }
-        id.role = claims.role
-        id.email = claims.email
-        id.sessionID = claims.sid
+        let f = Fields()
+        f.userID = claims.sub
+        f.tenantID = tenant
+        if tenant != claims.tid { f.homeTenantID = claims.tid }
+        f.role = claims.role
+        f.email = claims.email
+        f.sessionID = claims.sid
         // Issue 21: the level ("1" or "2") and the methods (RFC 8176, space-separated: "pwd otp").
-        id.aal = claims.aal >= 2 ? "2" : "1"
-        id.amr = claims.amr.joined(separator: " ")
-        id.issuedAt = claims.iat
-        id.expires = claims.exp
-        return id
+        f.aal = claims.aal >= 2 ? "2" : "1"
+        f.amr = methods(claims.amr)
+        f.issuedAt = claims.iat
+        f.expires = claims.exp
+        return Identity(kind: .user, f)
+    }
+
+    /// `amr.joined(separator: " ")`, without the generic join for the common one or two methods.
+    @inline(__always)
+    static func methods(_ amr: [String]) -> String {
+        switch amr.count {
+        case 0: ""
+        case 1: amr[0]
+        case 2: amr[0] + " " + amr[1]
+        default: amr.joined(separator: " ")
+        }
     }
 
     static func apiKey(_ key: APIKeyIdentity) -> Identity {
-        var id = Identity(kind: .apiKey)
-        id.tenantID = key.tenantID
-        id.projectID = key.projectID
-        id.keyID = key.keyID
-        return id
+        let f = Fields()
+        f.tenantID = key.tenantID
+        f.projectID = key.projectID
+        f.keyID = key.keyID
+        return Identity(kind: .apiKey, f)
     }
 
     static func node(_ node: NodeIdentity) -> Identity {
-        var id = Identity(kind: .node)
-        id.tenantID = node.tenantID
-        id.nodeID = node.nodeID
-        return id
+        let f = Fields()
+        f.tenantID = node.tenantID
+        f.nodeID = node.nodeID
+        return Identity(kind: .node, f)
     }
 }
