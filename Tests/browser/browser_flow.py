@@ -87,6 +87,35 @@ def free_port():
         return s.getsockname()[1]
 
 
+def failed(report, error, shot):
+    """Records a failed flow in the report, with a last screenshot when the browser still answers."""
+    report["ok"] = False
+    report["error"] = str(error)
+    try:
+        shot("failure")
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def stop_browser(d, proc, log):
+    """Ends the WebDriver session, then chromedriver's process group (TERM, then KILL after 10 s)."""
+    if d.sid:
+        try:
+            d.call("DELETE", "/session/" + d.sid, timeout=15)
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    log.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -225,28 +254,9 @@ def main():
         shot("mfa-signed-in")
         report["ok"] = True
     except Exception as e:  # noqa: BLE001 - report any failure with a last screenshot
-        report["ok"] = False
-        report["error"] = str(e)
-        try:
-            shot("failure")
-        except Exception:  # noqa: BLE001
-            pass
+        failed(report, e, shot)
     finally:
-        if d.sid:
-            try:
-                d.call("DELETE", "/session/" + d.sid, timeout=15)
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        stop_browser(d, proc, log)
     print(json.dumps(report))
     return 0 if report.get("ok") else 1
 

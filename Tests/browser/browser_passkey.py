@@ -9,10 +9,10 @@ A screenshot of each step goes to --shots, and the page's fetch bodies of one re
 one assertion are kept there (capture-*.json) for known-answer fixtures. Prints one JSON line.
 The certificate's SPKI is passed to Chromium (--ignore-certificate-errors-spki-list) so the
 pages count as secure contexts with a valid certificate, as WebAuthn requires."""
-import argparse, base64, json, os, signal, subprocess, sys
+import argparse, base64, json, os, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_flow import Driver, Fail, wait, free_port, _ready  # noqa: E402
+from browser_flow import Driver, Fail, wait, free_port, _ready, failed, stop_browser  # noqa: E402
 
 # Wraps window.fetch to keep the passkey routes' request bodies and options answers in
 # sessionStorage (it survives the account page's reload).
@@ -206,28 +206,9 @@ def main():
         shot("other-origin-refused")
         report["ok"] = True
     except Exception as e:  # noqa: BLE001 - report any failure with a last screenshot
-        report["ok"] = False
-        report["error"] = str(e)
-        try:
-            shot("failure")
-        except Exception:  # noqa: BLE001
-            pass
+        failed(report, e, shot)
     finally:
-        if d.sid:
-            try:
-                d.call("DELETE", "/session/" + d.sid, timeout=15)
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        stop_browser(d, proc, log)
     print(json.dumps(report))
     return 0 if report.get("ok") else 1
 

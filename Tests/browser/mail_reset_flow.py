@@ -4,10 +4,10 @@
 server's directory, the link opened (the page's script copies the token from the fragment and
 removes it from the address bar), a new password set, then signed in with it on the dashboard.
 Prints one JSON line. Every wait has a deadline and names what it waited for."""
-import argparse, base64, glob, json, os, re, signal, subprocess, sys, time
+import argparse, base64, glob, json, os, re, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_flow import Driver, Fail, wait, free_port, _ready  # noqa: E402
+from browser_flow import Driver, Fail, wait, free_port, _ready, failed, stop_browser  # noqa: E402
 
 
 def mails(maildir):
@@ -91,28 +91,9 @@ def main():
         shot("signed-in")
         report["ok"] = True
     except Exception as e:  # noqa: BLE001 - report any failure with a last screenshot
-        report["ok"] = False
-        report["error"] = str(e)
-        try:
-            shot("failure")
-        except Exception:  # noqa: BLE001
-            pass
+        failed(report, e, shot)
     finally:
-        if d.sid:
-            try:
-                d.call("DELETE", "/session/" + d.sid, timeout=15)
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        stop_browser(d, proc, log)
     print(json.dumps(report))
     return 0 if report.get("ok") else 1
 
