@@ -170,7 +170,7 @@ import Testing
         let now = Time.now()
         let session = try h.db.sessions.create(userID: userID, now: now)
         let user = try #require(try h.db.users.byID(userID))
-        let level1 = h.worker.issueTokens(user: user, session: session, counter: 1, now: now).accessToken
+        let level1 = TokenIssuer(worker: h.worker).issue(user: user, session: session, counter: 1, now: now).accessToken
         let pw = #"{"current_password":"correct horse battery","new_password":"another long passphrase"}"#
         let denied = h.call("POST", "/api/v1/auth/me/password", json: pw, bearer: level1)
         #expect(denied.status == 401 && denied.json?.errorCode == "mfa_required")

@@ -1,8 +1,8 @@
 import AuthCrypto
 
 /// Projects, project API keys and edge nodes (admin routes), and a node's own `/nodes/me`.
-extension Worker {
-    static func registerKeyRoutes(_ r: inout Router) {
+enum KeyRoutes {
+    static func register(_ r: inout Router) {
         r.add("POST", "/api/v1/projects", createProject)
         r.add("GET", "/api/v1/projects", listProjects)
         r.add("POST", "/api/v1/projects/{}/api-keys", createAPIKey)
@@ -14,12 +14,12 @@ extension Worker {
         r.add("GET", "/api/v1/nodes/me", nodeMe)
     }
 
-    func projectJSON(_ p: Project) -> JSON {
+    static func projectJSON(_ p: Project, _ profile: APIProfile) -> JSON {
         .object([("id", .string(p.id)), ("name", .string(p.name)), ("tenant_id", .string(p.tenantID)),
                  ("created_at", profile.timestamp(p.createdAt))])
     }
 
-    func requiredName(_ request: Request, optional: Bool = false) throws(AuthError) -> String? {
+    static func requiredName(_ request: Request, optional: Bool = false) throws(AuthError) -> String? {
         let raw = try Body(request).string("name", maxBytes: 1024)
         guard let raw else {
             if optional { return nil }
@@ -32,31 +32,31 @@ extension Worker {
     }
 
     /// The project `id` when it belongs to the acting tenant; 404 otherwise (never another tenant's).
-    func ownedProject(_ id: String, tenant: String) throws(AuthError) -> Project {
-        guard let p = try store({ try db.projects.byID(id.lowercased()) }), p.tenantID == tenant else {
+    static func ownedProject(_ w: Worker, _ id: String, tenant: String) throws(AuthError) -> Project {
+        guard let p = try w.store({ try w.db.projects.byID(id.lowercased()) }), p.tenantID == tenant else {
             throw AuthError.notFound
         }
         return p
     }
 
     static let createProject: Router.Handler = { w, request, _ throws(AuthError) in
-        let (p, tenant) = try w.requireAdmin(request)
-        let name = try w.requiredName(request)!
+        let (p, tenant) = try Authenticator(worker: w).requireAdmin(request)
+        let name = try requiredName(request)!
         let project = try w.write {
             let project = try w.db.projects.create(tenantID: tenant, name: name, now: Time.now())
             try w.recordAudit("project_created", tenantID: tenant, actor: p.userID, request: request, detail: project.id)
             return project
         }
-        return w.profile.respond(201, w.projectJSON(project))
+        return w.profile.respond(201, projectJSON(project, w.profile))
     }
 
     static let listProjects: Router.Handler = { w, request, _ throws(AuthError) in
-        let (_, tenant) = try w.requireAdmin(request)
+        let (_, tenant) = try Authenticator(worker: w).requireAdmin(request)
         let list = try w.store { try w.db.projects.list(tenantID: tenant) }
-        return w.profile.respond(200, .array(list.map(w.projectJSON)))
+        return w.profile.respond(200, .array(list.map { projectJSON($0, w.profile) }))
     }
 
-    func apiKeyJSON(_ k: APIKey, raw: String? = nil) -> JSON {
+    static func apiKeyJSON(_ k: APIKey, _ profile: APIProfile, raw: String? = nil) -> JSON {
         var pairs: [(String, JSON)] = [("id", .string(k.id))]
         if let raw { pairs.append(("key", .string(raw))) }
         pairs += [("prefix", .string(k.prefix)), ("name", .string(k.name)), ("project_id", .string(k.projectID)),
@@ -69,9 +69,9 @@ extension Worker {
     }
 
     static let createAPIKey: Router.Handler = { w, request, params throws(AuthError) in
-        let (p, tenant) = try w.requireAdmin(request)
-        let project = try w.ownedProject(params[0], tenant: tenant)
-        let name = try w.requiredName(request, optional: true) ?? "default"
+        let (p, tenant) = try Authenticator(worker: w).requireAdmin(request)
+        let project = try ownedProject(w, params[0], tenant: tenant)
+        let name = try requiredName(request, optional: true) ?? "default"
         let made = CredentialKeys.newAPIKey()
         // The key and its audit row as one write: all or nothing.
         let key = try w.write {
@@ -80,19 +80,19 @@ extension Worker {
             try w.recordAudit("api_key_created", tenantID: tenant, actor: p.userID, request: request, detail: key.id)
             return key
         }
-        return w.profile.respond(201, w.apiKeyJSON(key, raw: made.raw))
+        return w.profile.respond(201, apiKeyJSON(key, w.profile, raw: made.raw))
     }
 
     static let listAPIKeys: Router.Handler = { w, request, params throws(AuthError) in
-        let (_, tenant) = try w.requireAdmin(request)
-        let project = try w.ownedProject(params[0], tenant: tenant)
+        let (_, tenant) = try Authenticator(worker: w).requireAdmin(request)
+        let project = try ownedProject(w, params[0], tenant: tenant)
         let keys = try w.store { try w.db.apiKeys.list(projectID: project.id) }
-        return w.profile.respond(200, .array(keys.map { w.apiKeyJSON($0) }))
+        return w.profile.respond(200, .array(keys.map { apiKeyJSON($0, w.profile) }))
     }
 
     static let revokeAPIKey: Router.Handler = { w, request, params throws(AuthError) in
-        let (p, tenant) = try w.requireAdmin(request)
-        let project = try w.ownedProject(params[0], tenant: tenant)
+        let (p, tenant) = try Authenticator(worker: w).requireAdmin(request)
+        let project = try ownedProject(w, params[0], tenant: tenant)
         let keyID = params[1].lowercased()
         guard let key = try w.store({ try w.db.apiKeys.byID(keyID) }), key.projectID == project.id,
               key.revokedAt == nil else { throw AuthError.notFound }
@@ -103,7 +103,7 @@ extension Worker {
         return w.profile.respond(200, APIProfile.successTrue)
     }
 
-    func nodeJSON(_ n: Node, raw: String? = nil) -> JSON {
+    static func nodeJSON(_ n: Node, _ profile: APIProfile, raw: String? = nil) -> JSON {
         var pairs: [(String, JSON)] = [("id", .string(n.id))]
         if let raw { pairs.append(("key", .string(raw))) }
         pairs += [("name", .string(n.name)), ("tenant_id", .string(n.tenantID)), ("created_at", profile.timestamp(n.createdAt))]
@@ -112,25 +112,25 @@ extension Worker {
     }
 
     static let createNode: Router.Handler = { w, request, _ throws(AuthError) in
-        let (p, tenant) = try w.requireAdmin(request)
-        let name = try w.requiredName(request)!
+        let (p, tenant) = try Authenticator(worker: w).requireAdmin(request)
+        let name = try requiredName(request)!
         let made = CredentialKeys.newNodeKey()
         let node = try w.write {
             let node = try w.db.nodes.create(tenantID: tenant, name: name, keyHash: made.digest, now: Time.now())
             try w.recordAudit("node_created", tenantID: tenant, actor: p.userID, request: request, detail: node.id)
             return node
         }
-        return w.profile.respond(201, w.nodeJSON(node, raw: made.raw))
+        return w.profile.respond(201, nodeJSON(node, w.profile, raw: made.raw))
     }
 
     static let listNodes: Router.Handler = { w, request, _ throws(AuthError) in
-        let (_, tenant) = try w.requireAdmin(request)
+        let (_, tenant) = try Authenticator(worker: w).requireAdmin(request)
         let nodes = try w.store { try w.db.nodes.list(tenantID: tenant) }
-        return w.profile.respond(200, .array(nodes.map { w.nodeJSON($0) }))
+        return w.profile.respond(200, .array(nodes.map { nodeJSON($0, w.profile) }))
     }
 
     static let revokeNode: Router.Handler = { w, request, params throws(AuthError) in
-        let (p, tenant) = try w.requireAdmin(request)
+        let (p, tenant) = try Authenticator(worker: w).requireAdmin(request)
         let id = params[0].lowercased()
         guard let node = try w.store({ try w.db.nodes.byID(id) }), node.tenantID == tenant, node.revokedAt == nil else {
             throw AuthError.notFound

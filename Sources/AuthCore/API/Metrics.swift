@@ -177,17 +177,3 @@ public final class MetricsRegistry: Sendable {
         out += "\(name)_count \(cumulative)\n"
     }
 }
-
-extension Worker {
-    /// `GET /api/v1/metrics`: Prometheus text format; nginx allows it from loopback only.
-    static let metricsRoute: Router.Handler = { worker, _, _ throws(AuthError) in
-        Response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                 body: Array((worker.app.metrics.render(app: worker.app) + worker.mailMetrics()).utf8))
-    }
-
-    @inline(__always) static func micros() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
-    }
-}

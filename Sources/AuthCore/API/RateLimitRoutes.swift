@@ -4,8 +4,8 @@ import AuthCrypto
 /// limit these too, but the responder cannot know what sits in front of it (an nginx without
 /// the snippets, Apache, lighttpd), so it throttles every route that hashes a password, plus
 /// the cookie renewal, and the second factor's code routes itself.
-extension Worker {
-    static let rateLimitedRoutes: Set<String> = [
+enum RateLimitedRoutes {
+    static let paths: Set<String> = [
         "/api/v1/auth/login", "/api/v1/auth/me/password",
         "/api/v1/auth/session", "/api/v1/auth/session/password", "/api/v1/auth/session/renew",
         // Second factor (issue 21): every code guess, and the enrolment's confirmation.
@@ -21,19 +21,19 @@ extension Worker {
 
     /// nil: go on. Over the limit: 429 `rate_limited` with `Retry-After` (the profile's JSON),
     /// or for a plain form post of the browser pages the 303 back to its page with the message.
-    func rateLimited(_ request: Request) -> Response? {
-        guard let limiter = app.rateLimiter, request.method == "POST", Self.rateLimitedRoutes.contains(request.path),
+    static func refusal(_ request: Request, worker: Worker) -> Response? {
+        guard let limiter = worker.app.rateLimiter, request.method == "POST", paths.contains(request.path),
               let wait = limiter.take(request.remoteAddress, now: Double(VerifyState.monotonicNanos()) / 1e9)
         else { return nil }
         let retry = ("Retry-After", String(wait))
         let page = request.path == "/api/v1/auth/session" ? "/auth/login"
             : request.path == "/api/v1/auth/session/password" ? "/auth/password" : nil
         if let page, BrowserBody.kind(request) == .form, !(request.header("accept") ?? "").lowercased().contains("application/json") {
-            var back = seeOther(page + "?error=rate_limited", [retry])
+            var back = Response.seeOther(page + "?error=rate_limited", [retry])
             back.outcome = .rateLimited
             return back
         }
-        return profile.respond(AuthError(status: 429, code: "rate_limited", message: "too many requests", headers: [retry])
+        return worker.profile.respond(AuthError(status: 429, code: "rate_limited", message: "too many requests", headers: [retry])
             .noting(.rateLimited))
     }
 }

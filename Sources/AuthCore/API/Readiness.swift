@@ -17,14 +17,14 @@ extension KeyRingStore {
     }
 }
 
-extension Worker {
+extension ProbeRoutes {
     /// `GET /api/v1/ready`: 200 only when this process can serve everything: the database is
     /// writable (a write transaction can start: `BEGIN IMMEDIATE`, rolled back at once), the
     /// key ring on disk is the one in use, and the verify state is current. 503 otherwise,
     /// naming only what fails (`database`, `key_ring`, `verify_state`); the details (paths, uid,
     /// errno text) go to the log. Checked at most once a second per process (ProbeCache).
     static let ready: Router.Handler = { worker, _, _ throws(AuthError) in
-        let outcome = worker.app.probes.outcome(.ready, log: worker.app.log) { worker.readinessCheck() }
+        let outcome = worker.app.probes.outcome(.ready, log: worker.app.log) { readinessCheck(worker) }
         var body: [(String, JSON)] = [("status", .string(outcome.ok ? "ready" : "not_ready"))]
         body.append(("problems", .array(outcome.failing.map { .string($0) })))
         var response = worker.profile.respond(outcome.ok ? 200 : 503, .object(body))
@@ -32,13 +32,14 @@ extension Worker {
         return response
     }
 
-    func readinessCheck() -> ProbeCache.Outcome {
+    static func readinessCheck(_ worker: Worker) -> ProbeCache.Outcome {
+        let settings = worker.settings, db = worker.db, app = worker.app
         var failing: [String] = []
         var details: [String] = []
         let dbPath = settings.dbDescription
         // The file system first: a read-only mount or a full disk lets BEGIN IMMEDIATE succeed
         // (WAL takes its write lock in shared memory) and only fails at the next commit.
-        if !settings.usesPostgres, let problem = Worker.writeProblem(settings.dbPath) {
+        if !settings.usesPostgres, let problem = writeProblem(settings.dbPath) {
             failing.append("database")
             details.append("database \(dbPath) is not writable: \(problem)")
         } else {
@@ -53,16 +54,14 @@ extension Worker {
             failing.append("key_ring")
             details.append(p)
         }
-        _ = state.isFresh()
+        _ = worker.state.isFresh()
         if !app.verifyState.health.fresh {
             failing.append("verify_state")
             details.append("the verify state is stale")
         }
         return ProbeCache.Outcome(ok: failing.isEmpty, failing: failing, details: details)
     }
-}
 
-extension Worker {
     /// Why this process could not write the database at `path` on its next commit (or at its
     /// next start): a read-only file system, no free block for this user, or the database, its
     /// `-wal`/`-shm` or its directory not writable by this process's user (e.g. a chmod or

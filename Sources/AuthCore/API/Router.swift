@@ -58,13 +58,15 @@ public struct Router: Sendable {
     /// Every route of the API (CONTRACT.md "Routes served by the responder").
     public static func api() -> Router {
         var r = Router()
-        r.add("GET", "/api/v1/health", Worker.health)
-        r.add("GET", "/api/v1/ready", Worker.ready)
-        r.add("GET", "/api/v1/metrics", Worker.metricsRoute)
-        Worker.registerAuthRoutes(&r)
-        Worker.registerKeyRoutes(&r)
-        Worker.registerBrowserRoutes(&r)
-        Worker.registerMailRoutes(&r)
+        ProbeRoutes.register(&r)
+        LoginRoutes.register(&r)
+        SessionRoutes.register(&r)
+        AccountRoutes.register(&r)
+        MFARoutes.register(&r)
+        PasskeyRoutes.register(&r)
+        KeyRoutes.register(&r)
+        BrowserRoutes.register(&r)
+        MailRoutes.register(&r)
         return r
     }
 }

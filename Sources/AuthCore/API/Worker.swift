@@ -1,8 +1,14 @@
 import AuthCrypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One per responder thread: owns its database connection, prepared statements and verify
-/// state, so no lock is shared between workers on the request path.
+/// One per responder thread, the request's context: owns its database connection, prepared
+/// statements, verify reader, gate, metrics and settings, so no lock is shared between workers
+/// on the request path; and the routing entry point. The routes live in their groups
+/// (`SessionRoutes`, `LoginRoutes`, `KeyRoutes`, ... each registers itself in `Router.api()`)
+/// and reach this context through `RequestScoped`.
 public final class Worker {
     public let app: App
     public let db: Database
@@ -57,7 +63,7 @@ public final class Worker {
             let started = Worker.micros()
             let response: Response
             do {
-                if let limited = rateLimited(request) { response = limited } else { response = try route.handler(self, request, params) }
+                if let limited = RateLimitedRoutes.refusal(request, worker: self) { response = limited } else { response = try route.handler(self, request, params) }
             } catch {
                 if error.status >= 500, let cause = error.cause {
                     app.log.error("\(request.method) \(request.path): \(cause)")
@@ -95,34 +101,10 @@ public final class Worker {
         app.verifyState.refreshIfChanged(force: force)
     }
 
-    /// `GET /api/v1/health`: the database answers, the verify state is fresh, the key ring
-    /// loads. The database round trip runs at most once a second (ProbeCache); the answer holds
-    /// booleans and counts only, the details go to the log.
-    static let health: Router.Handler = { worker, _, _ throws(AuthError) in
-        let db = worker.app.probes.outcome(.health, log: worker.app.log) {
-            let ok = worker.db.isReachable()
-            return ProbeCache.Outcome(ok: ok, failing: ok ? [] : ["database"],
-                                      details: ok ? [] : ["database \(worker.settings.dbDescription) does not answer"])
-        }
-        let dbOK = db.ok
-        _ = worker.state.isFresh()
-        let v = worker.app.verifyState.health
-        let keyOK = worker.app.keys.problem == nil
-        let ok = dbOK && v.fresh && keyOK
-        var state: [(String, JSON)] = [
-            ("fresh", .bool(v.fresh)), ("age_ms", .int(v.ageMillis)),
-            ("revoked_sessions", .int(Int64(v.revokedSessions))), ("blocked_users", .int(Int64(v.blockedUsers))),
-        ]
-        if v.error != nil { state.append(("error", .string("the verify state cannot be refreshed; see the log"))) }
-        var key: [(String, JSON)] = [("ok", .bool(keyOK))]
-        if !keyOK { key.append(("error", .string("the key ring cannot be loaded; see the log"))) }
-        return worker.profile.respond(ok ? 200 : 503, .object([
-            ("status", .string(ok ? "ok" : "degraded")),
-            ("version", .string(App.version)),
-            ("database", .bool(dbOK)),
-            ("verify_state", .object(state)),
-            ("key_ring", .object(key)),
-        ]))
+    @inline(__always) static func micros() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
     }
 
     /// Runs a storage call; a StorageError becomes the client's answer through `storageFailure`.

@@ -5,18 +5,18 @@ import Foundation
 /// password checked as a password change checks it, counted toward the lockout) mails a link to
 /// the new address and a notice to the old one; the address changes only when the link's token
 /// is posted to `POST /api/v1/auth/email/verify {token}` (from /auth/verify-email).
-extension Worker {
-    static func registerEmailRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/me/email", { w, req, _ throws(AuthError) in try w.requestEmailChange(req) })
-        r.add("POST", "/api/v1/auth/email/verify", { w, req, _ throws(AuthError) in try w.verifyEmailChange(req) })
-        r.add("GET", "/auth/verify-email", { w, req, _ throws(AuthError) in w.verifyEmailPage(error: nil, token: "") })
+extension MailRoutes {
+    static func registerEmailChange(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/me/email", handler(Self.requestEmailChange))
+        r.add("POST", "/api/v1/auth/email/verify", handler(Self.verifyEmailChange))
+        r.add("GET", "/auth/verify-email", { w, req, _ throws(AuthError) in MailRoutes(worker: w).verifyEmailPage(error: nil, token: "") })
     }
 
     static let emailTaken = AuthError(status: 409, code: "email_taken", message: "another account of this organization has that address")
     static let emailChangeAccepted = JSON.object([("message", .string("a verification link was sent to the new address"))])
 
     func requestEmailChange(_ request: Request) throws(AuthError) -> Response {
-        let p = try authenticate(request)
+        let p = try auth.authenticate(request)
         let body = try Body(request)
         guard let rawNew = try body.string("new_email", maxBytes: 1024), let password = try body.string("password", maxBytes: Validation.maxPasswordLength),
               !password.isEmpty else { throw AuthError.invalidRequest("missing new_email or password") }
@@ -24,13 +24,13 @@ extension Worker {
             throw AuthError.invalidRequest("new_email is not an email address")
         }
         guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
-        try requireSecondFactorIfEnrolled(p)
+        try auth.requireSecondFactorIfEnrolled(p)
         guard let origin = publicOrigin(request) else { throw AuthError.invalidRequest("no Host to build the link from") }
         let now = Time.now()
         let counted = try store {
             try db.users.recordFailure(userID: user.id, now: now, threshold: settings.lockoutThreshold, lockSeconds: settings.lockoutSeconds)
         }
-        guard counted.failedAttempts <= settings.lockoutThreshold, try hashCheck(password, against: user.passwordHash) else {
+        guard counted.failedAttempts <= settings.lockoutThreshold, try hasher.check(password, against: user.passwordHash) else {
             audit("email_change_failed", tenantID: user.tenantID, actor: user.id, request: request)
             throw AuthError.invalidCredentials
         }
@@ -103,9 +103,9 @@ extension Worker {
             throw error
         }
         if plainForm {
-            return page(title: "Email address confirmed", body: """
+            return HTML.page(title: "Email address confirmed", body: """
                 <h1>Email address confirmed</h1>
-                <p id="notice" class="notice" role="status">Your account's address is now \(html(changedTo)).</p>
+                <p id="notice" class="notice" role="status">Your account's address is now \(HTML.escape(changedTo)).</p>
                 <p><a href="/auth/login">Sign in</a></p>
                 """)
         }
@@ -116,13 +116,13 @@ extension Worker {
         var messages = linkMessages
         messages["email_taken"] = "Another account of your organization uses that address now."
         messages["invalid_request"] = "Enter the code from the mail."
-        var r = page(title: "Confirm your new email address", body: """
+        var r = HTML.page(title: "Confirm your new email address", body: """
             <h1>Confirm your new email address</h1>
-            \(messageBox(messages, code: error ?? ""))
+            \(HTML.messageBox(messages, code: error ?? ""))
             <form method="post" action="/api/v1/auth/email/verify" data-authgate="verify-email" novalidate>
               <input type="hidden" name="return_to" value="/auth/login?email_changed=1">
               <label for="token">Code from the mail</label>
-              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(html(token))">
+              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(HTML.escape(token))">
               <button type="submit">Confirm</button>
             </form>
             """)

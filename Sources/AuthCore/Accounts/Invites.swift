@@ -3,11 +3,8 @@ import Foundation
 
 /// Issue 23: invites (`authgate user invite`, `POST /api/v1/auth/invite/accept`) and the
 /// tenants' `require_verified_email`.
-extension Worker {
-    /// The password hash of an invited account until it accepts: matches no password.
-    public static let invitedPasswordHash = "!invited"
-
-    public static let emailNotVerified = AuthError(status: 403, code: "email_not_verified",
+extension MailRoutes {
+    static let emailNotVerified = AuthError(status: 403, code: "email_not_verified",
                                                    message: "this organization requires a verified email address: use the link mailed to you")
 
     /// After the password check (so the answer tells nothing to someone without the password).
@@ -36,7 +33,7 @@ extension Worker {
             if let problem = Validation.passwordProblem(password, email: user.email, current: nil, minLength: settings.minPasswordLength) {
                 throw AuthError.weakPassword(problem)
             }
-            let newHash = try makeHash(password)
+            let newHash = try hasher.make(password)
             let session: Session? = try write { () throws -> Session? in
                 guard try db.accountTokens.consume(hash: hash, purpose: "invite", now: now) != nil,
                       let current = try db.users.byIDForUpdate(user.id), current.status == "active" else { return nil }
@@ -48,9 +45,9 @@ extension Worker {
                                               userAgent: String((request.header("user-agent") ?? "").prefix(256)),
                                               ip: request.remoteAddress)
             }
-            if plainForm { return seeOther("/auth/login?invited=1") }
+            if plainForm { return Response.seeOther("/auth/login?invited=1") }
             guard let session, let fresh = try store({ try db.users.byID(user.id) }) else { throw Self.invalidLink }
-            return tokenResponse(issueTokens(user: fresh, session: session, counter: session.counter, now: now))
+            return issuer.response(issuer.issue(user: fresh, session: session, counter: session.counter, now: now))
         } catch {
             if plainForm && error.status < 500 { return invitePage(request, error: error.code, token: rawToken ?? "", status: 400) }
             throw error
@@ -61,6 +58,9 @@ extension Worker {
 /// The invite itself, for the CLI (and tests): the user without a password (or an invited one
 /// again: a resend replaces the link), the token, and the mail in the outbox, in one transaction.
 public enum Invites {
+    /// The password hash of an invited account until it accepts: matches no password.
+    public static let invitedPasswordHash = "!invited"
+
     public struct Result: Sendable {
         public var user: User
         public var link: String
@@ -79,12 +79,12 @@ public enum Invites {
         let user: User = try db.transaction {
             let user: User
             if let existing = try db.users.byEmail(tenantID: tenantID, email: email) {
-                guard existing.passwordHash == Worker.invitedPasswordHash else {
+                guard existing.passwordHash == invitedPasswordHash else {
                     throw ConfigError("\(email) already has an account with a password (not an open invite)")
                 }
                 user = existing
             } else {
-                user = try db.users.create(tenantID: tenantID, email: email, passwordHash: Worker.invitedPasswordHash,
+                user = try db.users.create(tenantID: tenantID, email: email, passwordHash: invitedPasswordHash,
                                            role: role, now: now)
             }
             try db.accountTokens.create(hash: AccountTokenCode.hash(token), userID: user.id, purpose: "invite",

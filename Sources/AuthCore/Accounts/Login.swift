@@ -1,19 +1,21 @@
 import AuthCrypto
 
-extension Worker {
+struct LoginRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/login", metrics: .login, mayRevoke: false, handler(Self.login))
+    }
+
     /// `POST /api/v1/auth/login`. Every failure after input validation is the same 401
     /// `invalid_credentials`, and costs one password hash, so neither the answer nor its
     /// timing tells an unknown email, a locked or disabled account, or a wrong password apart.
-    static let login: Router.Handler = { worker, request, _ throws(AuthError) in
-        try worker.login(request)
-    }
-
     func login(_ request: Request) throws(AuthError) -> Response {
         switch try signIn(try Body(request), request) {
         case let .session(user, session, now):
-            return tokenResponse(issueTokens(user: user, session: session, counter: session.counter, now: now))
+            return issuer.response(issuer.issue(user: user, session: session, counter: session.counter, now: now))
         case let .secondFactor(challenge):
-            return mfaRequiredResponse(challenge)
+            return MFARoutes(worker: worker).mfaRequiredResponse(challenge)
         }
     }
 
@@ -37,7 +39,7 @@ extension Worker {
         let now = Time.now()
         let candidates = try loginCandidates(email: rawEmail, tenantDomain: tenantDomain)
         guard !candidates.isEmpty else {
-            try equalizingHash(password)
+            try hasher.equalize(password)
             audit("login_failed", tenantID: nil, actor: nil, request: request, detail: "unknown account")
             throw AuthError.invalidCredentials
         }
@@ -51,11 +53,11 @@ extension Worker {
         }
         let allowed = counted.filter { $0.failedAttempts <= settings.lockoutThreshold && $0.status == "active" }
         var matched: User?
-        for user in allowed where try hashCheck(password, against: user.passwordHash) {
+        for user in allowed where try hasher.check(password, against: user.passwordHash) {
             matched = user
             break
         }
-        if allowed.isEmpty { try equalizingHash(password) }
+        if allowed.isEmpty { try hasher.equalize(password) }
         guard let user = matched else {
             // For the metrics only (authgate_logins_total / authgate_lockouts_total).
             var outcome: RouteOutcome?
@@ -71,9 +73,9 @@ extension Worker {
             throw outcome.map { AuthError.invalidCredentials.noting($0) } ?? AuthError.invalidCredentials
         }
         app.testHooks.afterPasswordCheck?(user.id)
-        try requireVerifiedEmailIfAsked(user, request)
+        try MailRoutes(worker: worker).requireVerifiedEmailIfAsked(user, request)
         // Made outside the transaction (never hash inside one), written inside it as a CAS.
-        let upgraded = upgradedHash(for: user, password: password)
+        let upgraded = hasher.upgraded(for: user, password: password)
         // The success writes as one: counts reset, the hash upgrade, the session, its audit row.
         // An account with a second factor gets no session: a challenge (mfa_token) instead, and
         // its failure count is not reset (only this attempt's count is taken back), so wrong
@@ -89,12 +91,12 @@ extension Worker {
             if let upgraded {
                 try db.users.upgradePasswordHash(userID: user.id, from: user.passwordHash, to: upgraded, now: now)
             }
-            if let kinds = try mfaKinds(userID: user.id) {
+            if let kinds = try MFARoutes(worker: worker).mfaKinds(userID: user.id) {
                 try db.users.undoFailure(userID: user.id)
                 for other in candidates where other.id != user.id {
                     try db.users.undoFailure(userID: other.id)
                 }
-                let challenge = try createChallenge(user: current, kinds: kinds, now: now)
+                let challenge = try MFARoutes(worker: worker).createChallenge(user: current, kinds: kinds, now: now)
                 try recordAudit("login_mfa_required", tenantID: user.tenantID, actor: user.id, request: request)
                 return .challenge(challenge)
             }
@@ -140,59 +142,5 @@ extension Worker {
         let fallback = settings.defaultDomain ?? settings.platformDomain
         guard let tenant = try store({ try db.tenants.byDomain(fallback) }) else { return [] }
         return try store { try db.users.byEmail(tenantID: tenant.id, email: email) }.map { [$0] } ?? []
-    }
-
-    /// Verifies under the hashing limiter; 503 `unavailable` when too many hashes already wait.
-    func hashCheck(_ password: String, against encoded: String) throws(AuthError) -> Bool {
-        do {
-            return try app.hashLimiter.run {
-                app.countPasswordHash()
-                return PasswordHash.verify(password: password, encoded: encoded)
-            }
-        } catch {
-            throw AuthError.unavailable(retryAfter: 1)
-        }
-    }
-
-    func makeHash(_ password: String) throws(AuthError) -> String {
-        do {
-            return try app.hashLimiter.run {
-                app.countPasswordHash()
-                return try PasswordHash.make(password: password, parameters: app.scrypt)
-            }
-        } catch is HashLimiterBusy {
-            throw AuthError.unavailable(retryAfter: 1)
-        } catch {
-            throw AuthError.internalError("hash: \(error)")
-        }
-    }
-
-    /// No account to check (unknown email, every candidate locked or disabled): one scrypt run
-    /// at AUTH_SCRYPT's cost anyway, as verifying a known account's hash costs, so the timing
-    /// tells none of them apart. Making a hash costs what verifying one does (same parameters),
-    /// and needs no dummy hash made beforehand (a CGI process would have paid for two: review
-    /// finding 10).
-    func equalizingHash(_ password: String) throws(AuthError) {
-        do {
-            try app.hashLimiter.run {
-                app.countPasswordHash()
-                _ = try? PasswordHash.make(password: password, parameters: app.scrypt)
-            }
-        } catch {
-            throw AuthError.unavailable(retryAfter: 1)
-        }
-    }
-
-    /// A hash made with other parameters than AUTH_SCRYPT is replaced after a successful login:
-    /// the new hash of the password just checked, or nil when none is due (or making it failed:
-    /// the login goes on with the old hash, which still verifies).
-    func upgradedHash(for user: User, password: String) -> String? {
-        guard PasswordHash.parameters(of: user.passwordHash) != app.scrypt else { return nil }
-        do {
-            return try makeHash(password)
-        } catch {
-            if error.status != 503 { app.log.error("password hash upgrade failed: \(error)") }
-            return nil
-        }
     }
 }

@@ -3,40 +3,34 @@ import AuthCrypto
 /// Enrolment and management of second factors (issue 21): enrol a TOTP factor (pending), confirm
 /// it with a code (recovery codes shown once, other sessions revoked, a fresh level-2 pair),
 /// list, delete, regenerate recovery codes. Deleting and regenerating need a level-2 session.
-extension Worker {
+struct MFARoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/mfa/totp", handler(Self.mfaEnrolTOTP))
+        r.add("POST", "/api/v1/auth/mfa/totp/confirm", handler(Self.mfaConfirmTOTP))
+        r.add("GET", "/api/v1/auth/mfa", handler(Self.mfaList))
+        r.add("DELETE", "/api/v1/auth/mfa/totp/{}", handler(Self.mfaDeleteTOTP))
+        r.add("POST", "/api/v1/auth/mfa/recovery-codes", handler(Self.mfaRegenerateRecoveryCodes))
+        r.add("POST", "/api/v1/auth/mfa/verify", handler(Self.mfaVerify))
+    }
+
     static let recoveryCodeCount = 10
     /// A pending factor not confirmed within this time is dropped at the next enrolment.
     static let pendingFactorSeconds: Int64 = 3600
 
-    /// A session at level 2 when the user has an active factor; 401 `mfa_required` otherwise
-    /// (password change, factor removal, recovery code regeneration).
-    func requireSecondFactorIfEnrolled(_ p: Principal) throws(AuthError) {
-        guard p.claims.aal < 2 else { return }
-        if try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) { throw AuthError.mfaRequired }
-    }
-
-    /// The caller of a management route: the bearer token, or (no Authorization header) the
-    /// browser's access cookie, with the same-origin rule for anything but a GET (CSRF).
-    func mfaPrincipal(_ request: Request) throws(AuthError) -> Principal {
-        if request.bearer == nil, accessCookie(request) != nil {
-            if request.method != "GET" { try requireSameOrigin(request) }
-            return try authenticate(token: accessCookie(request))
-        }
-        return try authenticate(request)
-    }
-
     /// `POST /api/v1/auth/mfa/totp` → `{factor_id, secret, otpauth_uri}` (pending).
-    static let mfaEnrolTOTP: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        let e = try worker.enrolTOTP(p, request)
-        return worker.profile.respond(201, .object([
+    func mfaEnrolTOTP(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        let e = try enrolTOTP(p, request)
+        return profile.respond(201, .object([
             ("factor_id", .string(e.factorID)), ("secret", .string(e.secret)), ("otpauth_uri", .string(e.uri)),
         ]))
     }
 
     func enrolTOTP(_ p: Principal, _ request: Request) throws(AuthError) -> (factorID: String, secret: String, uri: String) {
         // A second active factor is added only from a level-2 session.
-        try requireSecondFactorIfEnrolled(p)
+        try auth.requireSecondFactorIfEnrolled(p)
         let ring = try secretsRing()
         let now = Time.now()
         var secret = Crypto.randomBytes(TOTP.secretBytes)
@@ -66,20 +60,20 @@ extension Worker {
     }
 
     /// `POST /api/v1/auth/mfa/totp/confirm {factor_id, code}`.
-    static let mfaConfirmTOTP: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
+    func mfaConfirmTOTP(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
         let body = try Body(request)
         guard let factorID = try body.string("factor_id", maxBytes: 64)?.lowercased(),
               let code = try body.string("code", maxBytes: 16) else {
             throw AuthError.invalidRequest("missing factor_id or code")
         }
-        let (tokens, codes) = try worker.confirmTOTP(p, factorID: factorID, code: code, request)
-        var data = worker.tokenData(tokens)
+        let (tokens, codes) = try confirmTOTP(p, factorID: factorID, code: code, request)
+        var data = issuer.data(tokens)
         if case var .object(pairs) = data {
             pairs.append(("recovery_codes", .array(codes.map { .string($0) })))
             data = .object(pairs)
         }
-        return worker.profile.respond(200, data)
+        return profile.respond(200, data)
     }
 
     /// Activates the factor, replaces the recovery codes, revokes every session of the user
@@ -116,7 +110,7 @@ extension Worker {
             return session
         }
         guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
-        return (issueTokens(user: user, session: session, counter: session.counter, now: now), codes)
+        return (issuer.issue(user: user, session: session, counter: session.counter, now: now), codes)
     }
 
     /// 10 codes of 10 base32 characters (50 bits each), shown as `xxxxx-xxxxx`.
@@ -128,12 +122,12 @@ extension Worker {
     }
 
     /// `GET /api/v1/auth/mfa`: the user's factors (never a secret) and the recovery codes left.
-    static let mfaList: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        let pf = worker.profile
-        let (factors, left, passkeys) = try worker.store {
-            (try worker.db.mfa.factors(userID: p.userID), try worker.db.mfa.remainingRecoveryCodes(userID: p.userID),
-             try worker.db.webauthn.credentials(userID: p.userID))
+    func mfaList(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        let pf = profile
+        let (factors, left, passkeys) = try store {
+            (try db.mfa.factors(userID: p.userID), try db.mfa.remainingRecoveryCodes(userID: p.userID),
+             try db.webauthn.credentials(userID: p.userID))
         }
         return pf.respond(200, .object([
             ("factors", .array(factors.map { f in
@@ -141,57 +135,47 @@ extension Worker {
                          ("status", .string(f.isActive ? "active" : "pending")),
                          ("created_at", pf.timestamp(f.createdAt)),
                          ("last_used_at", f.lastUsedAt.map(pf.timestamp) ?? .null)])
-            } + passkeys.map(worker.passkeyJSON))),
+            } + passkeys.map(PasskeyRoutes(worker: worker).passkeyJSON))),
             ("recovery_codes_remaining", .int(Int64(left))),
         ]))
     }
 
     /// `DELETE /api/v1/auth/mfa/totp/{id}` (level 2 when the user has an active factor). The
     /// account's last factor: 409 `last_factor` unless confirmed (WebAuthnManage.swift says why).
-    static let mfaDeleteTOTP: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        try worker.requireSecondFactorIfEnrolled(p)
+    func mfaDeleteTOTP(_ request: Request, _ params: [String]) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        try auth.requireSecondFactorIfEnrolled(p)
         let id = params[0].lowercased()
-        let confirmed = try worker.lastFactorConfirmed(request)
-        let deleted = try worker.write { () throws -> Bool in
-            if let f = try worker.db.mfa.factor(id: id), f.userID == p.userID, f.isActive {
-                try worker.requireOtherFactor(userID: p.userID, besides: id, confirmed: confirmed)
+        let confirmed = try PasskeyRoutes(worker: worker).lastFactorConfirmed(request)
+        let deleted = try write { () throws -> Bool in
+            if let f = try db.mfa.factor(id: id), f.userID == p.userID, f.isActive {
+                try PasskeyRoutes(worker: worker).requireOtherFactor(userID: p.userID, besides: id, confirmed: confirmed)
             }
-            guard try worker.db.mfa.deleteFactor(id: id, userID: p.userID) else { return false }
+            guard try db.mfa.deleteFactor(id: id, userID: p.userID) else { return false }
             // The last factor gone: the recovery codes go with it.
-            if !(try worker.db.mfa.hasActiveFactor(userID: p.userID)) {
-                try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now())
+            if !(try db.mfa.hasActiveFactor(userID: p.userID)) {
+                try db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now())
             }
-            try worker.recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "totp \(id)")
+            try recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "totp \(id)")
             return true
         }
         guard deleted else { throw AuthError.notFound }
-        return worker.profile.respond(200, APIProfile.successTrue)
+        return profile.respond(200, APIProfile.successTrue)
     }
 
     /// `POST /api/v1/auth/mfa/recovery-codes`: 10 new codes, the old ones void (level 2).
-    static let mfaRegenerateRecoveryCodes: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        guard try worker.store({ try worker.db.mfa.hasActiveFactor(userID: p.userID) }) else {
+    func mfaRegenerateRecoveryCodes(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        guard try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) else {
             throw AuthError(status: 400, code: "invalid_request", message: "no active second factor")
         }
-        try worker.requireSecondFactorIfEnrolled(p)
-        let codes = makeRecoveryCodes()
-        try worker.write {
-            try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: codes.map { digest(normalizedRecoveryCode($0)) },
+        try auth.requireSecondFactorIfEnrolled(p)
+        let codes = Self.makeRecoveryCodes()
+        try write {
+            try db.mfa.replaceRecoveryCodes(userID: p.userID, digests: codes.map { Self.digest(Self.normalizedRecoveryCode($0)) },
                                                    now: Time.now())
-            try worker.recordAudit("mfa_recovery_codes_regenerated", tenantID: p.tenantID, actor: p.userID, request: request)
+            try recordAudit("mfa_recovery_codes_regenerated", tenantID: p.tenantID, actor: p.userID, request: request)
         }
-        return worker.profile.respond(200, .object([("recovery_codes", .array(codes.map { .string($0) }))]))
-    }
-
-    static func registerMFARoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/mfa/totp", mfaEnrolTOTP)
-        r.add("POST", "/api/v1/auth/mfa/totp/confirm", mfaConfirmTOTP)
-        r.add("GET", "/api/v1/auth/mfa", mfaList)
-        r.add("DELETE", "/api/v1/auth/mfa/totp/{}", mfaDeleteTOTP)
-        r.add("POST", "/api/v1/auth/mfa/recovery-codes", mfaRegenerateRecoveryCodes)
-        r.add("POST", "/api/v1/auth/mfa/verify", mfaVerify)
-        registerWebAuthnRoutes(&r)
+        return profile.respond(200, .object([("recovery_codes", .array(codes.map { .string($0) }))]))
     }
 }

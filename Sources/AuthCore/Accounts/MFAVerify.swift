@@ -11,7 +11,7 @@ struct MFAChallenge {
     let user: User
 }
 
-extension Worker {
+extension MFARoutes {
     static let mfaTokenSeconds: Int64 = 300
 
     /// The kinds a login may continue with ("totp", "recovery_code"), nil when the user has no
@@ -45,9 +45,9 @@ extension Worker {
         ]))
     }
 
-    static let mfaVerify: Router.Handler = { worker, request, _ throws(AuthError) in
-        let (user, session, now) = try worker.verifySecondFactor(try Body(request), request)
-        return worker.tokenResponse(worker.issueTokens(user: user, session: session, counter: session.counter, now: now))
+    func mfaVerify(_ request: Request) throws(AuthError) -> Response {
+        let (user, session, now) = try verifySecondFactor(try Body(request), request)
+        return issuer.response(issuer.issue(user: user, session: session, counter: session.counter, now: now))
     }
 
     /// The checks of the code step (API and browser): the challenge is live; the attempt is
@@ -60,7 +60,7 @@ extension Worker {
             throw AuthError.invalidRequest("missing mfa_token")
         }
         if let passkey = body.object["webauthn"], passkey != .null {
-            return try verifyPasskeySecondFactor(token: token, passkey, request)
+            return try PasskeyRoutes(worker: worker).verifyPasskeySecondFactor(token: token, passkey, request)
         }
         let code = try body.string("code", maxBytes: 64).map { $0.filter { $0 != " " } }
         let recovery = try body.string("recovery_code", maxBytes: 64).map(Self.normalizedRecoveryCode)

@@ -1,22 +1,26 @@
 import AuthCrypto
 
-extension Worker {
+/// The caller's own account: `GET /api/v1/auth/me` and the password change.
+struct AccountRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("GET", "/api/v1/auth/me", handler(Self.me))
+        r.add("POST", "/api/v1/auth/me/password", handler(Self.changePassword))
+    }
+
     /// `GET /api/v1/auth/me`: allowed while a password change is pending.
-    static let me: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.authenticate(request, allowPendingPasswordChange: true)
-        guard let user = try worker.store({ try worker.db.users.byID(p.userID) }) else {
+    func me(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.authenticate(request, allowPendingPasswordChange: true)
+        guard let user = try store({ try db.users.byID(p.userID) }) else {
             throw AuthError.invalidToken("session revoked")
         }
-        return worker.profile.respond(200, worker.profile.user(user, full: true))
+        return profile.respond(200, profile.user(user, full: true))
     }
 
     /// `POST /api/v1/auth/me/password` `{current_password, new_password}`.
-    static let changePassword: Router.Handler = { worker, request, _ throws(AuthError) in
-        try worker.changePassword(request)
-    }
-
     func changePassword(_ request: Request) throws(AuthError) -> Response {
-        let p = try authenticate(request, allowPendingPasswordChange: true)
+        let p = try auth.authenticate(request, allowPendingPasswordChange: true)
         _ = try changePassword(p, try Body(request), request)
         return profile.respond(200, APIProfile.successTrue)
     }
@@ -27,7 +31,7 @@ extension Worker {
               let new = try body.string("new_password", maxBytes: Validation.maxPasswordLength), !new.isEmpty
         else { throw AuthError.invalidRequest("missing current_password or new_password") }
         guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
-        try requireSecondFactorIfEnrolled(p)
+        try auth.requireSecondFactorIfEnrolled(p)
         if let problem = Validation.passwordProblem(new, email: user.email, current: current,
                                                     minLength: settings.minPasswordLength) {
             throw AuthError.weakPassword(problem)
@@ -38,11 +42,11 @@ extension Worker {
                                        lockSeconds: settings.lockoutSeconds)
         }
         guard counted.failedAttempts <= settings.lockoutThreshold,
-              try hashCheck(current, against: user.passwordHash) else {
+              try hasher.check(current, against: user.passwordHash) else {
             audit("password_change_failed", tenantID: user.tenantID, actor: user.id, request: request)
             throw AuthError.invalidCredentials
         }
-        let hash = try makeHash(new)
+        let hash = try hasher.make(new)
         // One write transaction: the new password never exists while the other sessions still live.
         try write {
             try db.users.resetFailures(userID: user.id)

@@ -4,15 +4,17 @@ import Foundation
 /// Issue 23: forgotten passwords. `POST /api/v1/auth/password/forgot` answers the same 202,
 /// with the same body and the same work, whether the account exists, is locked, disabled or
 /// not there; `POST /api/v1/auth/password/reset` consumes the mailed token once.
-extension Worker {
-    static func registerMailRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/password/forgot", { w, req, _ throws(AuthError) in try w.forgotPassword(req) })
-        r.add("POST", "/api/v1/auth/password/reset", { w, req, _ throws(AuthError) in try w.resetPassword(req) })
-        r.add("POST", "/api/v1/auth/invite/accept", { w, req, _ throws(AuthError) in try w.acceptInvite(req) })
-        r.add("GET", "/auth/forgot", { w, req, _ throws(AuthError) in w.forgotPage(req) })
-        r.add("GET", "/auth/reset", { w, req, _ throws(AuthError) in w.resetPage(req, error: nil, token: "") })
-        r.add("GET", "/auth/invite", { w, req, _ throws(AuthError) in w.invitePage(req, error: nil, token: "") })
-        registerEmailRoutes(&r)
+struct MailRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/password/forgot", handler(Self.forgotPassword))
+        r.add("POST", "/api/v1/auth/password/reset", handler(Self.resetPassword))
+        r.add("POST", "/api/v1/auth/invite/accept", handler(Self.acceptInvite))
+        r.add("GET", "/auth/forgot", handler(Self.forgotPage))
+        r.add("GET", "/auth/reset", { w, req, _ throws(AuthError) in MailRoutes(worker: w).resetPage(req, error: nil, token: "") })
+        r.add("GET", "/auth/invite", { w, req, _ throws(AuthError) in MailRoutes(worker: w).invitePage(req, error: nil, token: "") })
+        registerEmailChange(&r)
     }
 
     /// A reset or invite link, its token or code is wrong, used, replaced or expired (400).
@@ -31,7 +33,7 @@ extension Worker {
         }
         let tenantDomain = try body.string("tenant_domain", maxBytes: 253)
         guard let origin = publicOrigin(request) else { throw AuthError.invalidRequest("no Host to build the link from") }
-        let candidates = try loginCandidates(email: rawEmail, tenantDomain: tenantDomain)
+        let candidates = try LoginRoutes(worker: worker).loginCandidates(email: rawEmail, tenantDomain: tenantDomain)
         // Locked accounts get the mail too (a reset clears the lock); disabled ones never do.
         let eligible = candidates.filter { $0.status == "active" }
         let now = Time.now()
@@ -71,7 +73,7 @@ extension Worker {
         }
         // No poke of the sender here: a sender waking right after this answer would make the
         // answers of existing accounts measurably slower. It looks every second instead.
-        if kind == .form && !BrowserBody.answersJSON(request, kind) { return seeOther("/auth/forgot?sent=1") }
+        if kind == .form && !BrowserBody.answersJSON(request, kind) { return Response.seeOther("/auth/forgot?sent=1") }
         return profile.respond(202, Self.forgotAccepted)
     }
 
@@ -110,7 +112,7 @@ extension Worker {
             if let problem = Validation.passwordProblem(new, email: user.email, current: nil, minLength: settings.minPasswordLength) {
                 throw AuthError.weakPassword(problem)
             }
-            let newHash = try makeHash(new)
+            let newHash = try hasher.make(new)
             app.testHooks.afterTokenCheck?(user.id)
             let done: Bool = try write {
                 guard try db.accountTokens.consume(hash: hash, purpose: "reset", now: now) != nil,
@@ -127,7 +129,7 @@ extension Worker {
             if plainForm && error.status < 500 { return resetPage(request, error: error.code, token: rawToken ?? "", status: 400) }
             throw error
         }
-        if plainForm { return seeOther("/auth/login?reset=1") }
+        if plainForm { return Response.seeOther("/auth/login?reset=1") }
         return profile.respond(200, APIProfile.successTrue)
     }
 }

@@ -63,7 +63,7 @@ struct PasskeyResponse {
     }
 }
 
-extension Worker {
+extension PasskeyRoutes {
     static let webauthnChallengeSeconds: Int64 = 300
     static let maxPasskeys = 20
 

@@ -5,26 +5,26 @@ import AuthWebAuthn
 /// `mfa_token` of the password step binds the ceremony), and passwordless with a discoverable
 /// credential. Every refusal after the input checks is the login's generic 401
 /// `invalid_credentials`; the audit row says why.
-extension Worker {
+extension PasskeyRoutes {
     /// `POST /api/v1/auth/mfa/webauthn/options {mfa_token}` → `{publicKey: PublicKeyCredentialRequestOptions}`.
-    static let webauthnMFAOptions: Router.Handler = { worker, request, _ throws(AuthError) in
-        let rp = try worker.relyingParty()
+    func webauthnMFAOptions(_ request: Request) throws(AuthError) -> Response {
+        let rp = try relyingParty()
         let body = try Body(request)
         guard let token = try body.string("mfa_token", maxBytes: 256), !token.isEmpty else {
             throw AuthError.invalidRequest("missing mfa_token")
         }
-        let digest = digest(token)
+        let digest = MFARoutes.digest(token)
         let now = Time.now()
-        guard let userID = try worker.store({ try worker.db.mfa.challengeUser(digest: digest, now: now) }) else {
+        guard let userID = try store({ try db.mfa.challengeUser(digest: digest, now: now) }) else {
             throw AuthError.invalidToken("invalid or expired mfa_token")
         }
-        let creds = try worker.store { try worker.db.webauthn.credentials(userID: userID) }
+        let creds = try store { try db.webauthn.credentials(userID: userID) }
         guard !creds.isEmpty else {
             throw AuthError(status: 400, code: "invalid_request", message: "this account has no passkey")
         }
-        let challenge = try worker.mintCeremonyChallenge(purpose: "mfa", userID: userID, mfaDigest: digest)
-        return worker.profile.respond(200, .object([("publicKey", .object([
-            ("challenge", .string(challenge)), ("rpId", .string(rp.rpID)), ("timeout", .int(webauthnChallengeSeconds * 1000)),
+        let challenge = try mintCeremonyChallenge(purpose: "mfa", userID: userID, mfaDigest: digest)
+        return profile.respond(200, .object([("publicKey", .object([
+            ("challenge", .string(challenge)), ("rpId", .string(rp.rpID)), ("timeout", .int(Self.webauthnChallengeSeconds * 1000)),
             ("userVerification", .string("preferred")),
             ("allowCredentials", .array(creds.map { c in
                 .object([("type", .string("public-key")), ("id", .string(c.credentialID)),
@@ -34,19 +34,19 @@ extension Worker {
     }
 
     /// `POST /api/v1/auth/passkey/options` → `{publicKey}` for a discoverable credential (no email).
-    static let passkeyOptions: Router.Handler = { worker, request, _ throws(AuthError) in
-        let rp = try worker.relyingParty()
-        let challenge = try worker.mintCeremonyChallenge(purpose: "passkey", userID: nil, mfaDigest: nil)
-        return worker.profile.respond(200, .object([("publicKey", .object([
-            ("challenge", .string(challenge)), ("rpId", .string(rp.rpID)), ("timeout", .int(webauthnChallengeSeconds * 1000)),
+    func passkeyOptions(_ request: Request) throws(AuthError) -> Response {
+        let rp = try relyingParty()
+        let challenge = try mintCeremonyChallenge(purpose: "passkey", userID: nil, mfaDigest: nil)
+        return profile.respond(200, .object([("publicKey", .object([
+            ("challenge", .string(challenge)), ("rpId", .string(rp.rpID)), ("timeout", .int(Self.webauthnChallengeSeconds * 1000)),
             ("userVerification", .string("preferred")), ("allowCredentials", .array([])),
         ]))]))
     }
 
     /// `POST /api/v1/auth/passkey/login {credential}` → the profile's login answer.
-    static let passkeyLogin: Router.Handler = { worker, request, _ throws(AuthError) in
-        let (user, session, now) = try worker.passkeySignIn(try Body(request).object["credential"], request)
-        return worker.tokenResponse(worker.issueTokens(user: user, session: session, counter: session.counter, now: now))
+    func passkeyLogin(_ request: Request) throws(AuthError) -> Response {
+        let (user, session, now) = try passkeySignIn(try Body(request).object["credential"], request)
+        return issuer.response(issuer.issue(user: user, session: session, counter: session.counter, now: now))
     }
 
     /// One assertion checked against a stored credential: the core's verification, then the
@@ -84,7 +84,7 @@ extension Worker {
         let rp = try relyingParty()
         let response = try PasskeyResponse(json, registration: false)
         let now = Time.now()
-        let digest = Self.digest(token)
+        let digest = MFARoutes.digest(token)
         guard let userID = try store({ try db.mfa.challengeUser(digest: digest, now: now) }) else {
             throw AuthError.invalidToken("invalid or expired mfa_token")
         }

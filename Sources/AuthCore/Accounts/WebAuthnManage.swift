@@ -6,17 +6,20 @@ import AuthCrypto
 /// says `confirm_last: true` (body) or `?confirm_last=1`: Authgate cannot see which nginx
 /// locations require level 2 (that is the web server's configuration), so it tells every user
 /// that a location with AUTH_REQUIRE_AAL=2 will send them to set up a factor again.
-extension Worker {
-    static func registerWebAuthnRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/mfa/webauthn/register/options", webauthnRegisterOptions)
-        r.add("POST", "/api/v1/auth/mfa/webauthn/register", webauthnRegister)
-        r.add("POST", "/api/v1/auth/mfa/webauthn/options", webauthnMFAOptions)
-        r.add("POST", "/api/v1/auth/passkey/options", passkeyOptions)
-        r.add("POST", "/api/v1/auth/passkey/login", passkeyLogin)
-        r.add("GET", "/api/v1/auth/mfa/webauthn/{}", webauthnGet)
-        r.add("PATCH", "/api/v1/auth/mfa/webauthn/{}", webauthnRename)
-        r.add("DELETE", "/api/v1/auth/mfa/webauthn/{}", webauthnDelete)
+struct PasskeyRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/mfa/webauthn/register/options", handler(Self.webauthnRegisterOptions))
+        r.add("POST", "/api/v1/auth/mfa/webauthn/register", handler(Self.webauthnRegister))
+        r.add("POST", "/api/v1/auth/mfa/webauthn/options", handler(Self.webauthnMFAOptions))
+        r.add("POST", "/api/v1/auth/passkey/options", handler(Self.passkeyOptions))
+        r.add("POST", "/api/v1/auth/passkey/login", handler(Self.passkeyLogin))
+        r.add("GET", "/api/v1/auth/mfa/webauthn/{}", handler(Self.webauthnGet))
+        r.add("PATCH", "/api/v1/auth/mfa/webauthn/{}", handler(Self.webauthnRename))
+        r.add("DELETE", "/api/v1/auth/mfa/webauthn/{}", handler(Self.webauthnDelete))
     }
+
 
     /// `confirm_last: true` in the body or `?confirm_last=1`.
     func lastFactorConfirmed(_ request: Request) throws(AuthError) -> Bool {
@@ -45,41 +48,41 @@ extension Worker {
         return c
     }
 
-    static let webauthnGet: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        return worker.profile.respond(200, worker.passkeyJSON(try worker.ownPasskey(p, params[0])))
+    func webauthnGet(_ request: Request, _ params: [String]) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        return profile.respond(200, passkeyJSON(try ownPasskey(p, params[0])))
     }
 
     /// `PATCH {name}`: renames (any session of the user).
-    static let webauthnRename: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        var c = try worker.ownPasskey(p, params[0])
+    func webauthnRename(_ request: Request, _ params: [String]) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        var c = try ownPasskey(p, params[0])
         let body = try Body(request)
         guard try body.string("name", maxBytes: 256) != nil else { throw AuthError.invalidRequest("missing name") }
-        c.name = try worker.passkeyName(body)
+        c.name = try passkeyName(body)
         let name = c.name
-        let renamed = try worker.write { () throws -> Bool in
-            guard try worker.db.webauthn.rename(id: c.id, userID: p.userID, name: name) else { return false }
-            try worker.recordAudit("mfa_renamed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
+        let renamed = try write { () throws -> Bool in
+            guard try db.webauthn.rename(id: c.id, userID: p.userID, name: name) else { return false }
+            try recordAudit("mfa_renamed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
             return true
         }
         guard renamed else { throw AuthError.notFound }
-        return worker.profile.respond(200, worker.passkeyJSON(c))
+        return profile.respond(200, passkeyJSON(c))
     }
 
-    static let webauthnDelete: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        try worker.requireSecondFactorIfEnrolled(p)
-        let c = try worker.ownPasskey(p, params[0])
-        let confirmed = try worker.lastFactorConfirmed(request)
-        let deleted = try worker.write { () throws -> Bool in
-            let last = try worker.requireOtherFactor(userID: p.userID, besides: c.id, confirmed: confirmed)
-            guard try worker.db.webauthn.delete(id: c.id, userID: p.userID) else { return false }
-            if last { try worker.db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now()) }
-            try worker.recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
+    func webauthnDelete(_ request: Request, _ params: [String]) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        try auth.requireSecondFactorIfEnrolled(p)
+        let c = try ownPasskey(p, params[0])
+        let confirmed = try lastFactorConfirmed(request)
+        let deleted = try write { () throws -> Bool in
+            let last = try requireOtherFactor(userID: p.userID, besides: c.id, confirmed: confirmed)
+            guard try db.webauthn.delete(id: c.id, userID: p.userID) else { return false }
+            if last { try db.mfa.replaceRecoveryCodes(userID: p.userID, digests: [], now: Time.now()) }
+            try recordAudit("mfa_removed", tenantID: p.tenantID, actor: p.userID, request: request, detail: "passkey \(c.id)")
             return true
         }
         guard deleted else { throw AuthError.notFound }
-        return worker.profile.respond(200, APIProfile.successTrue)
+        return profile.respond(200, APIProfile.successTrue)
     }
 }

@@ -5,29 +5,29 @@ import AuthWebAuthn
 /// bearer token, or the browser's access cookie with the same-origin rule), at level 2 once
 /// they have any factor. The first factor of an account is treated as TOTP's confirmation is:
 /// recovery codes (shown once), every other session revoked, a fresh level-2 pair.
-extension Worker {
+extension PasskeyRoutes {
     /// `POST /api/v1/auth/mfa/webauthn/register/options` → `{publicKey: PublicKeyCredentialCreationOptions}`.
-    static let webauthnRegisterOptions: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
-        try worker.requireSecondFactorIfEnrolled(p)
-        let rp = try worker.relyingParty()
+    func webauthnRegisterOptions(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
+        try auth.requireSecondFactorIfEnrolled(p)
+        let rp = try relyingParty()
         let now = Time.now()
-        let (handle, existing) = try worker.write {
-            (try worker.db.webauthn.ensureUserHandle(userID: p.userID, fresh: Base64URL.encode(Crypto.randomBytes(32)), now: now),
-             try worker.db.webauthn.credentials(userID: p.userID))
+        let (handle, existing) = try write {
+            (try db.webauthn.ensureUserHandle(userID: p.userID, fresh: Base64URL.encode(Crypto.randomBytes(32)), now: now),
+             try db.webauthn.credentials(userID: p.userID))
         }
-        guard existing.count < maxPasskeys else {
-            throw AuthError(status: 409, code: "limit_reached", message: "at most \(maxPasskeys) passkeys per account")
+        guard existing.count < Self.maxPasskeys else {
+            throw AuthError(status: 409, code: "limit_reached", message: "at most \(Self.maxPasskeys) passkeys per account")
         }
-        let challenge = try worker.mintCeremonyChallenge(purpose: "register", userID: p.userID, mfaDigest: nil)
+        let challenge = try mintCeremonyChallenge(purpose: "register", userID: p.userID, mfaDigest: nil)
         let options: JSON = .object([
-            ("rp", .object([("id", .string(rp.rpID)), ("name", .string(worker.settings.mfaIssuer ?? rp.rpID))])),
+            ("rp", .object([("id", .string(rp.rpID)), ("name", .string(settings.mfaIssuer ?? rp.rpID))])),
             ("user", .object([("id", .string(handle)), ("name", .string(p.claims.email)),
                               ("displayName", .string(p.claims.email))])),
             ("challenge", .string(challenge)),
             // ES256, EdDSA, RS256 (Windows Hello).
             ("pubKeyCredParams", .array([-7, -8, -257].map { .object([("type", .string("public-key")), ("alg", .int($0))]) })),
-            ("timeout", .int(webauthnChallengeSeconds * 1000)),
+            ("timeout", .int(Self.webauthnChallengeSeconds * 1000)),
             ("excludeCredentials", .array(existing.map { c in
                 .object([("type", .string("public-key")), ("id", .string(c.credentialID)),
                          ("transports", .array(c.transports.map { .string($0) }))])
@@ -36,27 +36,27 @@ extension Worker {
                                                 ("userVerification", .string("preferred"))])),
             ("attestation", .string("none")),
         ])
-        return worker.profile.respond(200, .object([("publicKey", options)]))
+        return profile.respond(200, .object([("publicKey", options)]))
     }
 
     /// `POST /api/v1/auth/mfa/webauthn/register {credential, name}` → 201 `{passkey}` (+ the
     /// login answer and `recovery_codes` when it is the account's first factor).
-    static let webauthnRegister: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
+    func webauthnRegister(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
         let body = try Body(request)
-        let name = try worker.passkeyName(body)
-        let (passkey, first) = try worker.registerPasskey(p, body.object["credential"], name: name, request)
-        var pairs: [(String, JSON)] = [("passkey", worker.passkeyJSON(passkey))]
+        let name = try passkeyName(body)
+        let (passkey, first) = try registerPasskey(p, body.object["credential"], name: name, request)
+        var pairs: [(String, JSON)] = [("passkey", passkeyJSON(passkey))]
         var headers: [(String, String)] = []
         if let (tokens, session, codes) = first {
-            if case let .object(t) = worker.tokenData(tokens) { pairs += t }
+            if case let .object(t) = issuer.data(tokens) { pairs += t }
             pairs.append(("recovery_codes", .array(codes.map { .string($0) })))
             if request.bearer == nil {
                 let c = worker.sessionCookies(tokens, session: session, now: Time.now())
                 headers = [("Set-Cookie", c.access), ("Set-Cookie", c.refresh)]
             }
         }
-        var r = worker.profile.respond(201, .object(pairs))
+        var r = profile.respond(201, .object(pairs))
         r.headers += headers
         return r
     }
@@ -72,7 +72,7 @@ extension Worker {
 
     func registerPasskey(_ p: Principal, _ json: JSON?, name: String, _ request: Request) throws(AuthError)
         -> (WebAuthnCredential, (IssuedTokens, Session, [String])?) {
-        try requireSecondFactorIfEnrolled(p)
+        try auth.requireSecondFactorIfEnrolled(p)
         let rp = try relyingParty()
         let response = try PasskeyResponse(json, registration: true)
         guard let binding = try takeCeremonyChallenge(response, purpose: "register"), binding.userID == p.userID else {
@@ -96,7 +96,7 @@ extension Worker {
             backupEligible: registered.flags.backupEligible, backupState: registered.flags.backupState,
             aaguid: Crypto.hex(registered.aaguid), name: name, createdAt: now, lastUsedAt: nil)
         guard credential.credentialID == response.credentialID else { throw Self.rejected("rawId differs from the attested credential id") }
-        let codes = Self.makeRecoveryCodes()
+        let codes = MFARoutes.makeRecoveryCodes()
         let session: Session? = try write { () throws -> Session? in
             guard let user = try db.users.byIDForUpdate(p.userID), user.status == "active" else {
                 throw AuthError.invalidToken("session revoked")
@@ -110,7 +110,7 @@ extension Worker {
                             detail: "passkey \(credential.id) alg \(credential.algorithm) backup_eligible \(credential.backupEligible)")
             guard first else { return nil }
             // The first factor: as TOTP's confirmation (sessions made with one factor end).
-            try db.mfa.replaceRecoveryCodes(userID: p.userID, digests: codes.map { Self.digest(Self.normalizedRecoveryCode($0)) }, now: now)
+            try db.mfa.replaceRecoveryCodes(userID: p.userID, digests: codes.map { MFARoutes.digest(MFARoutes.normalizedRecoveryCode($0)) }, now: now)
             try db.sessions.revokeAll(userID: p.userID, reason: "mfa_enrolled", now: now)
             return try db.sessions.create(userID: p.userID, now: now,
                                           userAgent: String((request.header("user-agent") ?? "").prefix(256)),
@@ -119,6 +119,6 @@ extension Worker {
         }
         guard let session else { return (credential, nil) }
         guard let user = try store({ try db.users.byID(p.userID) }) else { throw AuthError.invalidToken("session revoked") }
-        return (credential, (issueTokens(user: user, session: session, counter: session.counter, now: now), session, codes))
+        return (credential, (issuer.issue(user: user, session: session, counter: session.counter, now: now), session, codes))
     }
 }

@@ -5,11 +5,11 @@ import AuthCrypto
 /// or an authenticator app (the TOTP enrolment of /auth/mfa), and the active sessions (device,
 /// created, last used, this one marked) with a revoke button each, on `GET/DELETE
 /// /api/v1/auth/sessions`. The browser's passwordless route `POST /api/v1/auth/session/passkey`.
-extension Worker {
+extension BrowserRoutes {
     static func registerPasskeyPages(_ r: inout Router) {
-        r.add("GET", "/auth/account", { w, req, _ throws(AuthError) in try w.accountPage(req) })
-        r.add("POST", "/api/v1/auth/session/passkey", { w, req, _ throws(AuthError) in try w.sessionPasskey(req) })
-        r.add("GET", "/auth/assets/passkeys.js", { _, _, _ throws(AuthError) in asset(PasskeyAssets.script, "text/javascript") })
+        r.add("GET", "/auth/account", handler(Self.accountPage))
+        r.add("POST", "/api/v1/auth/session/passkey", handler(Self.sessionPasskey))
+        r.add("GET", "/auth/assets/passkeys.js", { _, _, _ throws(AuthError) in HTML.asset(PasskeyAssets.script, "text/javascript") })
     }
 
     var passkeyMessages: [String: String] {
@@ -36,8 +36,8 @@ extension Worker {
     static let passkeyScriptTag = #"<script src="/auth/assets/passkeys.js" defer></script>"#
 
     func accountPage(_ request: Request) throws(AuthError) -> Response {
-        guard let p = try? authenticate(token: accessCookie(request)) else {
-            return seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/account"))
+        guard let p = try? auth.authenticate(token: worker.accessCookie(request)) else {
+            return Response.seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/account"))
         }
         let (factors, passkeys, left) = try store {
             (try db.mfa.activeFactors(userID: p.userID), try db.webauthn.credentials(userID: p.userID),
@@ -46,13 +46,13 @@ extension Worker {
         func when(_ t: Int64?) -> String { t.map(Time.rfc3339) ?? "never" }
         let rows = passkeys.map { c in
             """
-            <li class="factor" data-kind="webauthn" data-id="\(html(c.id))"><strong>\(html(c.name))</strong> (passkey\
+            <li class="factor" data-kind="webauthn" data-id="\(HTML.escape(c.id))"><strong>\(HTML.escape(c.name))</strong> (passkey\
             \(c.backupEligible ? ", synced" : "")), added \(when(c.createdAt)), last used \(when(c.lastUsedAt))
-              <button type="button" class="delete" data-passkey-delete="\(html(c.id))">Delete</button></li>
+              <button type="button" class="delete" data-passkey-delete="\(HTML.escape(c.id))">Delete</button></li>
             """
         } + factors.map { f in
             """
-            <li class="factor" data-kind="totp" data-id="\(html(f.id))"><strong>Authenticator app</strong>, added \(when(f.createdAt)), \
+            <li class="factor" data-kind="totp" data-id="\(HTML.escape(f.id))"><strong>Authenticator app</strong>, added \(when(f.createdAt)), \
             last used \(when(f.lastUsedAt))</li>
             """
         }
@@ -63,10 +63,10 @@ extension Worker {
             <input id="passkey-name" name="passkey-name" maxlength="64" placeholder="Laptop">
             <button type="button" id="passkey-add">Add a passkey</button>
             """ : #"<p id="passkeys-off">Passkeys are not set up on this server.</p>"#
-        return page(title: "Your account", body: """
+        return HTML.page(title: "Your account", body: """
             <h1>Your account</h1>
-            <p>Signed in as <strong id="account-email">\(html(p.claims.email))</strong>, \(level).</p>
-            \(messageBox(passkeyMessages, code: ""))
+            <p>Signed in as <strong id="account-email">\(HTML.escape(p.claims.email))</strong>, \(level).</p>
+            \(HTML.messageBox(passkeyMessages, code: ""))
             <div id="recovery-box" class="notice" hidden>
               <p>Save your recovery codes: each one signs you in once if you lose your passkey. They are shown only now.</p>
               <ul id="new-recovery-codes"></ul>
@@ -91,12 +91,12 @@ extension Worker {
     /// `POST /api/v1/auth/session/passkey {credential, return_to}` (JSON, from the login page's
     /// script): passwordless, answered with the session cookies.
     func sessionPasskey(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (body, _) = try BrowserBody.parse(request)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
-        let (user, session, now) = try passkeySignIn(body.object["credential"], request)
-        let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
-        let cookies = sessionCookies(tokens, session: session, now: now)
+        let (user, session, now) = try PasskeyRoutes(worker: worker).passkeySignIn(body.object["credential"], request)
+        let tokens = issuer.issue(user: user, session: session, counter: session.counter, now: now)
+        let cookies = worker.sessionCookies(tokens, session: session, now: now)
         var r = profile.respond(200, .object([
             ("user", profile.user(user, full: true)), ("expires_at", profile.timestamp(tokens.expiresAt)),
             ("redirect_to", .string(returnTo)),

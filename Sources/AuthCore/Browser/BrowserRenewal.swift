@@ -5,13 +5,15 @@ import AuthCrypto
 /// memory (finding 9); at most one rotation attempt a second per session (RenewalThrottle); and
 /// the location's policy is decided on the session's user inside the rotation's transaction,
 /// before anything is written, so a 403 never throws a rotation's new cookies away (finding 8).
-extension Worker {
+struct BrowserRenewal: RequestScoped {
+    let worker: Worker
+
     func renew(_ refresh: String, _ request: Request, policy: GatePolicy,
                requestedTenant: String?) throws(AuthError) -> RenewalThrottle.Renewal {
         guard let parsed = RefreshToken.parse(refresh, ring: app.keys.current) else {
             throw AuthError.invalidToken("invalid refresh token")
         }
-        if state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
+        if worker.state.isRevoked(sessionID: parsed.sessionID) { throw AuthError.invalidToken("session revoked") }
         // AUTH_REQUIRE_AAL 2: a level-1 session is refused before anything rotates (the new
         // cookies of a renewal that the identity check then refused would never reach the browser).
         if policy.requiredLevel >= 2, let session = try store({ try db.sessions.byID(parsed.sessionID) }),
@@ -26,7 +28,7 @@ extension Worker {
             let tokens: IssuedTokens
             var refused: User?
             do throws(AuthError) {
-                tokens = try rotate(refreshToken: refresh, request: request) { user throws(AuthError) in
+                tokens = try SessionRoutes(worker: worker).rotate(refreshToken: refresh, request: request) { user throws(AuthError) in
                     do throws(AuthError) { try admit(user) } catch {
                         refused = user
                         throw error
@@ -41,7 +43,7 @@ extension Worker {
             let now = Time.now()
             let session = try store { try db.sessions.byID(parsed.sessionID) }
             return RenewalThrottle.Renewal(accessToken: tokens.accessToken, claims: tokens.claims,
-                                           cookies: session.map { sessionCookies(tokens, session: $0, now: now) })
+                                           cookies: session.map { worker.sessionCookies(tokens, session: $0, now: now) })
         }
     }
 

@@ -66,35 +66,3 @@ public enum Cookies {
         "\(name)=\(value); Path=/; Max-Age=\(max(0, maxAge)); Secure; HttpOnly; SameSite=\(sameSite)"
     }
 }
-
-extension Worker {
-    /// The access and refresh cookies for a freshly issued pair.
-    func sessionCookies(_ t: IssuedTokens, session: Session, now: Int64) -> (access: String, refresh: String) {
-        let b = settings.browser
-        let refreshAge = min(settings.refreshTTL, session.createdAt + settings.sessionMax - now)
-        return (Cookies.line(b.accessCookie, t.accessToken, maxAge: t.expiresAt - now, sameSite: "Lax"),
-                Cookies.line(b.refreshCookie, t.refreshToken, maxAge: refreshAge, sameSite: "Strict"))
-    }
-
-    /// Both cookies expired at once (logout, a dead session).
-    var clearedCookies: [(String, String)] {
-        let b = settings.browser
-        return [("Set-Cookie", Cookies.line(b.accessCookie, "", maxAge: 0, sameSite: "Lax")),
-                ("Set-Cookie", Cookies.line(b.refreshCookie, "", maxAge: 0, sameSite: "Strict"))]
-    }
-
-    /// (access, refresh) cookies of a request, in one pass.
-    func sessionCookieValues(_ request: Request) -> (access: String?, refresh: String?) {
-        let b = settings.browser
-        let (access, refresh) = Cookies.pair(b.accessCookie, b.refreshCookie, in: request.header("cookie"))
-        return (access, refresh)
-    }
-
-    func accessCookie(_ request: Request) -> String? {
-        Cookies.value(settings.browser.accessCookie, in: request.header("cookie"))
-    }
-
-    func refreshCookie(_ request: Request) -> String? {
-        Cookies.value(settings.browser.refreshCookie, in: request.header("cookie"))
-    }
-}

@@ -5,12 +5,12 @@ import AuthCrypto
 /// the enrolment (GET /auth/mfa explains, its button posts; the next page shows the QR code as
 /// inline SVG and the key as text; confirming with a code sets the level-2 cookies and shows the
 /// recovery codes once).
-extension Worker {
+extension BrowserRoutes {
     static func registerMFAPages(_ r: inout Router) {
-        r.add("GET", "/auth/mfa", { w, req, _ throws(AuthError) in try w.mfaStartPage(req) })
-        r.add("POST", "/auth/mfa", { w, req, _ throws(AuthError) in try w.mfaEnrolPage(req) })
-        r.add("POST", "/api/v1/auth/session/mfa", { w, req, _ throws(AuthError) in try w.sessionSecondFactor(req) })
-        r.add("POST", "/api/v1/auth/session/mfa/confirm", { w, req, _ throws(AuthError) in try w.sessionConfirmFactor(req) })
+        r.add("GET", "/auth/mfa", handler(Self.mfaStartPage))
+        r.add("POST", "/auth/mfa", handler(Self.mfaEnrolPage))
+        r.add("POST", "/api/v1/auth/session/mfa", handler(Self.sessionSecondFactor))
+        r.add("POST", "/api/v1/auth/session/mfa/confirm", handler(Self.sessionConfirmFactor))
     }
 
     var codeMessages: [String: String] {
@@ -40,13 +40,13 @@ extension Worker {
             <button type="button" id="passkey-mfa">Use your passkey</button>
             \(Self.passkeyScriptTag)
             """
-        return page(title: totp ? "Enter your code" : "Use your passkey", body: """
+        return HTML.page(title: totp ? "Enter your code" : "Use your passkey", body: """
             <h1>\(totp ? "Enter your code" : "Use your passkey")</h1>
             \(intro)
-            \(messageBox(messages, code: error))
+            \(HTML.messageBox(messages, code: error))
             <form method="post" action="/api/v1/auth/session/mfa" data-authgate="mfa" novalidate>
-              <input type="hidden" name="mfa_token" value="\(html(token))">
-              <input type="hidden" name="return_to" value="\(html(returnTo))">
+              <input type="hidden" name="mfa_token" value="\(HTML.escape(token))">
+              <input type="hidden" name="return_to" value="\(HTML.escape(returnTo))">
               <label for="code">Code</label>
               <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8" autofocus>
               <details id="use-recovery"><summary>Use a recovery code</summary>
@@ -61,7 +61,7 @@ extension Worker {
     /// `POST /api/v1/auth/session/mfa` (mfa_token, code | recovery_code, return_to): the browser's
     /// verify; sets the level-2 cookies. A wrong code shows the code step again (same token).
     func sessionSecondFactor(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         var (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
@@ -72,11 +72,11 @@ extension Worker {
             body = Body(object: .object(pairs))
         }
         do throws(AuthError) {
-            let (user, session, now) = try verifySecondFactor(body, request)
-            let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
-            let cookies = sessionCookies(tokens, session: session, now: now)
+            let (user, session, now) = try MFARoutes(worker: worker).verifySecondFactor(body, request)
+            let tokens = issuer.issue(user: user, session: session, counter: session.counter, now: now)
+            let cookies = worker.sessionCookies(tokens, session: session, now: now)
             let setCookies = [("Set-Cookie", cookies.access), ("Set-Cookie", cookies.refresh)]
-            guard json else { return seeOther(returnTo, setCookies) }
+            guard json else { return Response.seeOther(returnTo, setCookies) }
             var r = profile.respond(200, .object([
                 ("user", profile.user(user, full: true)), ("expires_at", profile.timestamp(tokens.expiresAt)),
                 ("redirect_to", .string(returnTo)),
@@ -86,11 +86,11 @@ extension Worker {
         } catch {
             guard !json else { throw error }
             if error.code == "invalid_token" || token == nil {
-                return seeOther("/auth/login?error=invalid_credentials&return_to=\(ReturnTo.encode(returnTo))")
+                return Response.seeOther("/auth/login?error=invalid_credentials&return_to=\(ReturnTo.encode(returnTo))")
             }
             let kinds = (try? store { () throws -> [String]? in
-                guard let userID = try db.mfa.challengeUser(digest: Self.digest(token ?? ""), now: Time.now()) else { return nil }
-                return try mfaKinds(userID: userID)
+                guard let userID = try db.mfa.challengeUser(digest: MFARoutes.digest(token ?? ""), now: Time.now()) else { return nil }
+                return try MFARoutes(worker: worker).mfaKinds(userID: userID)
             }) ?? nil
             var r = mfaCodePage(token: token ?? "", returnTo: returnTo, error: error.code, kinds: kinds ?? ["totp", "recovery_code"])
             r.status = error.status == 429 ? 429 : 200
@@ -103,23 +103,23 @@ extension Worker {
     /// set up); not signed in: the login page.
     func mfaStartPage(_ request: Request) throws(AuthError) -> Response {
         let back = ReturnTo.orFallback(Query.decode(request.rawQueryValues("return_to").first ?? ""))
-        guard let p = try? authenticate(token: accessCookie(request)) else {
-            return seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
+        guard let p = try? auth.authenticate(token: worker.accessCookie(request)) else {
+            return Response.seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
         }
         if try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) {
-            return page(title: "Second factor", body: """
+            return HTML.page(title: "Second factor", body: """
                 <h1>Sign in with your code</h1>
                 <p>This page needs a sign-in with your authenticator code.</p>
-                <p><a id="signin-again" href="/auth/login?return_to=\(html(ReturnTo.encode(back)))">Sign in again</a></p>
+                <p><a id="signin-again" href="/auth/login?return_to=\(HTML.escape(ReturnTo.encode(back)))">Sign in again</a></p>
                 """)
         }
-        return page(title: "Set up a second factor", body: """
+        return HTML.page(title: "Set up a second factor", body: """
             <h1>Set up a second factor</h1>
             <p>This page needs a second factor: a 6-digit code from an authenticator app on your phone
             (any TOTP app) in addition to your password\(settings.webauthn.isEnabled ? ", or a passkey" : "").</p>
             \(settings.webauthn.isEnabled ? #"<p><a id="account-passkey" href="/auth/account">Add a passkey on your account page</a></p>"# : "")
             <form method="post" action="/auth/mfa">
-              <input type="hidden" name="return_to" value="\(html(back))">
+              <input type="hidden" name="return_to" value="\(HTML.escape(back))">
               <button type="submit" id="enrol">Set up an authenticator app</button>
             </form>
             """)
@@ -127,13 +127,13 @@ extension Worker {
 
     /// `POST /auth/mfa`: a new (pending) TOTP factor: the QR code, the key as text, the confirm form.
     func mfaEnrolPage(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (body, _) = try BrowserBody.parse(request)
         let back = ReturnTo.orFallback(try? body.string("return_to"))
-        guard let p = try? authenticate(token: accessCookie(request)) else {
-            return seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
+        guard let p = try? auth.authenticate(token: worker.accessCookie(request)) else {
+            return Response.seeOther("/auth/login?return_to=" + ReturnTo.encode("/auth/mfa?return_to=" + ReturnTo.encode(back)))
         }
-        let e = try enrolTOTP(p, request)
+        let e = try MFARoutes(worker: worker).enrolTOTP(p, request)
         return enrolConfirmPage(factorID: e.factorID, secret: e.secret, uri: e.uri, returnTo: back)
     }
 
@@ -142,15 +142,15 @@ extension Worker {
             let start = secret.index(secret.startIndex, offsetBy: i)
             return String(secret[start..<(secret.index(start, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex)])
         }.joined(separator: " ")
-        return page(title: "Scan the QR code", body: """
+        return HTML.page(title: "Scan the QR code", body: """
             <h1>Scan the QR code</h1>
             <p>Scan it with your authenticator app, or type the key below into it.</p>
             \(QRCodeSVG.svg(uri) ?? "")
-            <p>Key: <code id="totp-secret" data-secret="\(html(secret))">\(html(grouped))</code></p>
-            \(messageBox(codeMessages, code: error))
+            <p>Key: <code id="totp-secret" data-secret="\(HTML.escape(secret))">\(HTML.escape(grouped))</code></p>
+            \(HTML.messageBox(codeMessages, code: error))
             <form method="post" action="/api/v1/auth/session/mfa/confirm">
-              <input type="hidden" name="factor_id" value="\(html(factorID))">
-              <input type="hidden" name="return_to" value="\(html(returnTo))">
+              <input type="hidden" name="factor_id" value="\(HTML.escape(factorID))">
+              <input type="hidden" name="return_to" value="\(HTML.escape(returnTo))">
               <label for="code">Code shown by the app</label>
               <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8" autofocus>
               <button type="submit" id="confirm">Confirm</button>
@@ -161,29 +161,29 @@ extension Worker {
     /// `POST /api/v1/auth/session/mfa/confirm` (factor_id, code, return_to): activates the factor,
     /// sets the level-2 cookies (every other session was revoked) and shows the recovery codes once.
     func sessionConfirmFactor(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
         guard let factorID = try body.string("factor_id", maxBytes: 64)?.lowercased(),
               let code = try body.string("code", maxBytes: 16) else { throw AuthError.invalidRequest("missing factor_id or code") }
-        let p = try authenticate(token: accessCookie(request))
+        let p = try auth.authenticate(token: worker.accessCookie(request))
         let (tokens, codes): (IssuedTokens, [String])
         do {
-            (tokens, codes) = try confirmTOTP(p, factorID: factorID, code: code, request)
+            (tokens, codes) = try MFARoutes(worker: worker).confirmTOTP(p, factorID: factorID, code: code, request)
         } catch where !json && error.code == "invalid_code" {
             // The same factor, its key shown again (read back from the sealed row), and the message.
             guard let f = try store({ try db.mfa.factor(id: factorID) }), f.userID == p.userID,
-                  var secret = try? SecretBox.open(f.secret, context: f.id, ring: try secretsRing()) else { throw error }
+                  var secret = try? SecretBox.open(f.secret, context: f.id, ring: try MFARoutes(worker: worker).secretsRing()) else { throw error }
             defer { Crypto.wipe(&secret) }
-            let issuer = settings.mfaIssuer ?? Self.hostName(request) ?? settings.issuer
+            let issuer = settings.mfaIssuer ?? MFARoutes.hostName(request) ?? settings.issuer
             return enrolConfirmPage(factorID: factorID, secret: Base32.encode(secret),
                                     uri: TOTP.uri(secret: secret, issuer: issuer, account: p.claims.email),
                                     returnTo: returnTo, error: error.code)
         }
         let now = Time.now()
         guard let session = try store({ try db.sessions.byID(sessionID(of: tokens)) }) else { throw AuthError.invalidToken() }
-        let cookies = sessionCookies(tokens, session: session, now: now)
+        let cookies = worker.sessionCookies(tokens, session: session, now: now)
         let setCookies = [("Set-Cookie", cookies.access), ("Set-Cookie", cookies.refresh)]
         if json {
             var r = profile.respond(200, .object([("recovery_codes", .array(codes.map { .string($0) })),
@@ -191,14 +191,14 @@ extension Worker {
             r.headers += setCookies
             return r
         }
-        var r = page(title: "Recovery codes", body: """
+        var r = HTML.page(title: "Recovery codes", body: """
             <h1>Save your recovery codes</h1>
             <p>Each one signs you in once if you lose your phone. They are shown only now: print them or
             keep them in a password manager.</p>
             <ul id="recovery-codes">
-            \(codes.map { "<li><code>\(html($0))</code></li>" }.joined(separator: "\n"))
+            \(codes.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined(separator: "\n"))
             </ul>
-            <p><a id="continue" href="\(html(returnTo))">Continue</a></p>
+            <p><a id="continue" href="\(HTML.escape(returnTo))">Continue</a></p>
             """)
         r.headers += setCookies
         return r

@@ -5,7 +5,7 @@ import AuthCrypto
 /// JavaScript (the code typed into the field); with it, the page script copies the token from
 /// the link's fragment (never sent to a server, never in a log or a Referer) into the field.
 /// Opening a page consumes nothing: only the form's POST does. `Referrer-Policy: no-referrer`.
-extension Worker {
+extension MailRoutes {
     var linkMessages: [String: String] {
         [
             "invalid_link": "This link or code is invalid, was already used, or has expired. Ask for a new one.",
@@ -20,10 +20,10 @@ extension Worker {
     func forgotPage(_ request: Request) -> Response {
         let sent = request.rawQueryValues("sent").first == "1"
         let notice = sent ? #"<p id="notice" class="notice" role="status">If an account exists for that address, a mail with a reset link is on its way. It works once.</p>"# : ""
-        return page(title: "Forgot your password", body: """
+        return HTML.page(title: "Forgot your password", body: """
             <h1>Forgot your password?</h1>
             \(notice)
-            \(messageBox(["invalid_request": "Enter your email address.", "rate_limited": linkMessages["rate_limited"]!,
+            \(HTML.messageBox(["invalid_request": "Enter your email address.", "rate_limited": linkMessages["rate_limited"]!,
                           "unavailable": linkMessages["unavailable"]!, "network": linkMessages["network"]!], code: ""))
             <form method="post" action="/api/v1/auth/password/forgot" novalidate>
               <label for="email">Email</label>
@@ -39,13 +39,13 @@ extension Worker {
     }
 
     func resetPage(_ request: Request, error: String?, token: String, status: Int = 200) -> Response {
-        var r = page(title: "Choose a new password", body: """
+        var r = HTML.page(title: "Choose a new password", body: """
             <h1>Choose a new password</h1>
-            \(messageBox(linkMessages, code: error ?? ""))
+            \(HTML.messageBox(linkMessages, code: error ?? ""))
             <form method="post" action="/api/v1/auth/password/reset" data-authgate="reset" novalidate>
               <input type="hidden" name="return_to" value="/auth/login?reset=1">
               <label for="token">Code from the mail</label>
-              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(html(token))">
+              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(HTML.escape(token))">
               <label for="new_password">New password (at least \(settings.minPasswordLength) characters)</label>
               <input id="new_password" name="new_password" type="password" autocomplete="new-password" required minlength="\(settings.minPasswordLength)">
               <button type="submit">Set the new password</button>
@@ -56,13 +56,13 @@ extension Worker {
     }
 
     func invitePage(_ request: Request, error: String?, token: String, status: Int = 200) -> Response {
-        var r = page(title: "Accept your invitation", body: """
+        var r = HTML.page(title: "Accept your invitation", body: """
             <h1>Accept your invitation</h1>
-            \(messageBox(linkMessages, code: error ?? ""))
+            \(HTML.messageBox(linkMessages, code: error ?? ""))
             <form method="post" action="/api/v1/auth/invite/accept" data-authgate="invite" novalidate>
               <input type="hidden" name="return_to" value="/auth/login?invited=1">
               <label for="token">Code from the mail</label>
-              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(html(token))">
+              <input id="token" name="token" autocomplete="one-time-code" spellcheck="false" required value="\(HTML.escape(token))">
               <label for="password">Your password (at least \(settings.minPasswordLength) characters)</label>
               <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(settings.minPasswordLength)">
               <button type="submit">Set my password</button>

@@ -35,15 +35,3 @@ public struct Origins: Sendable {
         return origin == siteOrigin(host: host) || isListed(origin)
     }
 }
-
-extension Worker {
-    var origins: Origins { Origins(settings.browser) }
-
-    /// 403 `forbidden` unless the request is same-origin (or from a listed origin).
-    func requireSameOrigin(_ request: Request) throws(AuthError) {
-        guard origins.allowsCookieWrite(origin: request.header("origin"), secFetchSite: request.header("sec-fetch-site"),
-                                        host: request.header("host")) else {
-            throw AuthError.forbidden("cross-site request refused")
-        }
-    }
-}

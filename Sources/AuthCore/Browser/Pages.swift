@@ -3,13 +3,13 @@ import AuthCrypto
 /// The login, change-password and logout-confirmation pages (GET /auth/login, /auth/password,
 /// /auth/logout): plain HTML forms that work without JavaScript (POST, then 303), a small
 /// script that submits them with fetch and shows errors in place, no external resources.
-extension Worker {
+extension BrowserRoutes {
     static func registerPages(_ r: inout Router) {
-        r.add("GET", "/auth/login", { w, req, _ throws(AuthError) in w.loginPage(req) })
-        r.add("GET", "/auth/password", { w, req, _ throws(AuthError) in w.passwordPage(req) })
-        r.add("GET", "/auth/logout", { w, req, _ throws(AuthError) in w.logoutPage(req) })
-        r.add("GET", "/auth/assets/authgate.js", { _, _, _ throws(AuthError) in asset(PageAssets.script, "text/javascript") })
-        r.add("GET", "/auth/assets/authgate.css", { _, _, _ throws(AuthError) in asset(PageAssets.style, "text/css") })
+        r.add("GET", "/auth/login", handler(Self.loginPage))
+        r.add("GET", "/auth/password", handler(Self.passwordPage))
+        r.add("GET", "/auth/logout", handler(Self.logoutPage))
+        r.add("GET", "/auth/assets/authgate.js", { _, _, _ throws(AuthError) in HTML.asset(PageAssets.script, "text/javascript") })
+        r.add("GET", "/auth/assets/authgate.css", { _, _, _ throws(AuthError) in HTML.asset(PageAssets.style, "text/css") })
     }
 
     /// Fixed texts by error code: nothing from the query is ever echoed except a validated return_to.
@@ -42,12 +42,12 @@ extension Worker {
         } else if request.rawQueryValues("invited").first == "1" {
             notice = #"<p id="notice" class="notice" role="status">Your password is set. Sign in with it.</p>"#
         }
-        return page(title: "Sign in", body: """
+        return HTML.page(title: "Sign in", body: """
             <h1>Sign in</h1>
             \(notice)
-            \(messageBox(loginMessages, code: code))
+            \(HTML.messageBox(loginMessages, code: code))
             <form method="post" action="/api/v1/auth/session" data-authgate="login" novalidate>
-              <input type="hidden" name="return_to" value="\(html(back))">
+              <input type="hidden" name="return_to" value="\(HTML.escape(back))">
               <label for="email">Email</label>
               <input id="email" name="email" type="email" autocomplete="\(settings.webauthn.isEnabled ? "username webauthn" : "username")" required autofocus>
               <label for="password">Password</label>
@@ -87,12 +87,12 @@ extension Worker {
             "forbidden": "This form was sent from another site and was refused. Reload this page and try again.",
             "network": "The server cannot be reached. Check your connection and try again.",
         ]
-        return page(title: "Change your password", body: """
+        return HTML.page(title: "Change your password", body: """
             <h1>Change your password</h1>
             <p>Your password must be changed before you continue.</p>
-            \(messageBox(messages, code: code))
+            \(HTML.messageBox(messages, code: code))
             <form method="post" action="/api/v1/auth/session/password" data-authgate="password" novalidate>
-              <input type="hidden" name="return_to" value="\(html(back))">
+              <input type="hidden" name="return_to" value="\(HTML.escape(back))">
               <label for="current_password">Current password</label>
               <input id="current_password" name="current_password" type="password" autocomplete="current-password" required autofocus>
               <label for="new_password">New password (at least \(settings.minPasswordLength) characters)</label>
@@ -105,69 +105,12 @@ extension Worker {
     /// A GET changes nothing (a link or an `<img>` elsewhere cannot sign anyone out): it asks,
     /// and the button posts the logout, which the CSRF rule guards.
     func logoutPage(_ request: Request) -> Response {
-        page(title: "Sign out", body: """
+        HTML.page(title: "Sign out", body: """
             <h1>Sign out?</h1>
             <form method="post" action="/api/v1/auth/session/logout">
               <button type="submit" autofocus>Sign out</button>
             </form>
             <p><a href="/">Cancel</a></p>
             """)
-    }
-
-    /// The message region: the shown text for `code`, and every text as a data attribute for the script.
-    func messageBox(_ messages: [String: String], code: String) -> String {
-        let attributes = messages.sorted { $0.key < $1.key }.map { " data-m-\($0.key)=\"\(html($0.value))\"" }.joined()
-        let shown = messages[code] ?? ""
-        return #"<p id="message" class="error" role="alert" tabindex="-1""# + attributes
-            + (shown.isEmpty ? " hidden>" : ">") + html(shown) + "</p>"
-    }
-
-    func page(title: String, body: String) -> Response {
-        let text = """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(html(title)) · Authgate</title>
-            <link rel="stylesheet" href="/auth/assets/authgate.css">
-            <script src="/auth/assets/authgate.js" defer></script>
-            </head>
-            <body>
-            <main>
-            \(body)
-            </main>
-            </body>
-            </html>
-
-            """
-        return Response(status: 200, headers: Self.pageHeaders("text/html; charset=utf-8") + [("Cache-Control", "no-store")],
-                        body: Array(text.utf8))
-    }
-
-    static func asset(_ text: String, _ type: String) -> Response {
-        Response(status: 200, headers: pageHeaders(type) + [("Cache-Control", "public, max-age=300")], body: Array(text.utf8))
-    }
-
-    static func pageHeaders(_ type: String) -> [(String, String)] {
-        [("Content-Type", type), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-         ("Referrer-Policy", "no-referrer"),
-         ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-            + "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")]
-    }
-
-    func html(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }

@@ -1,11 +1,11 @@
 import AuthCrypto
 import Foundation
 
-extension Worker {
+enum MailMetrics {
     /// The outbox's lines of `GET /api/v1/metrics`: the queue from the store (every host's mail),
     /// the delivery counters of this process's sender. A store that does not answer leaves the
     /// gauges out (the scrape still answers).
-    func mailMetrics() -> String {
+    static func render(_ db: Database, _ m: MailOutbox) -> String {
         var out = ""
         if let s = try? db.outbox.summary(now: Time.now()) {
             out += """
@@ -21,7 +21,6 @@ extension Worker {
 
                 """
         }
-        let m = app.mail
         out += """
             # HELP authgate_mail_sent_total Messages this process delivered.
             # TYPE authgate_mail_sent_total counter

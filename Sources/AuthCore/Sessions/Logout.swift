@@ -1,13 +1,9 @@
 import AuthCrypto
 
-extension Worker {
+extension SessionRoutes {
     /// `POST /api/v1/auth/logout[?scope=local|global|others]`, with a session token, or with
     /// `{refresh_token}` when the access token has expired. Revokes (Get2Dial documents logout
     /// as audit-only; Authgate revokes, deliberately).
-    static let logout: Router.Handler = { worker, request, _ throws(AuthError) in
-        try worker.logout(request)
-    }
-
     func logout(_ request: Request) throws(AuthError) -> Response {
         let scopes = request.rawQueryValues("scope")
         guard scopes.count <= 1 else { throw AuthError.invalidRequest("scope given twice") }
@@ -39,7 +35,7 @@ extension Worker {
         throws(AuthError) -> (user: String, session: String, tenant: String?) {
         if bearer != nil {
             do {
-                let p = try authenticate(token: bearer, allowPendingPasswordChange: true)
+                let p = try auth.authenticate(token: bearer, allowPendingPasswordChange: true)
                 return (p.userID, p.sessionID, p.tenantID)
             } catch where error.status == 403 {
                 throw error

@@ -1,22 +1,18 @@
 import AuthCrypto
 
-extension Worker {
+extension SessionRoutes {
     /// `POST /api/v1/auth/refresh`: rotates the session's refresh counter. Refreshes of one
     /// session are serialized by an immediate transaction (SQLite) or a row lock (PostgreSQL, across
     /// hosts), never held across a hash. A replay
     /// of the just-rotated token within AUTH_REFRESH_REUSE_SECONDS gets the current pair (tabs
     /// racing); any older token, or that one after the window, revokes the whole session.
-    static let refresh: Router.Handler = { worker, request, _ throws(AuthError) in
-        try worker.refresh(request)
-    }
-
     func refresh(_ request: Request) throws(AuthError) -> Response {
         let body = try Body(request)
         guard let token = try? body.string("refresh_token"), !token.isEmpty else {
             throw AuthError.invalidRequest("missing refresh token")
         }
         let tokens = try rotate(refreshToken: token, request: request)
-        var response = tokenResponse(tokens)
+        var response = issuer.response(tokens)
         if tokens.inGrace { response.outcome = .reuseGrace }   // metrics only
         return response
     }
@@ -64,7 +60,7 @@ extension Worker {
         }
         switch outcome {
         case let .rotated(session, user, counter):
-            var tokens = issueTokens(user: user, session: session, counter: counter, now: now)
+            var tokens = issuer.issue(user: user, session: session, counter: counter, now: now)
             tokens.inGrace = counter == session.counter
             return tokens
         case let .reused(session):

@@ -1,15 +1,25 @@
 import AuthCrypto
 
-extension Worker {
+/// A user's sessions: refresh (Refresh.swift), logout (Logout.swift), listing and revoking one.
+struct SessionRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/refresh", metrics: .refresh, mayRevoke: false, handler(Self.refresh))
+        r.add("POST", "/api/v1/auth/logout", metrics: .logout, handler(Self.logout))
+        r.add("GET", "/api/v1/auth/sessions", handler(Self.listSessions))
+        r.add("DELETE", "/api/v1/auth/sessions/{}", handler(Self.revokeSession))
+    }
+
     /// `GET /api/v1/auth/sessions`: the caller's live sessions (bearer token, or the browser's
     /// access cookie for the account page, with the same-origin rule for the DELETE).
-    static let listSessions: Router.Handler = { worker, request, _ throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
+    func listSessions(_ request: Request) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
         let now = Time.now()
-        let sessions = try worker.store {
-            try worker.db.sessions.listLive(userID: p.userID, now: now, maxAge: worker.settings.sessionMax)
+        let sessions = try store {
+            try db.sessions.listLive(userID: p.userID, now: now, maxAge: settings.sessionMax)
         }
-        let pf = worker.profile
+        let pf = profile
         return pf.respond(200, .array(sessions.map { s in
             .object([("id", .string(s.id)), ("created_at", pf.timestamp(s.createdAt)),
                      ("refreshed_at", pf.timestamp(s.refreshedAt)), ("user_agent", .string(s.userAgent)),
@@ -18,26 +28,15 @@ extension Worker {
     }
 
     /// `DELETE /api/v1/auth/sessions/{id}`: only the caller's own sessions.
-    static let revokeSession: Router.Handler = { worker, request, params throws(AuthError) in
-        let p = try worker.mfaPrincipal(request)
+    func revokeSession(_ request: Request, _ params: [String]) throws(AuthError) -> Response {
+        let p = try auth.bearerOrCookie(request)
         let id = params[0].lowercased()
-        guard let session = try worker.store({ try worker.db.sessions.byID(id) }),
+        guard let session = try store({ try db.sessions.byID(id) }),
               session.userID == p.userID, session.revokedAt == nil else { throw AuthError.notFound }
-        try worker.write {
-            _ = try worker.db.sessions.revoke(id: id, reason: "revoked_by_user", now: Time.now())
-            try worker.recordAudit("session_revoked", tenantID: p.tenantID, actor: p.userID, request: request, detail: "session \(id)")
+        try write {
+            _ = try db.sessions.revoke(id: id, reason: "revoked_by_user", now: Time.now())
+            try recordAudit("session_revoked", tenantID: p.tenantID, actor: p.userID, request: request, detail: "session \(id)")
         }
-        return worker.profile.respond(200, APIProfile.successTrue)
-    }
-
-    static func registerAuthRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/login", metrics: .login, mayRevoke: false, login)
-        r.add("POST", "/api/v1/auth/refresh", metrics: .refresh, mayRevoke: false, refresh)
-        r.add("POST", "/api/v1/auth/logout", metrics: .logout, logout)
-        r.add("GET", "/api/v1/auth/me", me)
-        r.add("POST", "/api/v1/auth/me/password", changePassword)
-        r.add("GET", "/api/v1/auth/sessions", listSessions)
-        r.add("DELETE", "/api/v1/auth/sessions/{}", revokeSession)
-        registerMFARoutes(&r)
+        return profile.respond(200, APIProfile.successTrue)
     }
 }

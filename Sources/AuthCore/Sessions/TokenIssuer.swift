@@ -12,9 +12,12 @@ struct IssuedTokens {
     var inGrace = false
 }
 
-extension Worker {
+/// Signs a session's token pair and renders it in the profile's login answer.
+struct TokenIssuer: RequestScoped {
+    let worker: Worker
+
     /// Signs an access token for `session`; its `exp` never passes the session's absolute end.
-    func issueTokens(user: User, session: Session, counter: Int64, now: Int64) -> IssuedTokens {
+    func issue(user: User, session: Session, counter: Int64, now: Int64) -> IssuedTokens {
         let ring = app.keys.current
         let exp = min(now + settings.jwtTTL, session.createdAt + settings.sessionMax)
         let claims = AccessClaims(iss: settings.issuer, aud: settings.audience, sub: user.id, tid: user.tenantID,
@@ -27,11 +30,11 @@ extension Worker {
     }
 
     /// The login/refresh body of the profile.
-    func tokenResponse(_ t: IssuedTokens) -> Response {
-        profile.respond(200, tokenData(t))
+    func response(_ t: IssuedTokens) -> Response {
+        profile.respond(200, data(t))
     }
 
-    func tokenData(_ t: IssuedTokens) -> JSON {
+    func data(_ t: IssuedTokens) -> JSON {
         let data: JSON
         switch profile {
         case .twoSignal:

@@ -3,12 +3,14 @@ import AuthCrypto
 /// Cookie sessions (README "Protecting a browser app"): the same login, rotation, logout and
 /// password change as the JSON API, answered with cookies instead of tokens. Every route here
 /// is state-changing and cookie-authenticated, so each starts with the CSRF rule.
-extension Worker {
-    static func registerBrowserRoutes(_ r: inout Router) {
-        r.add("POST", "/api/v1/auth/session", { w, req, _ throws(AuthError) in try w.sessionLogin(req) })
-        r.add("POST", "/api/v1/auth/session/logout", { w, req, _ throws(AuthError) in try w.sessionLogout(req) })
-        r.add("POST", "/api/v1/auth/session/renew", { w, req, _ throws(AuthError) in try w.sessionRenew(req) })
-        r.add("POST", "/api/v1/auth/session/password", { w, req, _ throws(AuthError) in try w.sessionPassword(req) })
+struct BrowserRoutes: RequestScoped {
+    let worker: Worker
+
+    static func register(_ r: inout Router) {
+        r.add("POST", "/api/v1/auth/session", handler(Self.sessionLogin))
+        r.add("POST", "/api/v1/auth/session/logout", handler(Self.sessionLogout))
+        r.add("POST", "/api/v1/auth/session/renew", handler(Self.sessionRenew))
+        r.add("POST", "/api/v1/auth/session/password", handler(Self.sessionPassword))
         registerPages(&r)
         registerMFAPages(&r)
         registerPasskeyPages(&r)
@@ -16,25 +18,25 @@ extension Worker {
 
     /// `POST /api/v1/auth/session` (form or JSON: email, password, tenant_domain?, return_to?).
     func sessionLogin(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
         do throws(AuthError) {
             let user: User, session: Session, now: Int64
-            switch try signIn(body, request) {
+            switch try LoginRoutes(worker: worker).signIn(body, request) {
             case let .session(u, s, n): (user, session, now) = (u, s, n)
             case let .secondFactor(challenge):
                 // A second factor is due: the code step (its form posts the mfa_token with the code;
                 // the page's script submits the password form as a plain form to get there).
                 guard json else { return mfaCodePage(token: challenge.token, returnTo: returnTo, kinds: challenge.kinds) }
-                return mfaRequiredResponse(challenge)
+                return MFARoutes(worker: worker).mfaRequiredResponse(challenge)
             }
-            let tokens = issueTokens(user: user, session: session, counter: session.counter, now: now)
-            let cookies = sessionCookies(tokens, session: session, now: now)
+            let tokens = issuer.issue(user: user, session: session, counter: session.counter, now: now)
+            let cookies = worker.sessionCookies(tokens, session: session, now: now)
             let next = user.mustChangePassword ? "/auth/password?return_to=" + ReturnTo.encode(returnTo) : returnTo
             let setCookies = [("Set-Cookie", cookies.access), ("Set-Cookie", cookies.refresh)]
-            guard json else { return seeOther(next, setCookies) }
+            guard json else { return Response.seeOther(next, setCookies) }
             var r = profile.respond(200, .object([
                 ("user", profile.user(user, full: true)), ("expires_at", profile.timestamp(tokens.expiresAt)),
                 ("must_change_password", .bool(user.mustChangePassword)), ("redirect_to", .string(next)),
@@ -43,20 +45,20 @@ extension Worker {
             return r
         } catch {
             guard !json else { throw error }
-            return seeOther("/auth/login?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
+            return Response.seeOther("/auth/login?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
         }
     }
 
     /// `POST /api/v1/auth/session/logout`: revokes the cookie's session, clears both cookies.
     func sessionLogout(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (_, kind) = try BrowserBody.parse(request)
         // No live session in the cookies: nothing to revoke, the cookies are cleared. A session
         // that could not be looked up or revoked (the store failing) is a 503, never a success.
         let subject: (user: String, session: String, tenant: String?)?
-        let access = accessCookie(request).flatMap { $0.isEmpty ? nil : $0 }
+        let access = worker.accessCookie(request).flatMap { $0.isEmpty ? nil : $0 }
         do {
-            subject = try logoutSubject(request, bearer: access, refreshToken: { self.refreshCookie(request) })
+            subject = try SessionRoutes(worker: worker).logoutSubject(request, bearer: access, refreshToken: { worker.refreshCookie(request) })
         } catch where error.status < 500 { subject = nil }
         if let subject {
             try write {
@@ -65,9 +67,9 @@ extension Worker {
                                 detail: "scope=local session=\(subject.session) via=cookie")
             }
         }
-        guard BrowserBody.answersJSON(request, kind) else { return seeOther("/auth/login?logged_out=1", clearedCookies) }
+        guard BrowserBody.answersJSON(request, kind) else { return Response.seeOther("/auth/login?logged_out=1", worker.clearedCookies) }
         var r = profile.respond(200, APIProfile.successTrue)
-        r.headers += clearedCookies
+        r.headers += worker.clearedCookies
         return r
     }
 
@@ -75,21 +77,21 @@ extension Worker {
     /// page tries it: a SameSite=Strict refresh cookie is not sent on a navigation from another
     /// site, but is sent with this same-origin fetch).
     func sessionRenew(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         _ = try BrowserBody.parse(request)
-        guard let token = refreshCookie(request) else { throw AuthError.invalidToken("no session cookie") }
+        guard let token = worker.refreshCookie(request) else { throw AuthError.invalidToken("no session cookie") }
         let tokens: IssuedTokens
         do {
-            tokens = try rotate(refreshToken: token, request: request)
+            tokens = try SessionRoutes(worker: worker).rotate(refreshToken: token, request: request)
         } catch where error.status == 401 {
             var e = error
-            e.headers += clearedCookies
+            e.headers += worker.clearedCookies
             throw e
         }
         let session = try store { try db.sessions.byID(sessionID(of: tokens)) }
         var r = profile.respond(200, .object([("expires_at", profile.timestamp(tokens.expiresAt))]))
         if let session {
-            let c = sessionCookies(tokens, session: session, now: Time.now())
+            let c = worker.sessionCookies(tokens, session: session, now: Time.now())
             r.headers += [("Set-Cookie", c.access), ("Set-Cookie", c.refresh)]
         }
         return r
@@ -97,26 +99,22 @@ extension Worker {
 
     /// `POST /api/v1/auth/session/password` (current_password, new_password, return_to?).
     func sessionPassword(_ request: Request) throws(AuthError) -> Response {
-        try requireSameOrigin(request)
+        try worker.requireSameOrigin(request)
         let (body, kind) = try BrowserBody.parse(request)
         let json = BrowserBody.answersJSON(request, kind)
         let returnTo = ReturnTo.orFallback(try? body.string("return_to"))
         do {
-            let p = try authenticate(token: accessCookie(request), allowPendingPasswordChange: true)
-            _ = try changePassword(p, body, request)
-            guard json else { return seeOther(returnTo) }
+            let p = try auth.authenticate(token: worker.accessCookie(request), allowPendingPasswordChange: true)
+            _ = try AccountRoutes(worker: worker).changePassword(p, body, request)
+            guard json else { return Response.seeOther(returnTo) }
             return profile.respond(200, .object([("success", .bool(true)), ("redirect_to", .string(returnTo))]))
         } catch {
             guard !json else { throw error }
-            return seeOther("/auth/password?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
+            return Response.seeOther("/auth/password?error=\(error.code)&return_to=\(ReturnTo.encode(returnTo))")
         }
     }
 
     func sessionID(of tokens: IssuedTokens) -> String {
         RefreshToken.parse(tokens.refreshToken, ring: app.keys.current)?.sessionID ?? ""
-    }
-
-    func seeOther(_ location: String, _ headers: [(String, String)] = []) -> Response {
-        Response(status: 303, headers: [("Location", location), ("Cache-Control", "no-store")] + headers)
     }
 }

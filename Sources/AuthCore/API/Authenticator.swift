@@ -9,7 +9,11 @@ struct Principal {
     var sessionID: String { claims.sid }
 }
 
-extension Worker {
+/// Who calls an API route: the session token's checks (the Gate's one rule), the admin rule and
+/// the acting tenant, for the worker serving the request.
+struct Authenticator: RequestScoped {
+    let worker: Worker
+
     /// The request's bearer as a session token (`authenticate(token:)`).
     func authenticate(_ request: Request, allowPendingPasswordChange: Bool = false) throws(AuthError) -> Principal {
         try authenticate(token: request.bearer, allowPendingPasswordChange: allowPendingPasswordChange)
@@ -29,7 +33,7 @@ extension Worker {
         case .jwt, .unknown:
             break
         }
-        return Principal(claims: try gate.sessionToken(token, now: Time.now(),
+        return Principal(claims: try worker.gate.sessionToken(token, now: Time.now(),
                                                        allowPendingPasswordChange: allowPendingPasswordChange))
     }
 
@@ -57,5 +61,22 @@ extension Worker {
             throw AuthError.forbidden("unknown tenant")
         }
         return requested
+    }
+
+    /// The caller of a management route: the bearer token, or (no Authorization header) the
+    /// browser's access cookie, with the same-origin rule for anything but a GET (CSRF).
+    func bearerOrCookie(_ request: Request) throws(AuthError) -> Principal {
+        if request.bearer == nil, worker.accessCookie(request) != nil {
+            if request.method != "GET" { try worker.requireSameOrigin(request) }
+            return try authenticate(token: worker.accessCookie(request))
+        }
+        return try authenticate(request)
+    }
+
+    /// A session at level 2 when the user has an active factor; 401 `mfa_required` otherwise
+    /// (password change, factor removal, recovery code regeneration).
+    func requireSecondFactorIfEnrolled(_ p: Principal) throws(AuthError) {
+        guard p.claims.aal < 2 else { return }
+        if try store({ try db.mfa.hasActiveFactor(userID: p.userID) }) { throw AuthError.mfaRequired }
     }
 }
