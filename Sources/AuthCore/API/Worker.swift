@@ -101,6 +101,7 @@ public final class Worker {
         app.verifyState.refreshIfChanged(force: force)
     }
 
+    /// The monotonic clock in microseconds (the durations the metrics count).
     @inline(__always) static func micros() -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

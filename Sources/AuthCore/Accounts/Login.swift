@@ -1,5 +1,7 @@
 import AuthCrypto
 
+/// The password login: `POST /api/v1/auth/login`, and `signIn`, the checks every login shares
+/// (the browser's cookie session runs the same).
 struct LoginRoutes: RequestScoped {
     let worker: Worker
 

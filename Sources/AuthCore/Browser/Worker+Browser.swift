@@ -26,15 +26,18 @@ extension Worker {
         return (access, refresh)
     }
 
+    /// The access cookie alone (the pages and the cookie routes).
     func accessCookie(_ request: Request) -> String? {
         Cookies.value(settings.browser.accessCookie, in: request.header("cookie"))
     }
 
+    /// The refresh cookie alone (the cookie logout and renewal).
     func refreshCookie(_ request: Request) -> String? {
         Cookies.value(settings.browser.refreshCookie, in: request.header("cookie"))
     }
 }
 
+/// CSRF: a state-changing cookie request must come from the site itself (Origins.swift).
 extension Worker {
     var origins: Origins { Origins(settings.browser) }
 
