@@ -183,6 +183,31 @@ import Testing
         }
     }
 
+    /// Heads that mostly parse: the header values (their trimming, the word-at-a-time check)
+    /// are compared, not only the first error.
+    @Test func randomWellFormedHeadsAgree() {
+        var rng = SystemRandomNumberGenerator()
+        let valuePieces: [[UInt8]] = [[32], [9], [32, 9], Array("Bearer".utf8), Array("eyJhbGciOiJIUzI1NiJ9".utf8), [0xCC, 0x81],
+                                      [0xD8, 0x80], Array("\u{E9}".utf8), [127], [0], [0xFF], Array(",;=/".utf8), Array("abcdefgh".utf8)]
+        for _ in 0..<6_000 {
+            var input = Array("GET /verify HTTP/1.1\r\n".utf8)
+            for h in 0..<Int.random(in: 0...6, using: &rng) {
+                input += Array("X-H\(h):".utf8)
+                for _ in 0..<Int.random(in: 0...8, using: &rng) {
+                    // Mostly bytes a value may hold; now and then one it may not.
+                    let piece = valuePieces.randomElement(using: &rng)!
+                    if piece == [127] || piece == [0], Int.random(in: 0..<8, using: &rng) != 0 { continue }
+                    input += piece
+                }
+                input += [13, 10]
+            }
+            input += [13, 10]
+            let cuts = (0..<Int.random(in: 0...3, using: &rng)).map { _ in Int.random(in: 0...input.count, using: &rng) }.sorted()
+            #expect(Self.compare(input, cuts: cuts, kind: .request, max: 8192, maxHeaders: 100, http10: false),
+                    "\(input) cut at \(cuts)")
+        }
+    }
+
     // MARK: the door's header names and URI, on bytes (HTTPNameBytes.swift)
 
     static let doorNames = ["content-length", "transfer-encoding", "connection", "x-authgate-allow", "x-authgate-roles",
