@@ -20,8 +20,8 @@ extension FastCGIExchange {
                 + "cannot serve (it cannot set the renewed cookies); answered 403. Use nginx for browser locations.")
             response = worker.profile.respond(.forbidden())
         } else {
-            let (decision, _) = worker.verifyDecision(request, policy: GatePolicy(allow: params.allow, roles: params.roles,
-                                                                                         requireAAL: params.requireAAL))
+            let (decision, _) = verify.decision(request, policy: GatePolicy(allow: params.allow, roles: params.roles,
+                                                                             requireAAL: params.requireAAL))
             response = Self.authorizerAnswer(decision, credentialSent: request.bearer != nil, profile: worker.profile)
         }
         let out = ResponseBytes.encode(response, log: worker.app.log)

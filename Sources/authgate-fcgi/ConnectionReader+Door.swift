@@ -52,8 +52,19 @@ extension ConnectionReader {
                     hand(c, .http(request), id: 0, keep: !request.close)
                     return
                 }
-                guard answered(c, exchange.serve(request), keep: !request.close, rest: rest), !rest.isEmpty else { return }
-                // A pipelined next request: read from here, within the read deadline.
+                let answer = exchange.serve(request, lines: &accessLines)
+                if rest.isEmpty {
+                    // The common case: sent after this wake-up's access lines are written.
+                    settle(c, answer, keep: !request.close)
+                    deferredAnswers.append(c)
+                    if accessLines.count >= Self.accessLinesBatch { sendDeferredAnswers() }
+                    return
+                }
+                // A pipelined next request: this answer leaves now (its line first), and the
+                // next head is read only once it is written.
+                sendDeferredAnswers()
+                settle(c, answer, keep: !request.close)
+                guard deliver(c, rest: rest) else { return }
                 start = next
                 c.phase = .partial
                 c.deadline = monotonicMicros() + limits.readTimeout
@@ -62,15 +73,36 @@ extension ConnectionReader {
         }
     }
 
-    /// Writes an answer made on this thread. True when the connection is kept, fully answered and
-    /// still in this reader's epoll set for reading; false when it was closed, or when the rest of
-    /// the answer waits for EPOLLOUT (the bytes after the request wait in `leftover`, and
-    /// `continueWrite` -> `resume` goes on with them).
-    func answered(_ c: FastCGIConnection, _ answer: [UInt8], keep: Bool, rest: UnsafeRawBufferPointer) -> Bool {
+    /// At most this many bytes of access lines are written at once: one `write` of them stays
+    /// within PIPE_BUF (4096), so a pipe to a log collector never interleaves another thread's
+    /// line into them.
+    static let accessLinesBatch = 3_584
+
+    /// A complete request's answer, made on this thread: the connection holds it (no longer
+    /// waiting for a request) until `deliver` writes it.
+    func settle(_ c: FastCGIConnection, _ answer: [UInt8], keep: Bool) {
         waiting -= 1   // it was .partial: it holds a complete request now
         c.phase = .kept
         c.pending = answer
         c.keepAfterWrite = keep
+    }
+
+    /// The access lines collected so far (one `write`), then the answers held for them: a door
+    /// answer never leaves before its access line is written, as when each line was written
+    /// alone. Called after each wake-up's events, and before an answer that cannot wait.
+    func sendDeferredAnswers() {
+        app.log.emit(lines: accessLines)
+        accessLines.removeAll(keepingCapacity: true)
+        let held = deferredAnswers
+        deferredAnswers.removeAll(keepingCapacity: true)
+        for c in held { _ = deliver(c, rest: UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
+
+    /// Writes a settled answer. True when the connection is kept, fully answered and still in
+    /// this reader's epoll set for reading; false when it was closed, or when the rest of the
+    /// answer waits for EPOLLOUT (the bytes after the request wait in `leftover`, and
+    /// `continueWrite` -> `resume` goes on with them).
+    func deliver(_ c: FastCGIConnection, rest: UnsafeRawBufferPointer) -> Bool {
         let now = monotonicMicros()
         switch c.flush() {
         case .none:
@@ -83,7 +115,7 @@ extension ConnectionReader {
             if authgate_epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, UInt32(EPOLLOUT.rawValue), UInt64(c.fd)) != 0 { forget(c) }
             return false
         case .some(true):
-            guard keep, !stopping || !rest.isEmpty else {
+            guard c.keepAfterWrite, !stopping || !rest.isEmpty else {
                 forget(c)
                 return false
             }

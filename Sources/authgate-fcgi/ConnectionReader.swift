@@ -61,6 +61,10 @@ final class ConnectionReader: @unchecked Sendable {
     /// thread with its own `Worker` (made when the thread starts) instead of handing them over.
     let servesDoorInline: Bool
     var doorExchange: HTTPDoorExchange?
+    /// A door reader's answers of this wake-up, and their access lines: the lines are written
+    /// with one `write` and only then are the answers sent (ConnectionReader+Door.swift).
+    var accessLines: [UInt8] = []
+    var deferredAnswers: [FastCGIConnection] = []
 
     static let wakeToken: UInt64 = 1 << 33
     static let listenerToken: UInt64 = 1 << 32
@@ -144,6 +148,7 @@ final class ConnectionReader: @unchecked Sendable {
                     if c.phase == .writing { continueWrite(c) } else if mask != 0 { readable(c) }
                 }
             }
+            if !deferredAnswers.isEmpty || !accessLines.isEmpty { sendDeferredAnswers() }
             releaseBackpressure()
             let now = monotonicMicros()
             if !stopping && stopRequested.load(ordering: .sequentiallyConsistent) { beginStop(now) }

@@ -5,8 +5,15 @@ import AuthFastCGI
 /// reader -> `Request` -> `Worker` -> FastCGI `Status:` + headers + body (the STDOUT stream).
 struct FastCGIExchange {
     let worker: Worker
+    /// The verify route over this worker.
+    let verify: VerifyRoute
+    /// This thread's rendered identities (the allow's header lines, per token).
+    let identityBytes = IdentityBytesCache()
 
-    init(worker: Worker) { self.worker = worker }
+    init(worker: Worker) {
+        self.worker = worker
+        verify = VerifyRoute(worker: worker)
+    }
 
     private static let verifyStatuses: Set<Int> = [204, 401, 403]
 
@@ -26,14 +33,14 @@ struct FastCGIExchange {
             // The subrequest has no body and its CONTENT_LENGTH is the original's: never
             // cap or trust it (the reader read STDIN to its end whatever it held).
             var credentialSent = false
-            let (decision, now) = worker.verifyDecision(request, policy: policy, credentialSent: &credentialSent)
+            let (decision, now) = verify.decision(request, policy: policy, credentialSent: &credentialSent)
             if case let .allow(identity, nil, cacheable) = decision,
-               let out = VerifyAllowBytes.fastcgi(identity, cacheable: cacheable, now: now) {
+               let out = VerifyAllowBytes.fastcgi(identity, cacheable: cacheable, now: now, cache: identityBytes) {
                 app.log.request(method: request.method, path: params.logPath, status: 204,
                                 micros: monotonicMicros() - started, client: params.remoteAddress, requestID: params.requestID)
                 return out
             }
-            response = worker.verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
+            response = verify.response(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
             if !Self.verifyStatuses.contains(response.status) {
                 app.log.error("verify answered \(response.status); sent 401 instead (nginx would turn it into a 500)")
                 response = Response(status: 401, headers: [("WWW-Authenticate", "Bearer")])

@@ -7,31 +7,51 @@ import AuthCore
 /// `X-Auth-Error` (a 401 without one says `invalid_token`).
 struct HTTPDoorExchange {
     let worker: Worker
+    /// The verify route over this worker.
+    let verify: VerifyRoute
+    /// This thread's rendered identities (the allow's header lines, per token).
+    let identityBytes = IdentityBytesCache()
+
+    init(worker: Worker) {
+        self.worker = worker
+        verify = VerifyRoute(worker: worker)
+    }
 
     private static let verifyStatuses: Set<Int> = [204, 401, 403]
 
+    /// The answer; its access line written at once (a worker thread's door request).
     func serve(_ door: HTTPDoorRequest) -> [UInt8] {
+        var line: [UInt8] = []
+        let out = serve(door, lines: &line)
+        worker.app.log.emit(lines: line)
+        return out
+    }
+
+    /// The answer; its access line appended to `lines`, which the caller writes before the
+    /// answer leaves (a door thread writes the lines of one wake-up at once).
+    func serve(_ door: HTTPDoorRequest, lines: inout [UInt8]) -> [UInt8] {
         let started = monotonicMicros()
         worker.takeReloadedSettings()
         let request = door.request
         let policy = request.verify ?? GatePolicy()
         var credentialSent = false
-        let (decision, now) = worker.verifyDecision(request, policy: policy, credentialSent: &credentialSent)
+        let (decision, now) = verify.decision(request, policy: policy, credentialSent: &credentialSent)
         if case let .allow(identity, nil, cacheable) = decision,
            let out = VerifyAllowBytes.http(identity, cacheable: cacheable, now: now,
-                                           tail: door.close ? HTTPDoorResponse.tailClose : HTTPDoorResponse.tailKeep) {
-            worker.app.log.request(method: request.method, path: door.logPath, status: 204,
-                                   micros: monotonicMicros() - started, client: request.remoteAddress, requestID: door.requestID)
+                                           tail: door.close ? HTTPDoorResponse.tailClose : HTTPDoorResponse.tailKeep,
+                                           cache: identityBytes) {
+            worker.app.log.appendRequest(to: &lines, method: request.method, path: door.logPath, status: 204,
+                                         micros: monotonicMicros() - started, client: request.remoteAddress, requestID: door.requestID)
             return out
         }
-        var response = worker.verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
+        var response = verify.response(decision, now: now, request: request, policy: policy, credentialSent: credentialSent)
         if !Self.verifyStatuses.contains(response.status) {
             worker.app.log.error("verify answered \(response.status); sent 401 instead (nginx would turn it into a 500)")
             response = Response(status: 401, headers: [("WWW-Authenticate", "Bearer")])
         }
         let out = HTTPDoorResponse.encode(response, close: door.close, log: worker.app.log)
-        worker.app.log.request(method: door.request.method, path: door.logPath, status: response.status,
-                               micros: monotonicMicros() - started, client: door.request.remoteAddress, requestID: door.requestID)
+        worker.app.log.appendRequest(to: &lines, method: door.request.method, path: door.logPath, status: response.status,
+                                     micros: monotonicMicros() - started, client: door.request.remoteAddress, requestID: door.requestID)
         return out
     }
 }

@@ -37,69 +37,56 @@ enum HTTPDoorRequestReader {
     static func read(_ head: HTTPHead, config: HTTPDoorConfig, served: Int) -> Result<HTTPDoorRequest, HTTPDoorRefusal> {
         guard head.version == "HTTP/1.1" else { return .failure(.init(status: 400, code: "http_version")) }
         guard head.method == "GET" || head.method == "HEAD" else { return .failure(.init(status: 405, code: "method_not_allowed")) }
-        let target = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        guard target == config.path else { return .failure(.init(status: 404, code: "not_found")) }
+        guard pathOf(head.target) == config.path else { return .failure(.init(status: 404, code: "not_found")) }
 
-        let uriName: String, methodName: String
-        switch config.uriSource {
-        case .original: uriName = "x-original-uri"; methodName = "x-original-method"
-        case .forwarded: uriName = "x-forwarded-uri"; methodName = "x-forwarded-method"
-        }
-        let hostName = config.uriSource == .forwarded ? "x-forwarded-host" : "host"
-        let clientName = config.uriSource == .forwarded ? "x-forwarded-for" : "x-real-ip"
-
+        let names = config.uriSource == .forwarded ? forwardedNames : originalNames
         var headers: [String: String] = [:]
         headers.reserveCapacity(head.headers.count)
         var uri: String?, method: String?, host: String?, allow: String?, roles: String?, aal: String?
         var client = "", requestID = ""
         var close = false
         for header in head.headers {
-            let name = header.name.lowercased()
+            // The name's meaning from its bytes (ASCII case-insensitive): no lowercased copy, no
+            // String comparison per case (the door's verify path; the generic rule is held by
+            // VerifyHotPathDoorRuleTests).
+            var name = header.name
+            let slot = name.withUTF8 { names.slot(of: $0) }
             // Each of these counts once; a second copy is a request nobody can read one way only.
             func once(_ slot: inout String?) -> Bool {
                 guard slot == nil else { return false }
                 slot = header.value
                 return true
             }
-            switch name {
-            case "content-length":
+            switch slot {
+            case .contentLength:
                 guard header.value == "0" else { return .failure(.init(status: 400, code: "body_not_allowed")) }
-                continue
-            case "transfer-encoding":
+            case .transferEncoding:
                 return .failure(.init(status: 400, code: "body_not_allowed"))
-            case "connection":
+            case .connection:
                 if header.value.split(separator: ",").contains(where: { $0.trimmingSpaces().lowercased() == "close" }) { close = true }
-                continue
-            case allowHeader:
+            case .allow:
                 guard once(&allow) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case rolesHeader:
+            case .roles:
                 guard once(&roles) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case aalHeader:
+            case .aal:
                 guard once(&aal) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case uriName:
+            case .uri:
                 guard once(&uri) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case methodName:
+            case .method:
                 guard once(&method) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case hostName:
+            case .host:
                 guard once(&host) else { return .failure(.init(status: 400, code: "duplicate_header")) }
-                continue
-            case clientName:
+            case .client:
                 client = header.value
-                continue
-            case "x-request-id":
+            case .requestID:
                 requestID = header.value
-                continue
-            case "x-original-uri", "x-original-method", "x-forwarded-uri", "x-forwarded-method", "host", "x-forwarded-host":
-                // The other convention's headers: whoever sent them, they mean nothing here.
-                continue
-            default:
-                if name.hasPrefix("x-authgate-") { continue }
-                if headers[name] == nil { headers[name] = header.value }   // first wins, as in the FastCGI door
+            case .ignored:
+                // The other convention's headers, and any other X-Authgate-*: whoever sent them,
+                // they mean nothing here.
+                break
+            case .other:
+                let key = name.lowercasedASCII()
+                if headers[key] == nil { headers[key] = header.value }   // first wins, as in the FastCGI door
             }
         }
         guard let uri, uri.hasPrefix("/"), let method, !method.isEmpty,
@@ -110,17 +97,59 @@ enum HTTPDoorRequestReader {
             client = last.trimmingSpaces()
         }
 
-        var path = uri
-        var query = ""
-        if let mark = uri.firstIndex(of: "?") {
-            path = String(uri[..<mark])
-            query = String(uri[uri.index(after: mark)...])
-        }
+        let (path, query) = uri.splitAtQuestionMark()
         let policy = config.fixedAllow != nil
             ? VerifyPolicy(allow: config.fixedAllow, roles: config.fixedRoles, requireAAL: config.fixedRequireAAL)
             : VerifyPolicy(allow: allow, roles: roles, requireAAL: aal == "2" ? 2 : 1)
         let request = Request(method: method, path: path, query: query, headers: headers, remoteAddress: client, verify: policy)
         return .success(HTTPDoorRequest(request: request, close: close || served >= config.maxRequests,
                                         logPath: config.path, requestID: requestID))
+    }
+
+    /// What a request header means to the door.
+    enum Slot: Equatable {
+        case contentLength, transferEncoding, connection, allow, roles, aal, uri, method, host, client, requestID
+        /// Dropped: the other convention's URI/method/host headers and every other `x-authgate-*`.
+        case ignored
+        /// Passed on to the verifier under its lowercased name.
+        case other
+    }
+
+    /// The names the door reads under one `AUTH_VERIFY_HTTP_URI`, with their slots, in the
+    /// order the door tries them (the first equal one counts).
+    struct Names {
+        let table: HTTPHeaderNameTable
+        let slots: [Slot]
+
+        init(uriSource: HTTPDoorConfig.URISource) {
+            let forwarded = uriSource == .forwarded
+            let mine: [(String, Slot)] = [
+                ("content-length", .contentLength), ("transfer-encoding", .transferEncoding), ("connection", .connection),
+                (allowHeader, .allow), (rolesHeader, .roles), (aalHeader, .aal),
+                (forwarded ? "x-forwarded-uri" : "x-original-uri", .uri),
+                (forwarded ? "x-forwarded-method" : "x-original-method", .method),
+                (forwarded ? "x-forwarded-host" : "host", .host), (forwarded ? "x-forwarded-for" : "x-real-ip", .client),
+                ("x-request-id", .requestID),
+            ] + ["x-original-uri", "x-original-method", "x-forwarded-uri", "x-forwarded-method", "host", "x-forwarded-host"]
+                .map { ($0, Slot.ignored) }
+            table = HTTPHeaderNameTable(mine.map(\.0))
+            slots = mine.map(\.1)
+        }
+
+        /// The slot of the first equal name; else `ignored` for an `x-authgate-*` name, `other`.
+        func slot(of name: UnsafeBufferPointer<UInt8>) -> Slot {
+            if let i = table.index(of: name) { return slots[i] }
+            return HTTPHeaderNameTable.hasPrefix(name, lowercased: Self.authgatePrefix) ? .ignored : .other
+        }
+
+        static let authgatePrefix = Array("x-authgate-".utf8)
+    }
+
+    static let originalNames = Names(uriSource: .original)
+    static let forwardedNames = Names(uriSource: .forwarded)
+
+    /// `target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]`.
+    static func pathOf(_ target: String) -> Substring {
+        target.splitAtQuestionMark().before[...]
     }
 }

@@ -2,11 +2,11 @@ import AuthCore
 
 /// The common verify answer, an allow without a renewal, rendered straight from the Decision as
 /// the door's bytes: the identity's fields in the list's order under their ready-made header
-/// names, then `X-Accel-Expires`. The same bytes `Worker.verifyResponse` + `ResponseBytes` /
+/// names, then `X-Accel-Expires`. The same bytes `VerifyRoute.response` + `ResponseBytes` /
 /// `HTTPDoorResponse` produce (the exact-header tests of both doors hold it), without the
 /// intermediate `Response` and its header strings: that detour was about 10k of the 22k
 /// instructions an allowed verify cost more than a 401 (callgrind-verify.sh). Everything else
-/// (denials, renewals) still goes through `verifyResponse`. Written with `memcpy` into one
+/// (denials, renewals) still goes through `VerifyRoute.response`. Written with `memcpy` into one
 /// buffer of `capacity` bytes (Array appends were 2k instructions of an allow); an answer that
 /// would not fit (a very long e-mail address) takes the generic path, which writes the same bytes.
 enum VerifyAllowBytes {
@@ -14,9 +14,9 @@ enum VerifyAllowBytes {
 
     /// `Status: 204 No Content` + headers + the blank line (FastCGI STDOUT), or nil when a value
     /// cannot be written as is (then the caller takes the generic path, which drops and logs it).
-    static func fastcgi(_ identity: Identity, cacheable: Bool, now: Int64) -> [UInt8]? {
+    static func fastcgi(_ identity: Identity, cacheable: Bool, now: Int64, cache: IdentityBytesCache) -> [UInt8]? {
         write { w in
-            guard w.put(fastcgiStatus), writeIdentity(identity, to: &w) != nil,
+            guard w.put(fastcgiStatus), cache.writeIdentity(identity, to: &w) != nil,
                   writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
             return w.put(crlf)
         }
@@ -25,9 +25,9 @@ enum VerifyAllowBytes {
     /// The HTTP door's answer: status line, the identity, `X-Accel-Expires`, then each of the
     /// door's nine identity headers the identity lacks, empty (as `HTTPDoorResponse` writes them),
     /// and `tail` (`Content-Length: 0`, + `Connection: close`).
-    static func http(_ identity: Identity, cacheable: Bool, now: Int64, tail: [UInt8]) -> [UInt8]? {
+    static func http(_ identity: Identity, cacheable: Bool, now: Int64, tail: [UInt8], cache: IdentityBytesCache) -> [UInt8]? {
         write { w in
-            guard w.put(httpStatus), let present = writeIdentity(identity, to: &w),
+            guard w.put(httpStatus), let present = cache.writeIdentity(identity, to: &w),
                   writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
             for i in 0..<HTTPDoorResponse.identityHeaders.count where present & (1 << i) == 0 {
                 guard w.put(names[i]), w.put(crlf) else { return false }
@@ -76,7 +76,7 @@ enum VerifyAllowBytes {
 
     /// The present fields, in order; the set of them (bit i: field i), or nil when a value holds
     /// a control character or does not fit.
-    private static func writeIdentity(_ identity: Identity, to w: inout Writer) -> UInt32? {
+    static func writeIdentity(_ identity: Identity, to w: inout Writer) -> UInt32? {
         var present: UInt32 = 0
         var i = 0
         while let field = Identity.Field(rawValue: i) {
@@ -125,4 +125,47 @@ enum VerifyAllowBytes {
     private static let crlf: [UInt8] = [13, 10]
     private static let fastcgiStatus = Array("Status: 204 \(reasonPhrase(204))\r\n".utf8)
     private static let httpStatus = Array("HTTP/1.1 204 \(reasonPhrase(204))\r\n".utf8)
+}
+
+/// One exchange's (one thread's) rendered identities: the identity's header lines as
+/// `VerifyAllowBytes.writeIdentity` wrote them, keyed by the identity's box. The verified-token
+/// memo hands every verify of one token the same box (VerifiedTokenMemo.ownTenantIdentity), so a
+/// token's next allow copies its identity lines in one piece instead of checking and copying
+/// each field again (about 2k instructions of an allowed verify, `callgrind-verify.sh`).
+/// Direct-mapped: a box whose slot is taken replaces the identity there. User identities only
+/// (an API key's or a node's identity is made anew for each verify: never found again).
+final class IdentityBytesCache {
+    static let slots = 256   // a power of two
+    private struct Entry {
+        var identity: Identity?
+        var lines: [UInt8] = []
+        var present: UInt32 = 0
+    }
+    /// A pointer, not an array property: a lookup is neither bounds- nor exclusivity-checked.
+    private let entries: UnsafeMutablePointer<Entry>
+
+    init() {
+        entries = .allocate(capacity: Self.slots)
+        entries.initialize(repeating: Entry(), count: Self.slots)
+    }
+
+    deinit {
+        entries.deinitialize(count: Self.slots)
+        entries.deallocate()
+    }
+
+    /// `VerifyAllowBytes.writeIdentity`, from the cache when this identity's box was written before.
+    func writeIdentity(_ identity: Identity, to w: inout VerifyAllowBytes.Writer) -> UInt32? {
+        guard identity.kind == .user else { return VerifyAllowBytes.writeIdentity(identity, to: &w) }
+        let id = identity.storageID
+        let slot = Int(truncatingIfNeeded: (UInt64(UInt(bitPattern: id)) &* 0x9E37_79B9_7F4A_7C15) >> 56)
+        if let cached = entries[slot].identity, cached.storageID == id {
+            return entries[slot].lines.withUnsafeBufferPointer { w.put($0) } ? entries[slot].present : nil
+        }
+        let start = w.count
+        guard let written = VerifyAllowBytes.writeIdentity(identity, to: &w) else { return nil }
+        entries[slot] = Entry(identity: identity, lines: Array(UnsafeBufferPointer(start: w.base + start, count: w.count - start)),
+                              present: written)
+        return written
+    }
 }

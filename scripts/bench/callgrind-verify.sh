@@ -11,11 +11,16 @@
 #   REVOKED=100000: that many other sessions revoked within the last minute first (issue 24: the
 #   lookup in a loaded revoked-session table, not an empty one)
 #   CALLGRIND_KEEP=DIR keeps the callgrind.out files (callgrind_annotate them)
+#   DOOR=http: the same through the HTTP verify door (AUTH_VERIFY_HTTP_SOCKET) instead: kept-alive
+#   connections, one request at a time, nginx's proxy headers (scripts/bench/http-verify-load.py);
+#   counted on the door threads (connection readers that answer on their own thread) and workers
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="${1:-$root/.build/release}"
 N="${N:-2000}"
 WARM="${WARM:-200}"
+DOOR="${DOOR:-fastcgi}"
+case "$DOOR" in fastcgi|http) ;; *) echo "callgrind-verify: DOOR is fastcgi or http, not '$DOOR'" >&2; exit 2 ;; esac
 command -v valgrind >/dev/null || { echo "callgrind-verify: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 T="$(mktemp -d /tmp/authgate-callgrind.XXXXXX)"
 pid=""
@@ -26,6 +31,12 @@ cleanup() {
 trap cleanup EXIT
 export AUTH_DB_PATH="$T/authgate.db" AUTH_KEYS_FILE="$T/keys" AUTH_SOCKET="$T/authgate.sock"
 export AUTH_THREADS=2 AUTH_SCRYPT="ln=4,r=8,p=1" AUTH_CONFIG="$T/authgate.conf"
+if [ "$DOOR" = http ]; then
+    export AUTH_VERIFY_HTTP_SOCKET="$T/authgate-verify-http.sock"
+    sock="$AUTH_VERIFY_HTTP_SOCKET"; load="$root/scripts/bench/http-verify-load.py"
+else
+    sock="$AUTH_SOCKET"; load="$root/scripts/bench/fcgi-verify-load.py"
+fi
 : > "$AUTH_CONFIG"
 CLI() { "$BIN/authgate" "$@" --db "$AUTH_DB_PATH"; }
 CLI keys rotate >/dev/null
@@ -53,14 +64,14 @@ for metrics in on off; do
     AUTH_METRICS="$metrics" valgrind --tool=callgrind --separate-threads=yes --collect-atstart=yes \
         --callgrind-out-file="$out/callgrind.out.%p" "$BIN/authgate-fcgi" 2> "$T/fcgi-$metrics.log" &
     pid=$!
-    for _ in $(seq 600); do [ -S "$AUTH_SOCKET" ] && break; sleep 0.1; done
-    [ -S "$AUTH_SOCKET" ] || { cat "$T/fcgi-$metrics.log" >&2; exit 1; }
-    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$WARM" >/dev/null
+    for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.1; done
+    [ -S "$sock" ] || { cat "$T/fcgi-$metrics.log" >&2; exit 1; }
+    python3 "$load" "$sock" "$TOKEN" "$WARM" >/dev/null
     callgrind_control -z "$pid" >/dev/null
-    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" "$TOKEN" "$N" >&2
+    python3 "$load" "$sock" "$TOKEN" "$N" >&2
     callgrind_control -d "$pid" >/dev/null
     callgrind_control -z "$pid" >/dev/null
-    python3 "$root/scripts/bench/fcgi-verify-load.py" "$AUTH_SOCKET" - "$N" 401 >&2
+    python3 "$load" "$sock" - "$N" 401 >&2
     callgrind_control -d "$pid" >/dev/null
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
     # Each dump after -z: one file per thread (*.D-NN, D the dump's number); the transport and
@@ -76,9 +87,9 @@ for metrics in on off; do
             fi
         done
         if [ "$dump" = 1 ]; then what="allowed verify (204)"; allowed=$((total / N)); else what="no-credential verify (401)"; fi
-        printf 'AUTH_METRICS=%s: %s instructions per %s (reader + workers, %s verifies)\n' "$metrics" "$((total / N))" "$what" "$N"
+        printf '%s door, AUTH_METRICS=%s: %s instructions per %s (reader + workers, %s verifies)\n' "$DOOR" "$metrics" "$((total / N))" "$what" "$N"
     done
-    printf 'AUTH_METRICS=%s: allowed / no-credential = %s\n' "$metrics" \
+    printf '%s door, AUTH_METRICS=%s: allowed / no-credential = %s\n' "$DOOR" "$metrics" \
         "$(awk -v a="$allowed" -v b="$((total / N))" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')"
     if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP/$metrics"; cp "$out"/callgrind.out.* "$CALLGRIND_KEEP/$metrics/"; fi
 done

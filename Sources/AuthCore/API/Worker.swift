@@ -49,7 +49,7 @@ public final class Worker {
     /// Entry point for the FastCGI responder and in-process tests.
     public func handle(_ request: Request) -> Response {
         takeReloadedSettings()
-        if let policy = request.verify { return verify(request, policy: policy) }
+        if let policy = request.verify { return VerifyRoute(worker: self).respond(request, policy: policy) }
         if let preflight = corsPreflight(request) { return preflight }
         return withCORS(route(request), request)
     }

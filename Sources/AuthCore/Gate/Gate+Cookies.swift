@@ -12,10 +12,11 @@ extension Gate {
         }
         guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         let leeway = policy.leeway ?? self.leeway
-        var current: AccessClaims?
-        if let access, CredentialKind.classify(access) == .jwt { current = try? accessClaims(access, now: now, leeway: leeway) }
-        if let claims = current, refresh == nil || claims.exp - now > renewWindow {
-            let identity = try user(claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant, store: store)
+        var current: VerifiedTokenMemo.Entry?
+        if let access, CredentialKind.classify(access) == .jwt { current = try? verifiedAccess(access, now: now, leeway: leeway) }
+        if let verified = current, refresh == nil || verified.claims.exp - now > renewWindow {
+            let identity = try user(verified.claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant,
+                                    store: store, memo: verified)
             return .allow(identity, renewal: nil, cacheable: true)
         }
         guard let refresh else { throw AuthError.invalidToken() }
@@ -27,15 +28,17 @@ extension Gate {
         } catch {
             // The access cookie is still good for a moment: keep serving on it (a revocation the
             // rotation found is in the verify state now, and the session check sees it).
-            guard let claims = current else { throw error }
-            let identity = try user(claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant, store: store)
+            guard let verified = current else { throw error }
+            let identity = try user(verified.claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant,
+                                    store: store, memo: verified)
             return .allow(identity, renewal: nil, cacheable: false)
         }
         // The token the rotation just minted: its claims as minted, not parsed back from it (the
         // live session state and the policy are still checked: a throttled renewal hands the same
         // pair to the second's other requests). Remembered, so its next verify skips the HMAC.
-        tokenMemo.remember(renewal.accessToken, renewal.claims, ring: keys.current(cache: &tokenMemo.ringCache))
-        let identity = try user(renewal.claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant, store: store)
+        let minted = tokenMemo.remember(renewal.accessToken, renewal.claims, ring: keys.current(cache: &tokenMemo.ringCache))
+        let identity = try user(renewal.claims, policy: policy, kindAllowed: true, requestedTenant: requestedTenant,
+                                store: store, memo: minted)
         // Never cached: the answer carries the session's refresh token.
         return .allow(identity, renewal: renewal.cookies, cacheable: false)
     }

@@ -97,9 +97,9 @@ public final class Gate {
         guard state.isFresh() else { throw AuthError.invalidToken("verify state stale") }
         switch CredentialKind.classify(token) {
         case .jwt:
-            let claims = try accessClaims(token, now: now, leeway: policy.leeway ?? leeway)
-            let identity = try user(claims, policy: policy, kindAllowed: policy.allowUser,
-                                    requestedTenant: requestedTenant, store: store)
+            let verified = try verifiedAccess(token, now: now, leeway: policy.leeway ?? leeway)
+            let identity = try user(verified.claims, policy: policy, kindAllowed: policy.allowUser,
+                                    requestedTenant: requestedTenant, store: store, memo: verified)
             return .allow(identity, renewal: nil, cacheable: true)
         case .apiKey:
             guard let key = state.apiKey(digest: CredentialKeys.digest(token)) else {
@@ -125,9 +125,15 @@ public final class Gate {
 
     /// A verified session token (bearer or cookie): the live session state, the location's
     /// kinds, roles, required level (`mfa_required`) and `?tenant_id=`.
+    /// `memo`: the verified-token memo's entry these claims are (its session key and its
+    /// own-tenant identity are made once per token).
     func user<S: GateStore>(_ claims: AccessClaims, policy: GatePolicy, kindAllowed: Bool, requestedTenant: String?,
-                            store: S) throws(AuthError) -> Identity {
-        try checkSession(claims)
+                            store: S, memo: VerifiedTokenMemo.Entry? = nil) throws(AuthError) -> Identity {
+        if let memo {
+            try checkSession(claims, key: memo.sessionKey)
+        } else {
+            try checkSession(claims)
+        }
         guard kindAllowed else { throw AuthError.forbidden("user tokens not accepted here") }
         if !policy.roles.isEmpty && !policy.roles.contains(claims.role) {
             throw AuthError.forbidden("role not allowed")
@@ -140,6 +146,7 @@ public final class Gate {
             guard try store.tenantExists(requestedTenant) else { throw AuthError.forbidden("unknown tenant") }
             tenant = requestedTenant
         }
+        if let memo, tenant == claims.tid { return memo.ownTenantIdentity }
         return .user(claims, tenant: tenant)
     }
 
@@ -170,7 +177,18 @@ public final class Gate {
 
     /// The live session state of a token whose signature and claims passed.
     func checkSession(_ claims: AccessClaims, allowPendingPasswordChange: Bool = false) throws(AuthError) {
-        switch state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp) {
+        try checkSession(state.sessionCheck(sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp),
+                         allowPendingPasswordChange: allowPendingPasswordChange)
+    }
+
+    /// The same with the session id's key already made (`SessionKey(claims.sid)`).
+    func checkSession(_ claims: AccessClaims, key: SessionKey?) throws(AuthError) {
+        try checkSession(state.sessionCheck(key: key, sid: claims.sid, userID: claims.sub, iat: claims.iat, exp: claims.exp),
+                         allowPendingPasswordChange: false)
+    }
+
+    private func checkSession(_ check: SessionCheck, allowPendingPasswordChange: Bool) throws(AuthError) {
+        switch check {
         case .ok: break
         case .revoked, .userDisabled: throw AuthError.invalidToken("session revoked")
         case .passwordChangeRequired:
@@ -183,14 +201,18 @@ public final class Gate {
     /// iss/aud and the clock); exp/iat are re-checked against `now` by the rule `JWT.verify`
     /// uses (`AccessClaims.timeError`).
     func accessClaims(_ token: String, now: Int64, leeway: Int64) throws(AuthError) -> AccessClaims {
+        try verifiedAccess(token, now: now, leeway: leeway).claims
+    }
+
+    /// The same as the memo's entry for the token (made now if the token was not remembered).
+    func verifiedAccess(_ token: String, now: Int64, leeway: Int64) throws(AuthError) -> VerifiedTokenMemo.Entry {
         let ring = keys.current(cache: &tokenMemo.ringCache)
-        if let known = tokenMemo.claims(for: token, ring: ring) {
-            guard known.timeError(now: now, leeway: leeway) == nil else { throw AuthError.invalidToken() }
+        if let known = tokenMemo.entry(for: token, ring: ring) {
+            guard known.claims.timeError(now: now, leeway: leeway) == nil else { throw AuthError.invalidToken() }
             return known
         }
         let result = JWT.verify(token, ring: ring, issuer: issuer, audience: audience, now: now, leeway: leeway)
         guard case let .success(verified) = result else { throw AuthError.invalidToken() }
-        tokenMemo.remember(token, verified, ring: ring)
-        return verified
+        return tokenMemo.remember(token, verified, ring: ring)
     }
 }

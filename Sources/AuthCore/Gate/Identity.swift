@@ -74,6 +74,10 @@ public struct Identity: Sendable {
     }
 
     private var fields: Fields
+    /// The fields' box: equal for two copies of one identity, whose fields are then equal
+    /// (the box is never changed while shared). A door's cache of rendered identities keys on it,
+    /// holding the identity (so the box, and its address, stays while cached).
+    public var storageID: ObjectIdentifier { ObjectIdentifier(fields) }
     /// Not rendered. User tokens: the token's `iat`/`exp` (the companion cuts a socket at `exp`).
     public var issuedAt: Int64 { fields.issuedAt }
     public var expires: Int64 { fields.expires }

@@ -14,29 +14,66 @@ import AuthCrypto
 final class VerifiedTokenMemo {
     static let capacity = 1024   // slots; a power of two
     private static let shift = UInt64(64 - capacity.trailingZeroBitCount)
+
+    /// A verified token and what an allowed verify derives from its claims alone, made once per
+    /// token instead of per verify: the session id's key (the revoked-set lookup) and the
+    /// identity acting in the token's own tenant (its box shared by every verify of the token: a
+    /// door that changes a field copies it first). One object per slot: a hit retains it once,
+    /// where copying the claims out retained each of their strings.
+    final class Entry {
+        let token: String
+        let claims: AccessClaims
+        let sessionKey: SessionKey?
+        let ownTenantIdentity: Identity
+
+        init(token: String, claims: AccessClaims) {
+            self.token = token
+            self.claims = claims
+            sessionKey = SessionKey(claims.sid)
+            ownTenantIdentity = Identity.user(claims, tenant: claims.tid)
+        }
+    }
+
     /// This worker's view of the key ring store (no shared mutex on the hot path).
     var ringCache = KeyRingStore.Snapshot()
-    /// Slot i: a verified token ("" when vacant) and its claims. Allocated on the first remember.
-    private var tokens: [String] = []
-    private var claims: [AccessClaims?] = []
+    /// The slots (nil when vacant), allocated on the first remember: a pointer, not an array
+    /// property, so a lookup is neither bounds- nor exclusivity-checked at run time.
+    private var slots: UnsafeMutablePointer<Entry?>?
     private var ringKids: [String] = []
     private var ringSecrets: [[UInt8]] = []
 
-    func claims(for token: String, ring: KeyRing) -> AccessClaims? {
-        guard !tokens.isEmpty, let slot = Self.slot(token), tokens[slot] == token, sameRing(ring) else { return nil }
-        return claims[slot]
+    deinit {
+        if let slots {
+            slots.deinitialize(count: Self.capacity)
+            slots.deallocate()
+        }
     }
 
-    func remember(_ token: String, _ verified: AccessClaims, ring: KeyRing) {
-        guard let slot = Self.slot(token) else { return }
-        if tokens.isEmpty || !sameRing(ring) {
-            tokens = Array(repeating: "", count: Self.capacity)
-            claims = Array(repeating: nil, count: Self.capacity)
+    func claims(for token: String, ring: KeyRing) -> AccessClaims? { entry(for: token, ring: ring)?.claims }
+
+    /// The entry of `token` verified under `ring`, if this worker remembers it.
+    func entry(for token: String, ring: KeyRing) -> Entry? {
+        guard let slots, let slot = Self.slot(token), let entry = slots[slot], entry.token == token, sameRing(ring) else { return nil }
+        return entry
+    }
+
+    /// Remembers a verified token; its entry (also when it is too short to be remembered).
+    @discardableResult
+    func remember(_ token: String, _ verified: AccessClaims, ring: KeyRing) -> Entry {
+        let entry = Entry(token: token, claims: verified)
+        guard let slot = Self.slot(token) else { return entry }
+        if slots == nil || !sameRing(ring) {
+            if slots == nil {
+                slots = .allocate(capacity: Self.capacity)
+            } else {
+                slots!.deinitialize(count: Self.capacity)
+            }
+            slots!.initialize(repeating: nil, count: Self.capacity)
             ringKids = ring.keys.map(\.kid)
             ringSecrets = ring.keys.map(\.secret)
         }
-        tokens[slot] = token
-        claims[slot] = verified
+        slots![slot] = entry
+        return entry
     }
 
     /// The slot of a token of at least 16 bytes (no JWT is shorter), from its last 8 bytes

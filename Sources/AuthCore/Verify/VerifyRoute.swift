@@ -3,19 +3,25 @@ import AuthCrypto
 /// The nginx `auth_request` verify route: the request's credential to the Gate, the Decision
 /// rendered as the answer nginx reads. It answers only 204, 401 or 403 (nginx turns anything
 /// else into a 500 for the client), never writes per request, never hashes slowly.
-extension Worker {
+/// A value over the worker it runs on (its gate, verify state, settings and metrics): made once
+/// per door thread by the transports (authgate-fcgi's exchanges), per request by `Worker.handle`.
+public struct VerifyRoute {
+    let worker: Worker
+
+    public init(worker: Worker) { self.worker = worker }
+
     /// The door's render of a decision: 204 with the identity headers (the one field list) and
     /// the micro-cache's `X-Accel-Expires`, or the denial.
-    func verify(_ request: Request, policy: GatePolicy) -> Response {
+    func respond(_ request: Request, policy: GatePolicy) -> Response {
         let bearer = request.bearer
-        let (decision, now) = verifyDecision(request, bearer: bearer, policy: policy)
-        return verifyResponse(decision, now: now, request: request, policy: policy, credentialSent: bearer != nil)
+        let (decision, now) = decision(request, bearer: bearer, policy: policy)
+        return response(decision, now: now, request: request, policy: policy, credentialSent: bearer != nil)
     }
 
-    /// A decision as the verify answer (`verify`'s second half; a door that renders the common
+    /// A decision as the verify answer (`respond`'s second half; a door that renders the common
     /// allow itself, as bytes, calls it for everything else).
-    public func verifyResponse(_ decision: Decision, now: Int64, request: Request, policy: GatePolicy,
-                               credentialSent: Bool) -> Response {
+    public func response(_ decision: Decision, now: Int64, request: Request, policy: GatePolicy,
+                         credentialSent: Bool) -> Response {
         switch decision {
         case let .allow(identity, renewal, cacheable):
             var headers: [(String, String)] = []
@@ -30,13 +36,13 @@ extension Worker {
             headers.append(("X-Accel-Expires", cacheable ? "@\(now)" : "0"))
             return Response(status: 204, headers: headers)
         case let .deny(error):
-            var denial = verifyDenial(error, credentialSent: credentialSent)
+            var denial = Self.denial(error, credentialSent: credentialSent)
             if policy.allowBrowser { denial.headers += request.browserDenialHeaders(error) }
             return denial
         }
     }
 
-    func verifyDenial(_ error: AuthError, credentialSent: Bool) -> Response {
+    static func denial(_ error: AuthError, credentialSent: Bool) -> Response {
         if error.status == 403 {
             return Response(status: 403, headers: [("X-Auth-Error", error.code)])
         }
@@ -54,24 +60,24 @@ extension Worker {
 
     /// The decision for a verify request of any door (nginx's location, the FastCGI Authorizer),
     /// counted in the verify metrics, with the wall-clock second it was taken at.
-    public func verifyDecision(_ request: Request, policy: GatePolicy) -> (Decision, now: Int64) {
-        verifyDecision(request, bearer: request.bearer, policy: policy)
+    public func decision(_ request: Request, policy: GatePolicy) -> (Decision, now: Int64) {
+        decision(request, bearer: request.bearer, policy: policy)
     }
 
     /// The same, also saying whether the request carried a credential in `Authorization` (the
     /// denial's challenge depends on it): for a door that renders the answer itself.
-    public func verifyDecision(_ request: Request, policy: GatePolicy, credentialSent: inout Bool) -> (Decision, now: Int64) {
+    public func decision(_ request: Request, policy: GatePolicy, credentialSent: inout Bool) -> (Decision, now: Int64) {
         let bearer = request.bearer
         credentialSent = bearer != nil
-        return verifyDecision(request, bearer: bearer, policy: policy)
+        return decision(request, bearer: bearer, policy: policy)
     }
 
-    func verifyDecision(_ request: Request, bearer: String?, policy: GatePolicy) -> (Decision, now: Int64) {
+    func decision(_ request: Request, bearer: String?, policy: GatePolicy) -> (Decision, now: Int64) {
         // AUTH_METRICS=off: not even the two clock reads.
-        guard settings.metrics else { return decide(request, bearer: bearer, policy: policy) }
+        guard worker.settings.metrics else { return decide(request, bearer: bearer, policy: policy) }
         let started = Worker.micros()
         let result = decide(request, bearer: bearer, policy: policy)
-        metrics.recordVerify(result.0, micros: Worker.micros() - started)
+        worker.metrics.recordVerify(result.0, micros: Worker.micros() - started)
         return result
     }
 
@@ -82,12 +88,12 @@ extension Worker {
             guard !bearer.isEmpty else { return (.deny(Self.missingCredential), now) }
             credential = .bearer(bearer)
         } else if policy.allowBrowser {
-            let (access, refresh) = sessionCookieValues(request)
+            let (access, refresh) = worker.sessionCookieValues(request)
             guard access != nil || refresh != nil else { return (.deny(Self.missingCredential), now) }
             // A cookie rides along with any request to the site: a state-changing one must come
             // from the site itself (SameSite=Lax already keeps it off cross-site posts).
             if !request.isSafeMethod {
-                do { try requireSameOrigin(request) } catch { return (.deny(error), now) }
+                do { try worker.requireSameOrigin(request) } catch { return (.deny(error), now) }
             }
             credential = .cookies(access: access, refresh: refresh)
         } else {
@@ -95,12 +101,12 @@ extension Worker {
         }
         let requestedTenant: String?
         do { requestedTenant = try request.requestedTenant() } catch { return (.deny(error), now) }
-        var decision = gate.decide(credential, policy: policy, requestedTenant: requestedTenant, now: now,
-                                   store: WorkerGateStore(worker: self, request: request))
+        var decision = worker.gate.decide(credential, policy: policy, requestedTenant: requestedTenant, now: now,
+                                          store: WorkerGateStore(worker: worker, request: request))
         guard case let .allow(identity, renewal, cacheable) = decision else {
             // A door answers 401 for it: the cause (a store outage during a renewal) goes to the log.
             if case let .deny(error) = decision, error.status != 401, error.status != 403 {
-                app.log.error("verify: \(error.code) \(error.cause ?? "")")
+                worker.app.log.error("verify: \(error.code) \(error.cause ?? "")")
             }
             return (decision, now)
         }
@@ -111,8 +117,8 @@ extension Worker {
         }
         if let keyID = identity.keyID { noteKeyUse(keyID, now: now) }
         if identity[.homeTenantID] != nil {
-            audit("cross_tenant_access", tenantID: identity[.tenantID], actor: identity[.userID], request: request,
-                  detail: "\(request.method) \(request.path)")
+            worker.audit("cross_tenant_access", tenantID: identity[.tenantID], actor: identity[.userID], request: request,
+                         detail: "\(request.method) \(request.path)")
         }
         return (decision, now)
     }
@@ -121,15 +127,15 @@ extension Worker {
 
     /// `last_used_at` is written in batches, at most every 30 s per worker.
     func noteKeyUse(_ keyID: String, now: Int64) {
-        touchedKeys.insert(keyID)
-        guard now - lastTouchFlush >= 30 else { return }
-        let ids = Array(touchedKeys)
-        touchedKeys.removeAll(keepingCapacity: true)
-        lastTouchFlush = now
-        do { try db.apiKeys.touch(ids: ids, at: now) } catch let e as StorageError where e.isOutage {
-            metrics.recordStorageFailure(e.failure)
-            app.storageFailures.note(kind: e.failure.rawValue, what: "last_used_at flush: \(e)", log: app.log)
-        } catch { app.log.error("last_used_at flush: \(error)") }
+        worker.touchedKeys.insert(keyID)
+        guard now - worker.lastTouchFlush >= 30 else { return }
+        let ids = Array(worker.touchedKeys)
+        worker.touchedKeys.removeAll(keepingCapacity: true)
+        worker.lastTouchFlush = now
+        do { try worker.db.apiKeys.touch(ids: ids, at: now) } catch let e as StorageError where e.isOutage {
+            worker.metrics.recordStorageFailure(e.failure)
+            worker.app.storageFailures.note(kind: e.failure.rawValue, what: "last_used_at flush: \(e)", log: worker.app.log)
+        } catch { worker.app.log.error("last_used_at flush: \(error)") }
     }
 }
 

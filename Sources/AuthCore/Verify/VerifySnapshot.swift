@@ -104,8 +104,11 @@ final class VerifySnapshot: Sendable {
 
     var revokedCount: Int { base.count + recent.count }
 
-    func isRevoked(_ sid: String) -> Bool {
-        if let k = SessionKey(sid) {
+    func isRevoked(_ sid: String) -> Bool { isRevoked(key: SessionKey(sid), sid: sid) }
+
+    /// `key`: `SessionKey(sid)`.
+    func isRevoked(key: SessionKey?, sid: String) -> Bool {
+        if let k = key {
             return (!recent.keys.isEmpty && recent.keys[k] != nil) || base.contains(TableKey(k))
         }
         return recent.others[sid] != nil || base.others[sid] != nil
@@ -113,7 +116,11 @@ final class VerifySnapshot: Sendable {
 
     /// Revocation wins over the user's state.
     func sessionCheck(sid: String, userID: String) -> SessionCheck {
-        if isRevoked(sid) { return .revoked }
+        sessionCheck(key: SessionKey(sid), sid: sid, userID: userID)
+    }
+
+    func sessionCheck(key: SessionKey?, sid: String, userID: String) -> SessionCheck {
+        if isRevoked(key: key, sid: sid) { return .revoked }
         if blockedUsers.isEmpty { return .ok }
         return blockedUsers[userID] ?? .ok
     }

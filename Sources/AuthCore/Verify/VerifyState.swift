@@ -357,6 +357,12 @@ public final class VerifyReader {
         return state.cell.read(slot) { $0.sessionCheck(sid: sid, userID: userID) }
     }
 
+    /// The same, with `SessionKey(sid)` already made (the verified-token memo keeps it per token).
+    func sessionCheck(key: SessionKey?, sid: String, userID: String, iat: Int64, exp: Int64) -> SessionCheck {
+        if exp &- iat > state.bounds.maxTokenLifetime { return .revoked }
+        return state.cell.read(slot) { $0.sessionCheck(key: key, sid: sid, userID: userID) }
+    }
+
     /// The session is in the revoked set (in memory; one revoked longer ago than the token
     /// lifetime has aged out of it).
     public func isRevoked(sessionID: String) -> Bool { state.cell.read(slot) { $0.isRevoked(sessionID) } }
