@@ -131,13 +131,20 @@ struct MailFailureTests {
                     String(format: "%@ %.2f ms (%+.1f %%)", $0.key, $0.value * 1000, ($0.value / overall - 1) * 100)
                 }.joined(separator: ", ")
                 print("mail: forgot-password medians, \(name), \(rounds) rounds: \(line)")
-                // Printed against the issue's ±10 %; asserted only loosely (a shared 2-core machine).
-                // Asserted within a factor of 2 only (the issue's ±10 % is printed): on this shared
-                // 2-core machine PostgreSQL's medians move by up to +75 % between runs under load.
-                // The bound still caught the foreign key's row lock (existing +100 %, locked +123 %).
-                let bound = 1.0
-                for (kind, m) in medians {
-                    #expect(m < overall * (1 + bound) && m > overall / (1 + bound), "\(name) \(kind): \(m) vs \(overall)")
+                // The issue's ±10 % is printed; asserted is a factor of 2, and on paired figures: in each
+                // round the four kinds are sent back to back, so each is divided by a figure of that
+                // round, and the median of those ratios over the rounds is what must stay under 2. A slow
+                // phase of this shared 2-core machine slows a whole round and cancels out (plain medians
+                // moved by up to +177 % under load); a kind that is slower by itself does not. The
+                // responder's figures are divided by the round's fastest kind (the bound caught the
+                // foreign key's row lock: existing +100 %, locked +123 %); the client's, dominated by
+                // curl's start (~50 ms, ±40 % from one request to the next), by the round's median.
+                let byFastest = name == "responder"
+                let paired = Self.pairedRatios(times, byFastest: byFastest)
+                print("mail: forgot-password, \(name), median of each kind / the round's \(byFastest ? "fastest" : "median"): "
+                      + paired.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", "))
+                for (kind, ratio) in paired {
+                    #expect(ratio < 2.0, "\(name) \(kind): median \(ratio) × the round's \(byFastest ? "fastest kind" : "median")")
                 }
             }
             // Only the active accounts (live, and locked: a reset clears the lock) were mailed.
@@ -146,5 +153,19 @@ struct MailFailureTests {
             let recipients = Set(sendmail.messages().compactMap { MailCapture.header($0, "To") })
             #expect(recipients == ["live@acme.test", "locked@acme.test"], "\(recipients)")
         }
+    }
+
+    /// Per kind, the median over the rounds of (its time ÷ the fastest kind's time in that round, or
+    /// the round's median). `times[kind][round]`: every kind has one figure per round, in round order.
+    static func pairedRatios(_ times: [String: [Double]], byFastest: Bool) -> [String: Double] {
+        let rounds = times.values.map(\.count).min() ?? 0
+        var ratios: [String: [Double]] = [:]
+        for round in 0..<rounds {
+            let inRound = times.values.map { $0[round] }
+            let base = byFastest ? (inRound.min() ?? 0) : SlowClients.percentile(inRound, 0.5)
+            guard base > 0 else { continue }
+            for (kind, t) in times { ratios[kind, default: []].append(t[round] / base) }
+        }
+        return ratios.mapValues { SlowClients.percentile($0, 0.5) }
     }
 }
