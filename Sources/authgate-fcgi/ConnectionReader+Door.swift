@@ -93,9 +93,9 @@ extension ConnectionReader {
     func sendDeferredAnswers() {
         app.log.emit(lines: accessLines)
         accessLines.removeAll(keepingCapacity: true)
-        let held = deferredAnswers
+        // By index, then emptied: the array stays unique, so its storage is kept, not remade.
+        for i in deferredAnswers.indices { _ = deliver(deferredAnswers[i], rest: UnsafeRawBufferPointer(start: nil, count: 0)) }
         deferredAnswers.removeAll(keepingCapacity: true)
-        for c in held { _ = deliver(c, rest: UnsafeRawBufferPointer(start: nil, count: 0)) }
     }
 
     /// Writes a settled answer. True when the connection is kept, fully answered and still in

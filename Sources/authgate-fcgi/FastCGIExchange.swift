@@ -7,8 +7,8 @@ struct FastCGIExchange {
     let worker: Worker
     /// The verify route over this worker.
     let verify: VerifyRoute
-    /// This thread's rendered identities (the allow's header lines, per token).
-    let identityBytes = IdentityBytesCache()
+    /// This thread's rendered allow pieces (identity lines per token, X-Accel-Expires per second).
+    let identityBytes = AllowBytesCache()
 
     init(worker: Worker) {
         self.worker = worker

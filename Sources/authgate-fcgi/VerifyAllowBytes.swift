@@ -14,10 +14,10 @@ enum VerifyAllowBytes {
 
     /// `Status: 204 No Content` + headers + the blank line (FastCGI STDOUT), or nil when a value
     /// cannot be written as is (then the caller takes the generic path, which drops and logs it).
-    static func fastcgi(_ identity: Identity, cacheable: Bool, now: Int64, cache: IdentityBytesCache) -> [UInt8]? {
+    static func fastcgi(_ identity: Identity, cacheable: Bool, now: Int64, cache: AllowBytesCache) -> [UInt8]? {
         write { w in
             guard w.put(fastcgiStatus), cache.writeIdentity(identity, to: &w) != nil,
-                  writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
+                  cache.writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
             return w.put(crlf)
         }
     }
@@ -25,10 +25,10 @@ enum VerifyAllowBytes {
     /// The HTTP door's answer: status line, the identity, `X-Accel-Expires`, then each of the
     /// door's nine identity headers the identity lacks, empty (as `HTTPDoorResponse` writes them),
     /// and `tail` (`Content-Length: 0`, + `Connection: close`).
-    static func http(_ identity: Identity, cacheable: Bool, now: Int64, tail: [UInt8], cache: IdentityBytesCache) -> [UInt8]? {
+    static func http(_ identity: Identity, cacheable: Bool, now: Int64, tail: [UInt8], cache: AllowBytesCache) -> [UInt8]? {
         write { w in
             guard w.put(httpStatus), let present = cache.writeIdentity(identity, to: &w),
-                  writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
+                  cache.writeAccel(cacheable: cacheable, now: now, to: &w) else { return false }
             for i in 0..<HTTPDoorResponse.identityHeaders.count where present & (1 << i) == 0 {
                 guard w.put(names[i]), w.put(crlf) else { return false }
             }
@@ -92,7 +92,7 @@ enum VerifyAllowBytes {
         return present
     }
 
-    private static func writeAccel(cacheable: Bool, now: Int64, to w: inout Writer) -> Bool {
+    static func writeAccel(cacheable: Bool, now: Int64, to w: inout Writer) -> Bool {
         guard w.put(accelName) else { return false }
         if cacheable {
             guard w.put(UInt8(ascii: "@")), writeDecimal(now, to: &w) else { return false }
@@ -127,14 +127,15 @@ enum VerifyAllowBytes {
     private static let httpStatus = Array("HTTP/1.1 204 \(reasonPhrase(204))\r\n".utf8)
 }
 
-/// One exchange's (one thread's) rendered identities: the identity's header lines as
-/// `VerifyAllowBytes.writeIdentity` wrote them, keyed by the identity's box. The verified-token
-/// memo hands every verify of one token the same box (VerifiedTokenMemo.ownTenantIdentity), so a
-/// token's next allow copies its identity lines in one piece instead of checking and copying
-/// each field again (about 2k instructions of an allowed verify, `callgrind-verify.sh`).
-/// Direct-mapped: a box whose slot is taken replaces the identity there. User identities only
-/// (an API key's or a node's identity is made anew for each verify: never found again).
-final class IdentityBytesCache {
+/// One exchange's (one thread's) rendered pieces of an allow. The identity's header lines as
+/// `VerifyAllowBytes.writeIdentity` wrote them, keyed by the identity's box: the verified-token
+/// memo hands every verify of one token the same box (VerifiedTokenMemo.Entry), so a token's
+/// next allow copies its identity lines in one piece instead of checking and copying each field
+/// again (about 2k instructions of an allowed verify, `callgrind-verify.sh`). Direct-mapped: a
+/// box whose slot is taken replaces the identity there. User identities only (an API key's or
+/// a node's identity is made anew for each verify: never found again). And the
+/// `X-Accel-Expires: @now` line of the current second.
+final class AllowBytesCache {
     static let slots = 256   // a power of two
     private struct Entry {
         var identity: Identity?
@@ -143,6 +144,8 @@ final class IdentityBytesCache {
     }
     /// A pointer, not an array property: a lookup is neither bounds- nor exclusivity-checked.
     private let entries: UnsafeMutablePointer<Entry>
+    private var accelSecond = Int64.min
+    private var accelLine: [UInt8] = []
 
     init() {
         entries = .allocate(capacity: Self.slots)
@@ -167,5 +170,22 @@ final class IdentityBytesCache {
         entries[slot] = Entry(identity: identity, lines: Array(UnsafeBufferPointer(start: w.base + start, count: w.count - start)),
                               present: written)
         return written
+    }
+
+    /// `VerifyAllowBytes.writeAccel`, the cacheable line made once per second.
+    func writeAccel(cacheable: Bool, now: Int64, to w: inout VerifyAllowBytes.Writer) -> Bool {
+        guard cacheable else { return VerifyAllowBytes.writeAccel(cacheable: false, now: now, to: &w) }
+        if now != accelSecond {
+            var made = false
+            let line = [UInt8](unsafeUninitializedCapacity: 64) { buffer, count in
+                var line = VerifyAllowBytes.Writer(base: buffer.baseAddress!, capacity: buffer.count)
+                made = VerifyAllowBytes.writeAccel(cacheable: true, now: now, to: &line)
+                count = made ? line.count : 0
+            }
+            guard made else { return VerifyAllowBytes.writeAccel(cacheable: true, now: now, to: &w) }
+            accelLine = line
+            accelSecond = now
+        }
+        return accelLine.withUnsafeBufferPointer { w.put($0) }
     }
 }

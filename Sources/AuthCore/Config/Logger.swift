@@ -55,7 +55,9 @@ public struct Logger: Sendable {
         case .text:
             // Bytes, not interpolation: this line is written for every verify (profiled; each
             // piece is one append of contiguous bytes).
-            out.reserveCapacity(out.count + 96 + path.utf8.count + client.utf8.count + id.utf8.count)
+            let needed = 96 + path.utf8.count + client.utf8.count + id.utf8.count
+            // Doubling, not the exact size: a door thread appends a wake-up's lines to one buffer.
+            if out.capacity - out.count < needed { out.reserveCapacity(Swift.max(out.count + needed, 2 * out.capacity)) }
             Self.appendTimestamp(&out)
             out.append(0x20)
             if client.isEmpty { out.append(0x2D) } else { Self.appendClean(client, to: &out) }
