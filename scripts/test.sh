@@ -24,7 +24,7 @@ limit="${AUTHGATE_TEST_TIMEOUT:-1200}"
 # The two-host suite runs on PostgreSQL in the first pass already.
 pg_suites='AuthCoreTests\.(Storage[A-Za-z]*Tests|VerifyCompactStateTests|VerifyBulkRevocationTests|API[A-Za-z]*Tests|MaintenanceTests|VerifyFastPathTests|AtomicWriteTests|BrowserRenewalRulesTests|MFAFlowTests)'
 pg_suites+='|IntegrationTests\.(GateRevocationTests|APIRefreshLockoutTests|APISessionTests|WebSocketStackTests|CLITests'
-pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|BrowserSessionTests'
+pg_suites+='|CLIHardeningTests|APISeedFlowTests|GateCredentialTests|GateTenantTests|GateKeyRotationTests|GateCacheTests|GateCacheKeyTests|BrowserSessionTests'
 pg_suites+='|GateBrowserHardeningTests|ClockStepTests|MFAGateTests|MFASecretsTests|PasskeyGateTests|PasskeyAccountTests|MailFlowTests|MailFailureTests|GateAALDoorTests|HTTPDoorThreadTests)'
 
 swift build --build-tests
