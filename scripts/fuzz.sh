@@ -15,7 +15,7 @@ targets="${FUZZ_TARGETS:-$all_targets}"
 out=".build-fuzz"
 mkdir -p "$out/modules"
 san=(-sanitize=fuzzer,address)
-inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I Sources/CQREncode -I "$out/modules")
+inc=(-I Sources/COpenSSL -I Sources/CSQLite -I Sources/CLibpq -Xcc -I/usr/include/postgresql -I Sources/CEpoll -I Sources/CQREncode -I Sources/CCurl -I "$out/modules")
 opt=(-O -g -enable-testing -parse-as-library -swift-version 6)
 
 # module NAME SOURCE_DIR: one whole-module object per library target, rebuilt when a source is newer.
@@ -60,7 +60,7 @@ for t in $targets; do
         echo "fuzz: linking $t"
         swiftc "${opt[@]}" "${san[@]}" "${inc[@]}" -module-name "fuzz_$t" -o "$bin" \
             Tests/Fuzz/targets/Common.swift "Tests/Fuzz/targets/$t.swift" ${extra[@]+"${extra[@]}"} "${objs[@]}" \
-            -lcrypto -lsqlite3 -lpq -lqrencode > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
+            -lcrypto -lsqlite3 -lpq -lqrencode -lcurl > "$out/link-$t.log" 2>&1 || { cat "$out/link-$t.log" >&2; exit 1; }
     fi
 done
 if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then exit 0; fi
