@@ -27,6 +27,37 @@ struct PostgresBudgetTests {
         return try Stack(o)
     }
 
+    /// A pooled connection the server closed while it sat idle (here `pg_terminate_backend`; a
+    /// restart or a kill does the same) is replaced at checkout: the next request runs on a new
+    /// connection instead of failing with 503 (seen after a PostgreSQL restart: the first login on
+    /// each host used a dead pooled connection, `TwoHostTests`).
+    @Test func aConnectionTheServerClosedWhileIdleIsReplaced() throws {
+        let server = try PostgresServer.shared
+        let database = try server.makeDatabase(prefix: "idleclosed")
+        let stack = try Self.host(server.url(database: database), idleSeconds: 300, threads: 2)
+        defer { stack.stop() }
+        try stack.start()
+        _ = try stack.makeTenant("demo.local")
+        try stack.makeUser("blink@demo.local", tenant: "demo.local")
+        for round in 0..<3 {
+            let warm = try stack.login("blink@demo.local")
+            #expect(warm.status == 200, "round \(round), before: \(warm.status) \(warm.text)")
+            // Every client backend of the database, the pool's idle ones among them.
+            let listed = try server.psql("SELECT string_agg(pid::text, ',') FROM pg_stat_activity "
+                + "WHERE datname = '\(database)' AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            let pids = listed.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(!pids.isEmpty, "round \(round): no backend of the pool to close")
+            _ = try server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (\(pids))")
+            try waitFor("the terminated backends (\(pids)) to be gone", timeout: 10, every: 20_000) {
+                let left = try server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid IN (\(pids))")
+                return left.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+            }
+            let r = try stack.login("blink@demo.local")
+            #expect(r.status == 200, "round \(round): a login right after the server closed the pool's idle connections: \(r.status) \(r.text)")
+            if r.status != 200 { print(stack.log("authgate-fcgi").suffix(3000)) }
+        }
+    }
+
     @Test func thePoolGrowsWithABurstAndShrinksBackWhenIdle() throws {
         let server = try PostgresServer.shared
         let database = try server.makeDatabase(prefix: "budget")

@@ -145,6 +145,18 @@ final class PostgresConnection: Connection {
 
     var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
+    /// Whether the server closed this idle connection meanwhile (a restart, a kill,
+    /// `pg_terminate_backend`, `idle_session_timeout`): an idle pooled connection has nothing to
+    /// read, so a readable socket (the server's FATAL message, or the end of the stream) means it
+    /// is gone, which libpq's status only learns at the next statement. One poll(2) with no wait.
+    /// The pool drops such a connection at checkout, so the statement runs on another or a new
+    /// one instead of failing the client's request with a 503.
+    var closedWhileIdle: Bool {
+        guard let conn, PQstatus(conn) == CONNECTION_OK else { return false }
+        var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
+    }
+
     /// The socket, for polling notifications (-1 when closed).
     var socket: Int32 { conn.map { PQsocket($0) } ?? -1 }
 

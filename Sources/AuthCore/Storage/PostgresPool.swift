@@ -111,9 +111,14 @@ final class PostgresPool: @unchecked Sendable, CustomStringConvertible {
                 throw StorageError(code: .busy, sqlstate: "53300", message: "all \(size) PostgreSQL connections (AUTH_DB_POOL) busy for 5 s")
             }
         }
-        if let c = idle.popLast() {
-            pthread_mutex_unlock(&mutex)
-            return c
+        // One the server closed while it sat here is dropped and another taken (or a new one
+        // opened), so no statement of the caller is lost to it.
+        while let c = idle.popLast() {
+            if !c.closedWhileIdle {
+                pthread_mutex_unlock(&mutex)
+                return c
+            }
+            open -= 1
         }
         open += 1
         pthread_mutex_unlock(&mutex)
