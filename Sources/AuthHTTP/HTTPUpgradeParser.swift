@@ -160,17 +160,7 @@ public struct HTTPUpgradeParser: Sendable {
     /// Authorization value is a few hundred of them), byte by byte from the first other word.
     @inline(__always)
     static func scanValue(_ v: UnsafeBufferPointer<UInt8>) -> (valid: Bool, ascii: Bool) {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        var i = 0
-        if let base = v.baseAddress {
-            while i + 8 <= v.count {
-                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let del = w ^ (ones &* 0x7F)
-                // No high byte, no byte below 0x20, no 0x7F (the classic hasless/haszero tests).
-                if (w & highs) | ((w &- ones &* 0x20) & ~w & highs) | ((del &- ones) & ~del & highs) != 0 { break }
-                i += 8
-            }
-        }
+        var i = HeaderValueBytes.plainWords(v, stopAtHighBytes: true)
         var ascii = true
         while i < v.count {
             let b = v[i]

@@ -1,3 +1,4 @@
+import AuthCore
 import AuthCrypto
 
 /// The demo's browser app at /demo/dashboard/ (gated by cookie in nginx): who is logged in,
@@ -22,7 +23,7 @@ enum DemoDashboard {
     }
 
     static func page(_ head: HTTPHead) -> String {
-        func h(_ name: String) -> String { escape(head.value(name) ?? "") }
+        func h(_ name: String) -> String { HTML.escape(head.value(name) ?? "") }
         return """
             <!doctype html>
             <html lang="en">
@@ -70,18 +71,4 @@ enum DemoDashboard {
       ws.onerror = function () { out.textContent = "error"; };
     })();
     """#
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
 }

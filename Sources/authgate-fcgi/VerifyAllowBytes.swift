@@ -1,4 +1,5 @@
 import AuthCore
+import AuthHTTP
 
 /// The common verify answer, an allow without a renewal, rendered straight from the Decision as
 /// the door's bytes: the identity's fields in the list's order under their ready-made header

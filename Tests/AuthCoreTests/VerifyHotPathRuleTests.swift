@@ -2,6 +2,7 @@ import AuthCrypto
 import TestSupport
 import Testing
 @testable import AuthCore
+import AuthHTTP
 
 /// The last cuts of issue 20's allowed verify (callgrind-verify.sh) each replace a generic
 /// operation by a hand-written one: each must answer exactly what the generic one answered.

@@ -1,6 +1,6 @@
 /// The pages' shared pieces: the HTML frame with its security headers, the message region,
 /// the escaper, the static assets' answer and the 303 of a plain form post.
-enum HTML {
+public enum HTML {
     /// The message region: the shown text for `code`, and every text as a data attribute for the script.
     static func messageBox(_ messages: [String: String], code: String) -> String {
         let attributes = messages.sorted { $0.key < $1.key }.map { " data-m-\($0.key)=\"\(escape($0.value))\"" }.joined()
@@ -43,7 +43,9 @@ enum HTML {
             + "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")]
     }
 
-    static func escape(_ s: String) -> String {
+    /// The one HTML escaper (the pages and the demo dashboard): text and attribute values, quoted
+    /// with either quote.
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {
