@@ -259,6 +259,17 @@ enum HostileCatalogue {
         add("level-2 location: client's level header 1", Hostile.request("GET", "/demo/mfa", headers: [
             ("Authorization", "Bearer \(access)"), ("Accept", "application/json"), ("X-Authgate-Require-AAL", "1")]), 401, "mfa_required")
         // ---- end of issue 20 (i20-perf) ----
+        // ---- Issue 20 (i20-cache): the micro-cache key holds the credential verbatim ----
+        // The token is stored first; the same token with a suffix the shape map does not read
+        // (after the `|` it joins the cookie with) has a key of its own and reaches the responder.
+        for path in ["/demo/gated", "/demo/gated-http"] {
+            add("cache key \(path): the token (stored)", Hostile.request("GET", path, headers: [("Authorization", "Bearer \(access)")]), 200, nil)
+            add("cache key \(path): the token with a '|' suffix", Hostile.request("GET", path, headers: [
+                ("Authorization", "Bearer \(access)|x")]), 401, "invalid_token")
+        }
+        add("cache key: the access cookie with a '|' suffix", Hostile.request("GET", "/demo/dashboard/api/whoami", headers: [
+            ("Cookie", "__Host-authgate=\(access)|x"), ("Accept", "application/json")]), 401, "invalid_token")
+        // ---- end of issue 20 (i20-cache) ----
         return t
     }
 }
