@@ -37,7 +37,7 @@ pg_bench() {
     for h in a b; do
         local sock="$T/run/pg-$h.sock" p tp
         p="$(free_port)"; tp="$(free_port)"
-        AUTH_DB_URL="$PGURL" AUTH_SOCKET="$sock" AUTH_LISTEN_TCP="" "$BIN/authgate-fcgi" >> "$T/log/fcgi-pg-$h.log" 2>&1 &
+        AUTH_DB_URL="$PGURL" AUTH_SOCKET="$sock" AUTH_LISTEN_TCP="" AUTH_VERIFY_HTTP_SOCKET="" "$BIN/authgate-fcgi" >> "$T/log/fcgi-pg-$h.log" 2>&1 &
         fpids+=("$!"); pids+=("$!")
         for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
         local d="$T/nginx-pg-$h" s
@@ -55,7 +55,7 @@ pg_bench() {
     ngwA="$(pgrep -P "${npids[0]}" | head -1)"
     local pgchecks="a=$(code -H "Authorization: Bearer $TOKEN" "$URLA/gated") b=$(code -H "Authorization: Bearer $TOKEN" "$URLB/gated")"
     log "pg checks: $pgchecks"
-    [ "$pgchecks" = "a=200 b=200" ] || { log "pg: a check failed"; tail -3 "$T"/log/fcgi-pg-*.log >&2; return 1; }
+    [ "$pgchecks" = "a=200 b=200" ] || { log "pg: a check failed"; tail -n 3 "$T"/log/fcgi-pg-*.log >&2; return 1; }
 
     # Gate on host A, the same pairs as the SQLite rows; this process's CPU columns are A's.
     local fcgi_sqlite="$fcgi"; fcgi="${fpids[0]}"; WEB_PIDS="$ngwA"
