@@ -50,6 +50,25 @@ extension MFARoutes {
         return issuer.response(issuer.issue(user: user, session: session, counter: session.counter, now: now))
     }
 
+    /// The opening of every second-factor step (a code, a recovery code, a passkey): the
+    /// mfa_token's user, whose failure count moves before anything is checked (a success resets
+    /// it), refused as locked once over the threshold or no longer active. Returns the user's id
+    /// and its row after the count.
+    func countSecondFactorAttempt(digest: String, now: Int64, _ request: Request) throws(AuthError) -> (userID: String, counted: User) {
+        guard let userID = try store({ try db.mfa.challengeUser(digest: digest, now: now) }) else {
+            throw AuthError.invalidToken("invalid or expired mfa_token")
+        }
+        let counted = try write {
+            try db.users.recordFailure(userID: userID, now: now, threshold: settings.lockoutThreshold,
+                                       lockSeconds: settings.lockoutSeconds)
+        }
+        guard counted.failedAttempts <= settings.lockoutThreshold, counted.status == "active" else {
+            audit("mfa_failed", tenantID: counted.tenantID, actor: userID, request: request, detail: "locked or disabled")
+            throw AuthError.invalidCredentials.noting(.locked)
+        }
+        return (userID, counted)
+    }
+
     /// The checks of the code step (API and browser): the challenge is live; the attempt is
     /// counted before the code is checked (wrong codes lock the account at AUTH_LOCKOUT_THRESHOLD
     /// with the login's generic `invalid_credentials`); then one transaction uses the challenge,
@@ -69,17 +88,7 @@ extension MFARoutes {
         }
         let now = Time.now()
         let digest = Self.digest(token)
-        guard let userID = try store({ try db.mfa.challengeUser(digest: digest, now: now) }) else {
-            throw AuthError.invalidToken("invalid or expired mfa_token")
-        }
-        let counted = try write {
-            try db.users.recordFailure(userID: userID, now: now, threshold: settings.lockoutThreshold,
-                                       lockSeconds: settings.lockoutSeconds)
-        }
-        guard counted.failedAttempts <= settings.lockoutThreshold, counted.status == "active" else {
-            audit("mfa_failed", tenantID: counted.tenantID, actor: userID, request: request, detail: "locked or disabled")
-            throw AuthError.invalidCredentials.noting(.locked)
-        }
+        let (userID, counted) = try countSecondFactorAttempt(digest: digest, now: now, request)
         // Which factor and step the code matches (outside the transaction: no crypto under the lock).
         var matched: (factorID: String, step: Int64)?
         var recoveryDigest: String?

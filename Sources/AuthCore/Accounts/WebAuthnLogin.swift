@@ -85,17 +85,7 @@ extension PasskeyRoutes {
         let response = try PasskeyResponse(json, registration: false)
         let now = Time.now()
         let digest = MFARoutes.digest(token)
-        guard let userID = try store({ try db.mfa.challengeUser(digest: digest, now: now) }) else {
-            throw AuthError.invalidToken("invalid or expired mfa_token")
-        }
-        let counted = try write {
-            try db.users.recordFailure(userID: userID, now: now, threshold: settings.lockoutThreshold,
-                                       lockSeconds: settings.lockoutSeconds)
-        }
-        guard counted.failedAttempts <= settings.lockoutThreshold, counted.status == "active" else {
-            audit("mfa_failed", tenantID: counted.tenantID, actor: userID, request: request, detail: "locked or disabled")
-            throw AuthError.invalidCredentials.noting(.locked)
-        }
+        let (userID, counted) = try MFARoutes(worker: worker).countSecondFactorAttempt(digest: digest, now: now, request)
         var reason = ""
         var session: Session?
         let binding = try takeCeremonyChallenge(response, purpose: "mfa")
